@@ -1,0 +1,59 @@
+import type { Viewer } from './viewer.js';
+
+/**
+ * Who may see what. Catalog data (businesses, services, partners, slots) is public. Bookings,
+ * customers and payments are visible to: admins; staff of their business; a partner for their
+ * own bookings (and the customers of their business, to know whom they serve); a customer for
+ * their own. Anything else reads exactly like a missing row.
+ */
+
+/** The restriction every list of bookings gets for this viewer, or null when they may see none. */
+export interface BookingScope {
+  businessId: string | null;
+  partnerId: string | null;
+  customerId: string | null;
+}
+
+export function bookingScopeOf(viewer: Viewer): BookingScope | null {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { businessId: null, partnerId: null, customerId: null };
+    case 'STAFF':
+      return { businessId: viewer.businessId, partnerId: null, customerId: null };
+    case 'PARTNER':
+      return { businessId: viewer.businessId, partnerId: viewer.partnerId, customerId: null };
+    case 'CUSTOMER':
+      return { businessId: viewer.businessId, partnerId: null, customerId: viewer.customerId };
+    default:
+      return null;
+  }
+}
+
+export function canSeeBooking(viewer: Viewer, booking: { businessId: string; partnerId: string; customerId: string }): boolean {
+  const scope = bookingScopeOf(viewer);
+  return (
+    scope !== null &&
+    (scope.businessId === null || scope.businessId === booking.businessId) &&
+    (scope.partnerId === null || scope.partnerId === booking.partnerId) &&
+    (scope.customerId === null || scope.customerId === booking.customerId)
+  );
+}
+
+export function canSeeCustomer(viewer: Viewer, customer: { id: string; businessId: string }): boolean {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return true;
+    case 'STAFF':
+    case 'PARTNER':
+      return viewer.businessId === customer.businessId;
+    case 'CUSTOMER':
+      return viewer.customerId === customer.id;
+    default:
+      return false;
+  }
+}
+
+/** Staff of the business, or an admin: may manage the business's partners and any booking. */
+export function isStaffOf(viewer: Viewer, businessId: string): boolean {
+  return viewer.role === 'ADMIN' || (viewer.role === 'STAFF' && viewer.businessId === businessId);
+}

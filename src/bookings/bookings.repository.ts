@@ -1,0 +1,75 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { BookingStatus } from '../__generated__/resolvers-types.js';
+import type { BookingScope } from '../auth/access.js';
+import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import type { BookingModel } from './booking.model.js';
+
+export const BOOKING_COLUMNS = sql.raw(
+  `bk.id, bk.business_id AS "businessId", bk.customer_id AS "customerId", bk.partner_id AS "partnerId",
+   bk.service_id AS "serviceId", bk.starts_at AS "startsAt", bk.ends_at AS "endsAt", upper(bk.status) AS status,
+   bk.cancel_reason AS "cancelReason", bk.total_cents AS "totalCents", bk.currency, bk.created_at AS "createdAt"`,
+);
+
+export function findBookingsByIds(db: Db, ids: readonly string[]): Promise<BookingModel[]> {
+  return query(db, 'findBookingsByIds', sql`
+    SELECT ${BOOKING_COLUMNS} FROM bookings bk WHERE bk.id = ANY(${ids}::bigint[]) AND bk.deleted_at IS NULL`);
+}
+
+export interface BookingListArgs {
+  statuses: BookingStatus[] | null;
+  from: string | null;
+  to: string | null;
+  /** The sort key of the last booking seen: [startsAt, id] by start time, [createdAt, id] for histories. */
+  after: [string, string] | null;
+  limit: number;
+}
+
+function scopeConditions(scope: BookingScope): RawBuilder<unknown>[] {
+  return [
+    scope.businessId !== null && sql`bk.business_id = ${scope.businessId}::bigint`,
+    scope.partnerId !== null && sql`bk.partner_id = ${scope.partnerId}::bigint`,
+    scope.customerId !== null && sql`bk.customer_id = ${scope.customerId}::bigint`,
+  ].filter((c): c is RawBuilder<unknown> => Boolean(c));
+}
+
+function filterConditions(args: BookingListArgs) {
+  return [
+    args.statuses && sql`bk.status = ANY(${args.statuses.map((s) => s.toLowerCase())}::text[])`,
+    args.from !== null && sql`bk.starts_at >= ${args.from}::timestamptz`,
+    args.to !== null && sql`bk.starts_at < ${args.to}::timestamptz`,
+  ];
+}
+
+/** Bookings by start time per parent; `parentColumn` is the business or partner key. */
+function findBookingPagesByStart(db: Db, name: string, parentColumn: 'business_id' | 'partner_id', parentIds: readonly string[], scope: BookingScope, args: BookingListArgs) {
+  return lateralPages<BookingModel>(db, name, parentIds, sql`
+    SELECT p.parent_id AS "parentId", ${BOOKING_COLUMNS} FROM bookings bk
+    WHERE ${allOf([
+      sql`bk.${sql.raw(parentColumn)} = p.parent_id AND bk.deleted_at IS NULL`,
+      ...scopeConditions(scope),
+      ...filterConditions(args),
+      args.after && sql`(bk.starts_at, bk.id) > (${args.after[0]}::timestamptz, ${args.after[1]}::bigint)`,
+    ])}
+    ORDER BY bk.starts_at, bk.id LIMIT ${args.limit}`);
+}
+
+export function findBookingPagesByBusinessIds(db: Db, businessIds: readonly string[], scope: BookingScope, args: BookingListArgs) {
+  return findBookingPagesByStart(db, 'findBookingPagesByBusinessIds', 'business_id', businessIds, scope, args);
+}
+
+export function findBookingPagesByPartnerIds(db: Db, partnerIds: readonly string[], scope: BookingScope, args: BookingListArgs) {
+  return findBookingPagesByStart(db, 'findBookingPagesByPartnerIds', 'partner_id', partnerIds, scope, args);
+}
+
+/** A customer's history, newest first (index: customer_id, status, created_at DESC, id DESC). */
+export function findBookingPagesByCustomerIds(db: Db, customerIds: readonly string[], scope: BookingScope, args: BookingListArgs) {
+  return lateralPages<BookingModel>(db, 'findBookingPagesByCustomerIds', customerIds, sql`
+    SELECT p.parent_id AS "parentId", ${BOOKING_COLUMNS} FROM bookings bk
+    WHERE ${allOf([
+      sql`bk.customer_id = p.parent_id AND bk.deleted_at IS NULL`,
+      ...scopeConditions(scope),
+      ...filterConditions(args),
+      args.after && sql`(bk.created_at, bk.id) < (${args.after[0]}::timestamptz, ${args.after[1]}::bigint)`,
+    ])}
+    ORDER BY bk.created_at DESC, bk.id DESC LIMIT ${args.limit}`);
+}

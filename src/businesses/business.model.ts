@@ -1,0 +1,12 @@
+import type { BusinessKind } from '../__generated__/resolvers-types.js';
+
+/** A business as the layers above the repository see it. */
+export interface BusinessModel {
+  id: string;
+  slug: string;
+  name: string;
+  kind: BusinessKind;
+  city: string;
+  timeZone: string;
+  currency: string;
+}

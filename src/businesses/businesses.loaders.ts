@@ -1,0 +1,29 @@
+import type { LoaderRegistry } from '../shared/loader-registry.js';
+import { inKeyOrder } from '../shared/loader-registry.js';
+import type { BusinessModel } from './business.model.js';
+import { toPage } from '../shared/connection.js';
+import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage } from './businesses.repository.js';
+
+export function businessById(loaders: LoaderRegistry) {
+  return loaders.get<string, BusinessModel | null>('BusinessById', async (ids) =>
+    inKeyOrder(ids, await findBusinessesByIds(loaders.db, ids)),
+  );
+}
+
+export function businessBySlug(loaders: LoaderRegistry) {
+  return loaders.get<string, BusinessModel | null>('BusinessBySlug', async (slugs) => {
+    const rows = await findBusinessesBySlugs(loaders.db, slugs);
+    const byId = businessById(loaders);
+    for (const row of rows) byId.prime(row.id, row);
+    const bySlug = new Map(rows.map((row) => [row.slug, row]));
+    return slugs.map((slug) => bySlug.get(slug) ?? null);
+  });
+}
+
+/** A top-level page of businesses: one statement, not batched (there is no parent to batch on). */
+export async function businessPage(loaders: LoaderRegistry, args: { city: string | null; afterSlug: string | null }, size: number) {
+  const rows = await findBusinessPage(loaders.db, { ...args, limit: size + 1 });
+  const byId = businessById(loaders);
+  for (const row of rows) byId.prime(row.id, row);
+  return toPage(rows, size, (b) => [b.slug]);
+}

@@ -1,0 +1,58 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { bookingScopeOf, isStaffOf } from '../auth/access.js';
+import { bookingPagesByBusinessId } from '../bookings/bookings.loaders.js';
+import { bookingListArgs } from '../bookings/booking-list-args.js';
+import { customerPagesByBusinessId } from '../customers/customers.loaders.js';
+import { partnerCountByBusinessId, partnerPagesByBusinessId } from '../partners/partners.loaders.js';
+import { serviceCountByBusinessId, servicePagesByBusinessId } from '../services/services.loaders.js';
+import { checkPageSize, decodeCursor } from '../shared/connection.js';
+import { connectionResolvers, emptyPage } from '../shared/connection-resolvers.js';
+import { unauthenticated } from '../shared/errors.js';
+import { toGlobalId } from '../shared/global-id.js';
+import { businessBySlug, businessPage } from './businesses.loaders.js';
+
+const NAME_ID = ['string', 'string'] as const;
+
+export const businessResolvers: Resolvers = {
+  Query: {
+    business: (_, { slug }, { loaders }) => businessBySlug(loaders).load(slug),
+    businesses: (_, { city, first, after }, { loaders }) => {
+      const size = checkPageSize(first, 20);
+      const afterSlug = (decodeCursor(after, ['string'])?.[0] as string | undefined) ?? null;
+      return businessPage(loaders, { city: city ?? null, afterSlug }, size);
+    },
+  },
+  Business: {
+    id: (business) => toGlobalId('Business', business.id),
+    services: async (business, { includeInactive, first, after }, { loaders }) => {
+      const size = checkPageSize(first, 50);
+      const args = { includeInactive: includeInactive ?? false, after: decodeCursor(after, NAME_ID) as [string, string] | null };
+      const page = await servicePagesByBusinessId(loaders, args, size).load(business.id);
+      return { ...page, totalCount: () => serviceCountByBusinessId(loaders, args.includeInactive).load(business.id) };
+    },
+    partners: async (business, { city, activeOnly, first, after }, { loaders }) => {
+      const size = checkPageSize(first, 50);
+      const filter = { city: city ?? null, activeOnly: activeOnly ?? false };
+      const args = { ...filter, after: decodeCursor(after, NAME_ID) as [string, string] | null };
+      const page = await partnerPagesByBusinessId(loaders, args, size).load(business.id);
+      return { ...page, totalCount: () => partnerCountByBusinessId(loaders, filter).load(business.id) };
+    },
+    customers: (business, { first, after }, { loaders, viewer }) => {
+      const size = checkPageSize(first, 50);
+      const args = { after: decodeCursor(after, NAME_ID) as [string, string] | null };
+      if (!isStaffOf(viewer, business.id)) return emptyPage();
+      return customerPagesByBusinessId(loaders, args, size).load(business.id);
+    },
+    bookings: (business, { filter, first, after }, { loaders, viewer }) => {
+      const size = checkPageSize(first, 20);
+      const args = bookingListArgs(filter, after);
+      if (!bookingScopeOf(viewer)) throw unauthenticated();
+      return bookingPagesByBusinessId(loaders, args, size).load(business.id);
+    },
+  },
+  BusinessConnection: connectionResolvers,
+  ServiceConnection: { ...connectionResolvers, totalCount: (page) => page.totalCount() },
+  PartnerConnection: { ...connectionResolvers, totalCount: (page) => page.totalCount() },
+  CustomerConnection: connectionResolvers,
+  BookingConnection: connectionResolvers,
+};

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import type { Database } from './tables.js';
+import { PGliteDialect } from './pglite-dialect.js';
+
+/**
+ * Both backends return values in the same shapes, chosen for the hot path:
+ * - bigint (ids, counts) as strings: ids are opaque anyway, and no precision is ever lost;
+ * - timestamptz as an RFC 3339 UTC string ("2026-11-22T10:00:00Z"): the session runs in UTC, so
+ *   PostgreSQL's text form only needs two characters changed; no Date object per value;
+ * - date as "YYYY-MM-DD" (pg's default would build a Date at local midnight, a classic bug).
+ */
+export function timestampToRfc3339(text: string): string {
+  // "2026-11-22 10:00:00+00" or "2026-11-22 10:00:00.123456+00"
+  if (text.length >= 22 && text.charCodeAt(10) === 32 && text.endsWith('+00')) {
+    return `${text.slice(0, 10)}T${text.slice(11, -3)}Z`;
+  }
+  return new Date(text).toISOString();
+}
+const identity = (text: string) => text;
+const TYPE_PARSERS: Record<number, (text: string) => unknown> = {
+  20: identity, // int8
+  1082: identity, // date
+  1114: (text) => timestampToRfc3339(`${text}+00`), // timestamp (without time zone): read as UTC
+  1184: timestampToRfc3339, // timestamptz
+};
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  backend: 'postgres' | 'pglite';
+  /** Statements sent since start; tests read it to prove a query's cost does not grow with page size. */
+  statementCount(): number;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** A PostgreSQL URL; without it, an embedded PGlite database in `dataDir` (or in memory). */
+  databaseUrl?: string;
+  poolMax?: number;
+  /** Embedded database directory; `memory://` for a throwaway one. */
+  dataDir?: string;
+  /** Called with every statement sent and how long it took (slow-query logging). */
+  onStatement?: (event: LogEvent) => void;
+}
+
+export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
+  let statements = 0;
+  const log = (event: LogEvent) => {
+    statements++;
+    options.onStatement?.(event);
+  };
+
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolMax ?? 20,
+      options: '-c TimeZone=UTC',
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client that loses its connection (server restart) must not crash the process.
+    pool.on('error', (error) => console.error('[db] idle client error:', error.message));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
+    return { db, backend: 'postgres', statementCount: () => statements, close: () => db.destroy() };
+  }
+
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { btree_gist } = await import('@electric-sql/pglite/contrib/btree_gist');
+  const dataDir = options.dataDir ?? 'memory://';
+  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir, { extensions: { btree_gist }, parsers: TYPE_PARSERS });
+  await client.exec(`SET TIME ZONE 'UTC'`);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
+  return { db, backend: 'pglite', statementCount: () => statements, close: () => db.destroy() };
+}

@@ -1,0 +1,122 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Table types for Kysely. Only repositories see them.
+ *
+ * Both backends are configured (see connect.ts) so that bigint ids arrive as strings and
+ * timestamptz values as RFC 3339 strings: no Date objects are built per row on the hot path.
+ */
+type Id = ColumnType<string, string | number | bigint, string | number | bigint>;
+type GeneratedId = ColumnType<string, string | number | bigint | undefined, never>;
+type Timestamp = ColumnType<string, string | Date, string | Date>;
+type DefaultTimestamp = ColumnType<string, string | Date | undefined, string | Date>;
+
+export type BusinessKind = 'marketplace' | 'salon' | 'driving_school' | 'barber_shop' | 'appointments';
+export type SlotStatus = 'available' | 'booked' | 'blocked';
+export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'completed' | 'no_show';
+export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'refunded';
+
+export interface BusinessesTable {
+  id: GeneratedId;
+  slug: string;
+  name: string;
+  kind: BusinessKind;
+  city: string;
+  time_zone: string;
+  currency: string;
+  created_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface ServicesTable {
+  id: GeneratedId;
+  business_id: Id;
+  name: string;
+  duration_minutes: number;
+  price_cents: number;
+  is_active: Generated<boolean>;
+  created_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface PartnersTable {
+  id: GeneratedId;
+  business_id: Id;
+  name: string;
+  city: string;
+  is_active: Generated<boolean>;
+  active_booking_count: Generated<number>;
+  created_at: DefaultTimestamp;
+}
+
+export interface CustomersTable {
+  id: GeneratedId;
+  business_id: Id;
+  email: string;
+  name: string;
+  created_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface PartnerSlotsTable {
+  id: GeneratedId;
+  business_id: Id;
+  partner_id: Id;
+  slot_start: Timestamp;
+  slot_end: Timestamp;
+  status: Generated<SlotStatus>;
+  booking_id: Id | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface BookingsTable {
+  id: ColumnType<string, string | number | bigint | undefined, never>;
+  business_id: Id;
+  customer_id: Id;
+  partner_id: Id;
+  service_id: Id;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  status: Generated<BookingStatus>;
+  cancel_reason: string | null;
+  total_cents: number;
+  currency: string;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface PaymentsTable {
+  id: GeneratedId;
+  business_id: Id;
+  booking_id: Id;
+  provider: string;
+  provider_txn_id: string;
+  amount_cents: number;
+  currency: string;
+  status: Generated<PaymentStatus>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface AuditLogsTable {
+  id: GeneratedId;
+  business_id: Id | null;
+  entity: string;
+  entity_id: Id;
+  action: string;
+  actor: string;
+  changes: ColumnType<unknown, string, string>;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  businesses: BusinessesTable;
+  services: ServicesTable;
+  partners: PartnersTable;
+  customers: CustomersTable;
+  partner_slots: PartnerSlotsTable;
+  bookings: BookingsTable;
+  payments: PaymentsTable;
+  audit_logs: AuditLogsTable;
+}

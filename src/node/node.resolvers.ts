@@ -1,0 +1,48 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { bookingById } from '../bookings/bookings.loaders.js';
+import { businessById } from '../businesses/businesses.loaders.js';
+import { customerById } from '../customers/customers.loaders.js';
+import { partnerById } from '../partners/partners.loaders.js';
+import { paymentById } from '../payments/payments.loaders.js';
+import { serviceById } from '../services/services.loaders.js';
+import { slotById } from '../slots/slots.loaders.js';
+import { badUserInput } from '../shared/errors.js';
+import { parseGlobalId, type NodeType } from '../shared/global-id.js';
+import type { LoaderRegistry } from '../shared/loader-registry.js';
+
+const MAX_NODES = 100;
+
+async function loadNode(loaders: LoaderRegistry, id: string): Promise<{ __typename: NodeType } | null> {
+  const parsed = parseGlobalId(id);
+  if (!parsed) return null;
+  const { type, rawId } = parsed;
+  let node: object | null;
+  switch (type) {
+    case 'Business': node = await businessById(loaders).load(rawId); break;
+    case 'Service': node = await serviceById(loaders).load(rawId); break;
+    case 'Partner': node = await partnerById(loaders).load(rawId); break;
+    case 'Customer': node = await customerById(loaders).load(rawId); break;
+    case 'Slot': node = await slotById(loaders).load(rawId); break;
+    case 'Booking': node = await bookingById(loaders).load(rawId); break;
+    case 'Payment': {
+      // A payment is visible exactly when its booking is.
+      const payment = await paymentById(loaders).load(rawId);
+      node = payment && (await bookingById(loaders).load(payment.bookingId)) ? payment : null;
+      break;
+    }
+  }
+  return node ? { ...node, __typename: type } : null;
+}
+
+export const nodeResolvers: Resolvers = {
+  Query: {
+    node: (_, { id }, { loaders }) => loadNode(loaders, id) as never,
+    nodes: (_, { ids }, { loaders }) => {
+      if (ids.length > MAX_NODES) throw badUserInput(`Expected at most ${MAX_NODES} IDs, got ${ids.length}.`, 'ids');
+      return Promise.all(ids.map((id) => loadNode(loaders, id))) as never;
+    },
+  },
+  Node: {
+    __resolveType: (node) => (node as unknown as { __typename: NodeType }).__typename,
+  },
+};

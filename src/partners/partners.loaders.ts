@@ -1,0 +1,35 @@
+import type { Page } from '../shared/connection.js';
+import { toPage } from '../shared/connection.js';
+import { argsKey, inKeyOrder, type LoaderRegistry } from '../shared/loader-registry.js';
+import type { PartnerModel } from './partner.model.js';
+import {
+  countPartnersByBusinessIds,
+  findPartnerPagesByBusinessIds,
+  findPartnersByIds,
+  type PartnerListArgs,
+} from './partners.repository.js';
+
+export function partnerById(loaders: LoaderRegistry) {
+  return loaders.get<string, PartnerModel | null>('PartnerById', async (ids) =>
+    inKeyOrder(ids, await findPartnersByIds(loaders.db, ids)),
+  );
+}
+
+export function partnerPagesByBusinessId(loaders: LoaderRegistry, args: Omit<PartnerListArgs, 'limit'>, size: number) {
+  return loaders.get<string, Page<PartnerModel>>(`PartnerPagesByBusinessId:${argsKey(args)}:${size}`, async (businessIds) => {
+    const pages = await findPartnerPagesByBusinessIds(loaders.db, businessIds, { ...args, limit: size + 1 });
+    const byId = partnerById(loaders);
+    return businessIds.map((id) => {
+      const rows = pages.get(id) ?? [];
+      for (const row of rows) byId.prime(row.id, row);
+      return toPage(rows, size, (p) => [p.name, p.id]);
+    });
+  });
+}
+
+export function partnerCountByBusinessId(loaders: LoaderRegistry, args: Omit<PartnerListArgs, 'after' | 'limit'>) {
+  return loaders.get<string, number>(`PartnerCountByBusinessId:${argsKey(args)}`, async (businessIds) => {
+    const counts = await countPartnersByBusinessIds(loaders.db, businessIds, args);
+    return businessIds.map((id) => counts.get(id) ?? 0);
+  });
+}

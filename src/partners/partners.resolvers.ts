@@ -1,0 +1,31 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { bookingScopeOf } from '../auth/access.js';
+import { bookingListArgs } from '../bookings/booking-list-args.js';
+import { bookingPagesByPartnerId } from '../bookings/bookings.loaders.js';
+import { businessById } from '../businesses/businesses.loaders.js';
+import { slotsByPartnerId } from '../slots/slots.loaders.js';
+import { checkPageSize } from '../shared/connection.js';
+import { badUserInput, unauthenticated } from '../shared/errors.js';
+import { toGlobalId } from '../shared/global-id.js';
+
+const MAX_SLOT_RANGE_MS = 31 * 24 * 3600 * 1000;
+
+export const partnerResolvers: Resolvers = {
+  Partner: {
+    id: (partner) => toGlobalId('Partner', partner.id),
+    business: (partner, _, { loaders }) => businessById(loaders).load(partner.businessId) as never,
+    slots: (partner, { from, to, status }, { loaders }) => {
+      const span = Date.parse(to) - Date.parse(from);
+      if (span <= 0 || span > MAX_SLOT_RANGE_MS) {
+        throw badUserInput(`Expected \`from\` before \`to\` and at most 31 days apart, got ${from} to ${to}.`, 'to');
+      }
+      return slotsByPartnerId(loaders, { from, to, status: status ?? null }).load(partner.id);
+    },
+    bookings: (partner, { filter, first, after }, { loaders, viewer }) => {
+      const size = checkPageSize(first, 20);
+      const args = bookingListArgs(filter, after);
+      if (!bookingScopeOf(viewer)) throw unauthenticated();
+      return bookingPagesByPartnerId(loaders, args, size).load(partner.id);
+    },
+  },
+};

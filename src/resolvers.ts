@@ -1,0 +1,23 @@
+import type { Resolvers } from './__generated__/resolvers-types.js';
+import { viewerResolvers } from './auth/viewer.resolvers.js';
+import { bookingResolvers } from './bookings/bookings.resolvers.js';
+import { businessResolvers } from './businesses/businesses.resolvers.js';
+import { customerResolvers } from './customers/customers.resolvers.js';
+import { nodeResolvers } from './node/node.resolvers.js';
+import { partnerResolvers } from './partners/partners.resolvers.js';
+import { paymentResolvers } from './payments/payments.resolvers.js';
+import { serviceResolvers } from './services/services.resolvers.js';
+import { slotResolvers } from './slots/slots.resolvers.js';
+
+/** Every domain's resolvers; server/schema.ts merges them and refuses a field defined twice. */
+export const resolverMaps: Resolvers[] = [
+  nodeResolvers,
+  viewerResolvers,
+  businessResolvers,
+  serviceResolvers,
+  partnerResolvers,
+  customerResolvers,
+  slotResolvers,
+  bookingResolvers,
+  paymentResolvers,
+];

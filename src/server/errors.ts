@@ -1,0 +1,42 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '../shared/errors.js';
+import type { Logger } from './context.js';
+
+/** Codes a client may see: ours, and Apollo's for malformed requests. Anything else is masked. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * Unexpected errors (a bug, a database failure) are logged with their context and reach the client
+ * as a bare INTERNAL_SERVER_ERROR: no message, no stack, nothing about the schema's internals.
+ */
+export function createErrorFormatter(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const cause = unwrapResolverError(error);
+    const ours = cause instanceof GraphQLError || (error instanceof GraphQLError && !error.originalError);
+    if (ours && typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    log.error('Unexpected error while executing an operation', {
+      path: formatted.path,
+      message: (cause as Error)?.message ?? formatted.message,
+      stack: (cause as Error)?.stack,
+    });
+    return {
+      message: 'Internal server error.',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.InternalServerError },
+    };
+  };
+}

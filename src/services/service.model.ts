@@ -1,0 +1,10 @@
+/** A service as the layers above the repository see it; `currency` is its business's. */
+export interface ServiceModel {
+  id: string;
+  businessId: string;
+  name: string;
+  durationMinutes: number;
+  priceCents: number;
+  currency: string;
+  isActive: boolean;
+}

@@ -1,0 +1,35 @@
+import type { Page } from '../shared/connection.js';
+import { toPage } from '../shared/connection.js';
+import { argsKey, inKeyOrder, type LoaderRegistry } from '../shared/loader-registry.js';
+import type { ServiceModel } from './service.model.js';
+import {
+  countServicesByBusinessIds,
+  findServicePagesByBusinessIds,
+  findServicesByIds,
+  type ServiceListArgs,
+} from './services.repository.js';
+
+export function serviceById(loaders: LoaderRegistry) {
+  return loaders.get<string, ServiceModel | null>('ServiceById', async (ids) =>
+    inKeyOrder(ids, await findServicesByIds(loaders.db, ids)),
+  );
+}
+
+export function servicePagesByBusinessId(loaders: LoaderRegistry, args: Omit<ServiceListArgs, 'limit'>, size: number) {
+  return loaders.get<string, Page<ServiceModel>>(`ServicePagesByBusinessId:${argsKey(args)}:${size}`, async (businessIds) => {
+    const pages = await findServicePagesByBusinessIds(loaders.db, businessIds, { ...args, limit: size + 1 });
+    const byId = serviceById(loaders);
+    return businessIds.map((id) => {
+      const rows = pages.get(id) ?? [];
+      for (const row of rows) byId.prime(row.id, row);
+      return toPage(rows, size, (s) => [s.name, s.id]);
+    });
+  });
+}
+
+export function serviceCountByBusinessId(loaders: LoaderRegistry, includeInactive: boolean) {
+  return loaders.get<string, number>(`ServiceCountByBusinessId:${includeInactive}`, async (businessIds) => {
+    const counts = await countServicesByBusinessIds(loaders.db, businessIds, includeInactive);
+    return businessIds.map((id) => counts.get(id) ?? 0);
+  });
+}

@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import type { ServiceModel } from './service.model.js';
+
+const SERVICE_COLUMNS = sql.raw(
+  `s.id, s.business_id AS "businessId", s.name, s.duration_minutes AS "durationMinutes",
+   s.price_cents AS "priceCents", b.currency, s.is_active AS "isActive"`,
+);
+
+export function findServicesByIds(db: Db, ids: readonly string[]): Promise<ServiceModel[]> {
+  return query(db, 'findServicesByIds', sql`
+    SELECT ${SERVICE_COLUMNS} FROM services s JOIN businesses b ON b.id = s.business_id
+    WHERE s.id = ANY(${ids}::bigint[]) AND s.deleted_at IS NULL`);
+}
+
+export interface ServiceListArgs {
+  includeInactive: boolean;
+  after: [name: string, id: string] | null;
+  limit: number;
+}
+
+export function findServicePagesByBusinessIds(db: Db, businessIds: readonly string[], args: ServiceListArgs) {
+  return lateralPages<ServiceModel>(db, 'findServicePagesByBusinessIds', businessIds, sql`
+    SELECT p.parent_id AS "parentId", ${SERVICE_COLUMNS}
+    FROM services s JOIN businesses b ON b.id = s.business_id
+    WHERE ${allOf([
+      sql`s.business_id = p.parent_id AND s.deleted_at IS NULL`,
+      !args.includeInactive && sql`s.is_active`,
+      args.after && sql`(s.name, s.id) > (${args.after[0]}, ${args.after[1]}::bigint)`,
+    ])}
+    ORDER BY s.name, s.id LIMIT ${args.limit}`);
+}
+
+export async function countServicesByBusinessIds(db: Db, businessIds: readonly string[], includeInactive: boolean) {
+  const rows = await query<{ businessId: string; count: number }>(db, 'countServicesByBusinessIds', sql`
+    SELECT s.business_id AS "businessId", count(*)::int AS count FROM services s
+    WHERE ${allOf([sql`s.business_id = ANY(${businessIds}::bigint[]) AND s.deleted_at IS NULL`, !includeInactive && sql`s.is_active`])}
+    GROUP BY s.business_id`);
+  return new Map(rows.map((r) => [r.businessId, r.count]));
+}

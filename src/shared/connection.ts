@@ -1,0 +1,57 @@
+import { badUserInput } from './errors.js';
+
+/**
+ * Relay connections with keyset pagination. A cursor is the sort key of the last row seen
+ * (base64url JSON), so a page is an index range scan whatever its depth: no OFFSET.
+ */
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  /** The cursor of a node of this page. */
+  cursorOf: (node: T) => string;
+}
+
+/** A page whose total is cheap enough to offer; it is computed only when a client asks. */
+export interface CountedPage<T> extends Page<T> {
+  totalCount: () => Promise<number>;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+export function checkPageSize(first: number | null | undefined, fallback: number): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw badUserInput(`Expected \`first\` between 1 and ${MAX_PAGE_SIZE}, got ${size}.`, 'first');
+  }
+  return size;
+}
+
+export function encodeCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** The sort key inside a cursor, checked against the shape the connection expects. */
+export function decodeCursor(cursor: string | null | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
+  if (cursor == null) return null;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  if (!Array.isArray(key) || key.length !== shape.length || key.some((v, i) => typeof v !== shape[i])) {
+    throw badUserInput('Expected `after` to be a cursor from this connection\'s `pageInfo.endCursor`.', 'after');
+  }
+  return key;
+}
+
+/** Builds a page from rows fetched with LIMIT size + 1: the extra row only says that more follow. */
+export function toPage<T>(rows: T[], size: number, sortKey: (node: T) => (string | number)[]): Page<T> {
+  const hasNextPage = rows.length > size;
+  return { nodes: hasNextPage ? rows.slice(0, size) : rows, hasNextPage, cursorOf: (node) => encodeCursor(sortKey(node)) };
+}

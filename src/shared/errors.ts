@@ -1,0 +1,27 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The closed set of `extensions.code` values a client can see in top-level `errors`.
+ * Mutation input problems are not here: they are data (`userErrors`), see user-errors.ts.
+ */
+export const ErrorCode = {
+  /** The request needs a valid bearer token. */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The token is valid but its role may not do this. */
+  Forbidden: 'FORBIDDEN',
+  /** An argument is out of range or malformed (a page size, a cursor, a time range). */
+  BadUserInput: 'BAD_USER_INPUT',
+  /** Anything unexpected; details are logged, never sent. */
+  InternalServerError: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function badUserInput(message: string, argument?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput, ...(argument ? { argument } : {}) } });
+}
+export function unauthenticated(message = 'This needs a bearer token: send `Authorization: Bearer <token>`.'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.Unauthenticated } });
+}
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.Forbidden } });
+}

@@ -1,0 +1,53 @@
+import DataLoader from 'dataloader';
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from '../db/sql-helpers.js';
+
+/**
+ * The DataLoaders of one request (or of one subscription event): one per (table, key), plus one
+ * per (relation, arguments) for pages, since children of different parents can share a statement
+ * only when they are asked for with the same arguments. Loaders are made on first use.
+ *
+ * A loader's cache lives as long as the request: it deduplicates and batches, it is not a shared
+ * cache, and writes made by the request itself go through `clearAll()` after a mutation.
+ */
+export class LoaderRegistry {
+  private readonly loaders = new Map<string, DataLoader<any, any>>();
+
+  constructor(
+    readonly db: Db,
+    readonly viewer: Viewer,
+  ) {}
+
+  get<K, V>(name: string, batch: (keys: readonly K[]) => Promise<ArrayLike<V | Error>>): DataLoader<K, V> {
+    let loader = this.loaders.get(name);
+    if (!loader) {
+      loader = new DataLoader<K, V>(batch, { maxBatchSize: 1000 });
+      this.loaders.set(name, loader);
+    }
+    return loader;
+  }
+
+  /** Forgets everything loaded so far, so that a mutation's payload reads the committed state. */
+  clearAll(): void {
+    for (const loader of this.loaders.values()) loader.clearAll();
+  }
+}
+
+/** Answers keys in order from rows indexed by id; a row the viewer may not see reads as missing. */
+export function inKeyOrder<T extends { id: string }>(
+  keys: readonly string[],
+  rows: readonly T[],
+  visible: (row: T) => boolean = () => true,
+): (T | null)[] {
+  const byId = new Map<string, T>();
+  for (const row of rows) byId.set(row.id, row);
+  return keys.map((key) => {
+    const row = byId.get(key);
+    return row !== undefined && visible(row) ? row : null;
+  });
+}
+
+/** The stable part of a loader name for a page's arguments. */
+export function argsKey(args: unknown): string {
+  return JSON.stringify(args);
+}

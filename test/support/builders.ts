@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/sql-helpers.js';
+import type { BookingStatus, BusinessKind, SlotStatus } from '../../src/db/tables.js';
+import { toGlobalId } from '../../src/shared/global-id.js';
+
+/**
+ * Seed builders: each test makes the rows it needs, with unique slugs and e-mails, so tests never
+ * depend on each other's data and can share one database. Builders write rows directly (they set
+ * the scene); the behaviour under test always goes through the GraphQL API.
+ */
+export function uniqueSuffix(): string {
+  return randomUUID().slice(0, 8);
+}
+
+export interface BuiltBusiness { id: string; gid: string; slug: string; timeZone: string; currency: string }
+export interface BuiltService { id: string; gid: string; durationMinutes: number; priceCents: number }
+export interface BuiltPartner { id: string; gid: string; name: string }
+export interface BuiltCustomer { id: string; gid: string; email: string }
+export interface BuiltSlot { id: string; gid: string; startsAt: string; endsAt: string }
+export interface BuiltBooking { id: string; gid: string }
+
+export async function createBusiness(db: Db, overrides: Partial<{ slug: string; name: string; kind: BusinessKind; city: string; timeZone: string; currency: string }> = {}): Promise<BuiltBusiness> {
+  const slug = overrides.slug ?? `biz-${uniqueSuffix()}`;
+  const row = await db
+    .insertInto('businesses')
+    .values({
+      slug,
+      name: overrides.name ?? `Business ${slug}`,
+      kind: overrides.kind ?? 'salon',
+      city: overrides.city ?? 'Berlin',
+      time_zone: overrides.timeZone ?? 'Europe/Berlin',
+      currency: overrides.currency ?? 'EUR',
+    })
+    .returning(['id', 'time_zone', 'currency'])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, gid: toGlobalId('Business', row.id), slug, timeZone: row.time_zone, currency: row.currency };
+}
+
+export async function createService(db: Db, business: BuiltBusiness, overrides: Partial<{ name: string; durationMinutes: number; priceCents: number; isActive: boolean }> = {}): Promise<BuiltService> {
+  const row = await db
+    .insertInto('services')
+    .values({
+      business_id: business.id,
+      name: overrides.name ?? `Service ${uniqueSuffix()}`,
+      duration_minutes: overrides.durationMinutes ?? 30,
+      price_cents: overrides.priceCents ?? 2500,
+      is_active: overrides.isActive ?? true,
+    })
+    .returning(['id', 'duration_minutes', 'price_cents'])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, gid: toGlobalId('Service', row.id), durationMinutes: row.duration_minutes, priceCents: row.price_cents };
+}
+
+export async function createPartner(db: Db, business: BuiltBusiness, overrides: Partial<{ name: string; city: string; isActive: boolean }> = {}): Promise<BuiltPartner> {
+  const name = overrides.name ?? `Partner ${uniqueSuffix()}`;
+  const row = await db
+    .insertInto('partners')
+    .values({ business_id: business.id, name, city: overrides.city ?? 'Berlin', is_active: overrides.isActive ?? true })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, gid: toGlobalId('Partner', row.id), name };
+}
+
+export async function createCustomer(db: Db, business: BuiltBusiness, overrides: Partial<{ name: string; email: string }> = {}): Promise<BuiltCustomer> {
+  const email = overrides.email ?? `customer-${uniqueSuffix()}@example.com`;
+  const row = await db
+    .insertInto('customers')
+    .values({ business_id: business.id, email, name: overrides.name ?? `Customer ${email}` })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, gid: toGlobalId('Customer', row.id), email };
+}
+
+/** `count` consecutive slots of `minutes` from `start`, in one statement. */
+export async function createSlots(db: Db, business: BuiltBusiness, partner: BuiltPartner, start: Date, count: number, options: { minutes?: number; status?: SlotStatus } = {}): Promise<BuiltSlot[]> {
+  const minutes = options.minutes ?? 30;
+  const rows = await sql<{ id: string; startsAt: string; endsAt: string }>`
+    INSERT INTO partner_slots (business_id, partner_id, slot_start, slot_end, status)
+    SELECT ${business.id}::bigint, ${partner.id}::bigint, s, s + make_interval(mins => ${minutes}), ${options.status ?? 'available'}
+    FROM generate_series(${start.toISOString()}::timestamptz, ${start.toISOString()}::timestamptz + make_interval(mins => ${minutes * (count - 1)}), make_interval(mins => ${minutes})) AS s
+    RETURNING id, slot_start AS "startsAt", slot_end AS "endsAt"`.execute(db);
+  return rows.rows.map((r) => ({ ...r, gid: toGlobalId('Slot', r.id) }));
+}
+
+/**
+ * A booking holding `slots` (consecutive, of one partner), with its partner's active count kept in step,
+ * written the way the API writes one.
+ */
+export async function createBooking(db: Db, args: { business: BuiltBusiness; service: BuiltService; partner: BuiltPartner; customer: BuiltCustomer; slots: BuiltSlot[]; status?: BookingStatus; createdAt?: Date }): Promise<BuiltBooking> {
+  const status = args.status ?? 'pending';
+  return db.transaction().execute(async (trx) => {
+    const booking = await trx
+      .insertInto('bookings')
+      .values({
+        business_id: args.business.id,
+        customer_id: args.customer.id,
+        partner_id: args.partner.id,
+        service_id: args.service.id,
+        starts_at: args.slots[0].startsAt,
+        ends_at: args.slots[args.slots.length - 1].endsAt,
+        status,
+        cancel_reason: status === 'cancelled' ? 'Built cancelled' : null,
+        total_cents: args.service.priceCents,
+        currency: args.business.currency,
+        ...(args.createdAt ? { created_at: args.createdAt } : {}),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (status !== 'cancelled') {
+      await trx
+        .updateTable('partner_slots')
+        .set({ status: 'booked', booking_id: booking.id })
+        .where('id', 'in', args.slots.map((s) => s.id))
+        .execute();
+    }
+    if (status === 'pending' || status === 'confirmed') {
+      await trx.updateTable('partners').set((eb) => ({ active_booking_count: eb('active_booking_count', '+', 1) })).where('id', '=', args.partner.id).execute();
+    }
+    return { id: booking.id, gid: toGlobalId('Booking', booking.id) };
+  });
+}
+
+export async function createPayment(db: Db, args: { business: BuiltBusiness; booking: BuiltBooking; amountCents?: number; status?: 'pending' | 'succeeded' | 'failed' | 'refunded' }) {
+  const row = await db
+    .insertInto('payments')
+    .values({
+      business_id: args.business.id,
+      booking_id: args.booking.id,
+      provider: 'test',
+      provider_txn_id: `test_${uniqueSuffix()}${uniqueSuffix()}`,
+      amount_cents: args.amountCents ?? 2500,
+      currency: args.business.currency,
+      status: args.status ?? 'succeeded',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, gid: toGlobalId('Payment', row.id) };
+}
+
+/** A business with a service, partners, a customer, each partner with `slotCount` slots from tomorrow 09:00 UTC. */
+export async function createBookableBusiness(db: Db, options: { partners?: number; slotCount?: number; durationMinutes?: number; kind?: BusinessKind } = {}) {
+  const business = await createBusiness(db, { kind: options.kind });
+  const service = await createService(db, business, { durationMinutes: options.durationMinutes ?? 30 });
+  const customer = await createCustomer(db, business);
+  const start = new Date();
+  start.setUTCDate(start.getUTCDate() + 1);
+  start.setUTCHours(9, 0, 0, 0);
+  const partners: Array<BuiltPartner & { slots: BuiltSlot[] }> = [];
+  for (let i = 0; i < (options.partners ?? 1); i++) {
+    const partner = await createPartner(db, business, { name: `Partner ${i} ${uniqueSuffix()}` });
+    partners.push({ ...partner, slots: await createSlots(db, business, partner, start, options.slotCount ?? 8) });
+  }
+  return { business, service, customer, partners, start };
+}
