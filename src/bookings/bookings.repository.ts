@@ -3,6 +3,7 @@ import type { BookingStatus } from '../__generated__/resolvers-types.js';
 import type { BookingScope } from '../auth/access.js';
 import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { BookingModel } from './booking.model.js';
+import type { Trx } from '../shared/transaction.js';
 
 export const BOOKING_COLUMNS = sql.raw(
   `bk.id, bk.business_id AS "businessId", bk.customer_id AS "customerId", bk.partner_id AS "partnerId",
@@ -72,4 +73,48 @@ export function findBookingPagesByCustomerIds(db: Db, customerIds: readonly stri
       args.after && sql`(bk.created_at, bk.id) < (${args.after[0]}::timestamptz, ${args.after[1]}::bigint)`,
     ])}
     ORDER BY bk.created_at DESC, bk.id DESC LIMIT ${args.limit}`);
+}
+
+// Writes: each runs inside the action's transaction.
+
+/** Locks a live booking for a change; undefined when there is none with that id. */
+export async function lockBookingById(trx: Trx, id: string): Promise<BookingModel | undefined> {
+  const result = await sql<BookingModel>`/* lockBookingById */
+    SELECT ${BOOKING_COLUMNS} FROM bookings bk WHERE bk.id = ${id}::bigint AND bk.deleted_at IS NULL FOR UPDATE`.execute(trx);
+  return result.rows[0];
+}
+
+export interface NewBooking {
+  businessId: string;
+  customerId: string;
+  partnerId: string;
+  serviceId: string;
+  startsAt: string;
+  endsAt: string;
+  totalCents: number;
+  currency: string;
+}
+
+export async function insertBooking(trx: Trx, b: NewBooking): Promise<BookingModel> {
+  const result = await sql<BookingModel>`/* insertBooking */
+    INSERT INTO bookings AS bk (business_id, customer_id, partner_id, service_id, starts_at, ends_at, total_cents, currency)
+    VALUES (${b.businessId}::bigint, ${b.customerId}::bigint, ${b.partnerId}::bigint, ${b.serviceId}::bigint,
+            ${b.startsAt}::timestamptz, ${b.endsAt}::timestamptz, ${b.totalCents}, ${b.currency})
+    RETURNING ${BOOKING_COLUMNS}`.execute(trx);
+  return result.rows[0];
+}
+
+export async function updateBookingStatus(trx: Trx, id: string, status: BookingStatus, cancelReason: string | null = null): Promise<BookingModel> {
+  const result = await sql<BookingModel>`/* updateBookingStatus */
+    UPDATE bookings AS bk SET status = ${status.toLowerCase()}, cancel_reason = ${cancelReason}, updated_at = now()
+    WHERE bk.id = ${id}::bigint RETURNING ${BOOKING_COLUMNS}`.execute(trx);
+  return result.rows[0];
+}
+
+export async function updateBookingTime(trx: Trx, id: string, change: { partnerId: string; startsAt: string; endsAt: string }): Promise<BookingModel> {
+  const result = await sql<BookingModel>`/* updateBookingTime */
+    UPDATE bookings AS bk SET partner_id = ${change.partnerId}::bigint, starts_at = ${change.startsAt}::timestamptz,
+      ends_at = ${change.endsAt}::timestamptz, updated_at = now()
+    WHERE bk.id = ${id}::bigint RETURNING ${BOOKING_COLUMNS}`.execute(trx);
+  return result.rows[0];
 }

@@ -38,3 +38,11 @@ export async function countServicesByBusinessIds(db: Db, businessIds: readonly s
     GROUP BY s.business_id`);
   return new Map(rows.map((r) => [r.businessId, r.count]));
 }
+
+/** The business's active services of exactly this length (a booking by slots names no service). */
+export function findActiveServicesByDuration(db: Db, businessId: string, minutes: number): Promise<ServiceModel[]> {
+  return query(db, 'findActiveServicesByDuration', sql`
+    SELECT ${SERVICE_COLUMNS} FROM services s JOIN businesses b ON b.id = s.business_id
+    WHERE s.business_id = ${businessId}::bigint AND s.duration_minutes = ${minutes} AND s.is_active AND s.deleted_at IS NULL
+    ORDER BY s.name, s.id`);
+}

@@ -1,0 +1,30 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/tables.js';
+
+export interface AuditEntry {
+  businessId: string | null;
+  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business';
+  entityId: string;
+  action: string;
+  actor: string;
+  /** What changed: the fields before and after. */
+  changes: { before?: Record<string, unknown>; after?: Record<string, unknown> } & Record<string, unknown>;
+}
+
+/** Writes audit rows inside the caller's transaction: the trail commits or rolls back with the change. */
+export async function insertAuditLogs(trx: Transaction<Database>, entries: AuditEntry[]): Promise<void> {
+  if (!entries.length) return;
+  await trx
+    .insertInto('audit_logs')
+    .values(
+      entries.map((e) => ({
+        business_id: e.businessId,
+        entity: e.entity,
+        entity_id: e.entityId,
+        action: e.action,
+        actor: e.actor,
+        changes: JSON.stringify(e.changes),
+      })),
+    )
+    .execute();
+}

@@ -1,0 +1,310 @@
+import type { BookingStatus } from '../__generated__/resolvers-types.js';
+import { canSeeBooking, canSeeCustomer, isStaffOf } from '../auth/access.js';
+import { actorOf, type Viewer } from '../auth/viewer.js';
+import { insertAuditLogs } from '../audit/audit.repository.js';
+import { findCustomersByIds } from '../customers/customers.repository.js';
+import type { Db } from '../db/sql-helpers.js';
+import { adjustActiveBookingCount } from '../partners/partner-load.repository.js';
+import { findPartnersByIds } from '../partners/partners.repository.js';
+import type { PartnerModel } from '../partners/partner.model.js';
+import { findActiveServicesByDuration, findServicesByIds } from '../services/services.repository.js';
+import type { ServiceModel } from '../services/service.model.js';
+import {
+  coversRange,
+  findFreePartnerIds,
+  holdSlotsForBooking,
+  lockFreeSlotsInRange,
+  releaseSlotsOfBooking,
+} from '../slots/slot-claims.repository.js';
+import { findSlotsByIds } from '../slots/slots.repository.js';
+import { forbidden, unauthenticated } from '../shared/errors.js';
+import { rawIdOf, type NodeType } from '../shared/global-id.js';
+import { inTransaction, type Trx } from '../shared/transaction.js';
+import { abort, userError, type ActionResult } from '../shared/user-errors.js';
+import type { BookingModel } from './booking.model.js';
+import { canTransition, isActive, transitionError } from './booking-state-machine.js';
+import { insertBooking, lockBookingById, updateBookingStatus, updateBookingTime } from './bookings.repository.js';
+
+/**
+ * Booking rules. Every change runs in one transaction that also keeps the partners' active
+ * booking counts in step and writes the audit trail; a refusal (`abort`) rolls all of it back.
+ *
+ * Double booking is prevented twice: slots are claimed under row locks (a slot is booked by
+ * exactly one transaction), and the bookings_no_overlap exclusion constraint refuses any two
+ * live bookings of one partner that overlap, whatever path wrote them (SQLSTATE 23P01).
+ */
+
+export interface ActionContext {
+  db: Db;
+  viewer: Viewer;
+}
+
+/** How many free partners `bookingCreate` tries, least busy first, when none is named. */
+const PARTNER_CANDIDATES = 10;
+const MAX_CANCEL_REASON = 500;
+const EXCLUSION_VIOLATION = '23P01';
+
+function rawId(globalId: string | null | undefined, type: NodeType, field: string): string {
+  const id = globalId ? rawIdOf(globalId, type) : null;
+  if (!id) abort('NOT_FOUND', `No ${type.toLowerCase()} with ID "${globalId}".`, ['input', field]);
+  return id;
+}
+
+function requireSignedIn(viewer: Viewer): void {
+  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
+}
+
+function addMinutes(instant: string, minutes: number): string {
+  return new Date(Date.parse(instant) + minutes * 60_000).toISOString();
+}
+
+/** Runs `work`; an overlap refused by the exclusion constraint becomes SLOT_UNAVAILABLE. */
+async function guardOverlap<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as { code?: string }).code === EXCLUSION_VIOLATION) {
+      abort('SLOT_UNAVAILABLE', 'The partner already has a booking at that time.');
+    }
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bookingCreate
+
+export interface CreateBookingInput {
+  serviceId?: string | null;
+  startsAt?: string | null;
+  partnerId?: string | null;
+  city?: string | null;
+  slotIds?: readonly string[] | null;
+  customerId?: string | null;
+}
+
+interface Plan {
+  service: ServiceModel;
+  startsAt: string;
+  endsAt: string;
+  /** The partner asked for, or null to assign the least busy free one. */
+  partner: PartnerModel | null;
+  city: string | null;
+}
+
+export async function createBooking(ctx: ActionContext, input: CreateBookingInput): Promise<ActionResult<BookingModel>> {
+  requireSignedIn(ctx.viewer);
+  if (ctx.viewer.role === 'PARTNER') throw forbidden('Partners cannot create bookings; staff or the customer can.');
+  return inTransaction(ctx.db, async (trx) => {
+    const customerId = await resolveCustomer(ctx, input);
+    const customer = (await findCustomersByIds(trx, [customerId]))[0];
+    if (!customer || !canSeeCustomer(ctx.viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+    const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
+    if (Date.parse(plan.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${plan.startsAt}.`, ['input', 'startsAt']);
+
+    const candidates = plan.partner
+      ? [plan.partner.id]
+      : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
+    for (const partnerId of candidates) {
+      const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt });
+      if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
+      const booking = await guardOverlap(() =>
+        insertBooking(trx, {
+          businessId: customer.businessId,
+          customerId: customer.id,
+          partnerId,
+          serviceId: plan.service.id,
+          startsAt: plan.startsAt,
+          endsAt: plan.endsAt,
+          totalCents: plan.service.priceCents,
+          currency: plan.service.currency,
+        }),
+      );
+      await holdSlotsForBooking(trx, slots.map((s) => s.id), booking.id);
+      await adjustActiveBookingCount(trx, partnerId, 1);
+      await audit(trx, ctx.viewer, booking, 'booking.created', undefined, { ...snapshot(booking), slotIds: slots.map((s) => s.id) });
+      return booking;
+    }
+    return abort(
+      'SLOT_UNAVAILABLE',
+      plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
+      input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
+    );
+  });
+}
+
+/** A customer books for themself; staff and admins name the customer. */
+async function resolveCustomer(ctx: ActionContext, input: CreateBookingInput): Promise<string> {
+  if (ctx.viewer.role === 'CUSTOMER') {
+    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== ctx.viewer.customerId) {
+      abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+    }
+    return ctx.viewer.customerId!;
+  }
+  if (!input.customerId) abort('INVALID_INPUT', 'Expected `customerId`: staff book on behalf of a customer.', ['input', 'customerId']);
+  return rawId(input.customerId, 'Customer', 'customerId');
+}
+
+async function loadService(trx: Trx, businessId: string, serviceGid: string): Promise<ServiceModel> {
+  const service = (await findServicesByIds(trx, [rawId(serviceGid, 'Service', 'serviceId')]))[0];
+  if (!service || service.businessId !== businessId) abort('NOT_FOUND', `No service with ID "${serviceGid}" in the customer's business.`, ['input', 'serviceId']);
+  if (!service.isActive) abort('SERVICE_INACTIVE', `The service "${service.name}" is not bookable at the moment.`, ['input', 'serviceId']);
+  return service;
+}
+
+async function loadActivePartner(trx: Trx, businessId: string, partnerGid: string, field: string): Promise<PartnerModel> {
+  const partner = (await findPartnersByIds(trx, [rawId(partnerGid, 'Partner', field)]))[0];
+  if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `No partner with ID "${partnerGid}" in this business.`, ['input', field]);
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', field]);
+  return partner;
+}
+
+async function planFromTime(trx: Trx, businessId: string, input: CreateBookingInput): Promise<Plan> {
+  if (!input.serviceId || !input.startsAt) {
+    abort('INVALID_INPUT', 'Expected either `slotIds`, or `serviceId` with `startsAt`.', ['input', input.serviceId ? 'startsAt' : 'serviceId']);
+  }
+  const service = await loadService(trx, businessId, input.serviceId);
+  const partner = input.partnerId ? await loadActivePartner(trx, businessId, input.partnerId, 'partnerId') : null;
+  return { service, startsAt: input.startsAt, endsAt: addMinutes(input.startsAt, service.durationMinutes), partner, city: input.city ?? null };
+}
+
+async function planFromSlots(trx: Trx, businessId: string, input: CreateBookingInput): Promise<Plan> {
+  if (input.startsAt) abort('INVALID_INPUT', 'Expected `slotIds` or `startsAt`, not both.', ['input', 'startsAt']);
+  const ids = [...new Set(input.slotIds!.map((gid) => rawId(gid, 'Slot', 'slotIds')))];
+  const slots = (await findSlotsByIds(trx, ids)).filter((s) => s.businessId === businessId);
+  if (slots.length !== ids.length) abort('NOT_FOUND', 'Some of the slots do not exist in the customer\'s business.', ['input', 'slotIds']);
+  slots.sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
+  if (slots.some((s) => s.partnerId !== slots[0].partnerId)) abort('MISMATCH', 'Expected the slots of one partner.', ['input', 'slotIds']);
+  if (slots.some((s, i) => i > 0 && s.startsAt !== slots[i - 1].endsAt)) abort('MISMATCH', 'Expected consecutive slots, with no gap between them.', ['input', 'slotIds']);
+  const startsAt = slots[0].startsAt;
+  const endsAt = slots[slots.length - 1].endsAt;
+  const minutes = (Date.parse(endsAt) - Date.parse(startsAt)) / 60_000;
+
+  if (input.partnerId && rawIdOf(input.partnerId, 'Partner') !== slots[0].partnerId) {
+    abort('MISMATCH', 'The slots belong to another partner than `partnerId`.', ['input', 'partnerId']);
+  }
+  const partner = (await findPartnersByIds(trx, [slots[0].partnerId]))[0];
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', 'slotIds']);
+
+  let service: ServiceModel;
+  if (input.serviceId) {
+    service = await loadService(trx, businessId, input.serviceId);
+    if (service.durationMinutes !== minutes) {
+      abort('MISMATCH', `The service takes ${service.durationMinutes} minutes; the slots cover ${minutes}.`, ['input', 'slotIds']);
+    }
+  } else {
+    service = await findServiceByDuration(trx, businessId, minutes);
+  }
+  return { service, startsAt, endsAt, partner, city: null };
+}
+
+async function findServiceByDuration(trx: Trx, businessId: string, minutes: number): Promise<ServiceModel> {
+  const matching = await findActiveServicesByDuration(trx, businessId, minutes);
+  if (matching.length !== 1) {
+    const message = matching.length ? `Several services take ${minutes} minutes: give \`serviceId\`.` : `No active service takes ${minutes} minutes: give \`serviceId\`.`;
+    abort('INVALID_INPUT', message, ['input', 'serviceId']);
+  }
+  return matching[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status changes: confirm, cancel, complete, mark no-show
+
+type Permission = 'any' | 'operator';
+
+/**
+ * Locks the booking and checks that the viewer may change it: `any` viewer who can see it
+ * (cancel), or an `operator` of it: staff, admin, or the booking's own partner (confirm, complete).
+ */
+async function lockForChange(trx: Trx, viewer: Viewer, bookingGid: string, permission: Permission): Promise<BookingModel> {
+  const booking = await lockBookingById(trx, rawId(bookingGid, 'Booking', 'bookingId'));
+  if (!booking || !canSeeBooking(viewer, booking)) abort('NOT_FOUND', `No booking with ID "${bookingGid}".`, ['input', 'bookingId']);
+  if (permission === 'operator' && !isStaffOf(viewer, booking.businessId) && viewer.partnerId !== booking.partnerId) {
+    throw forbidden('Only staff or the booking\'s partner can do this.');
+  }
+  return booking;
+}
+
+async function changeStatus(
+  ctx: ActionContext,
+  bookingGid: string,
+  to: BookingStatus,
+  permission: Permission,
+  cancelReason: string | null = null,
+): Promise<ActionResult<BookingModel>> {
+  requireSignedIn(ctx.viewer);
+  if (permission === 'operator' && ctx.viewer.role === 'CUSTOMER') throw forbidden('Only staff or the booking\'s partner can do this.');
+  return inTransaction(ctx.db, async (trx) => {
+    const before = await lockForChange(trx, ctx.viewer, bookingGid, permission);
+    if (!canTransition(before.status, to)) abort('INVALID_TRANSITION', transitionError(before.status, to), ['input', 'bookingId']);
+    const after = await updateBookingStatus(trx, before.id, to, cancelReason);
+    if (to === 'CANCELLED') await releaseSlotsOfBooking(trx, before.id);
+    if (isActive(before.status) && !isActive(to)) await adjustActiveBookingCount(trx, before.partnerId, -1);
+    await audit(trx, ctx.viewer, after, `booking.${to.toLowerCase()}`, { status: before.status }, { status: after.status, ...(cancelReason ? { cancelReason } : {}) });
+    return after;
+  });
+}
+
+export function confirmBooking(ctx: ActionContext, input: { bookingId: string }) {
+  return changeStatus(ctx, input.bookingId, 'CONFIRMED', 'operator');
+}
+
+export function completeBooking(ctx: ActionContext, input: { bookingId: string }) {
+  return changeStatus(ctx, input.bookingId, 'COMPLETED', 'operator');
+}
+
+export function markBookingNoShow(ctx: ActionContext, input: { bookingId: string }) {
+  return changeStatus(ctx, input.bookingId, 'NO_SHOW', 'operator');
+}
+
+export async function cancelBooking(ctx: ActionContext, input: { bookingId: string; reason?: string | null }): Promise<ActionResult<BookingModel>> {
+  const reason = input.reason?.trim() || null;
+  if (reason && reason.length > MAX_CANCEL_REASON) {
+    return userError('INVALID_INPUT', `Expected a reason of at most ${MAX_CANCEL_REASON} characters, got ${reason.length}.`, ['input', 'reason']);
+  }
+  return changeStatus(ctx, input.bookingId, 'CANCELLED', 'any', reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+// bookingReschedule
+
+export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: string; startsAt: string; partnerId?: string | null }): Promise<ActionResult<BookingModel>> {
+  requireSignedIn(ctx.viewer);
+  return inTransaction(ctx.db, async (trx) => {
+    const before = await lockForChange(trx, ctx.viewer, input.bookingId, 'any');
+    if (!isActive(before.status)) abort('INVALID_TRANSITION', `A ${before.status.toLowerCase().replace('_', '-')} booking cannot be rescheduled.`, ['input', 'bookingId']);
+    if (Date.parse(input.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${input.startsAt}.`, ['input', 'startsAt']);
+    const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId')).id : before.partnerId;
+    if (ctx.viewer.role === 'PARTNER' && partnerId !== before.partnerId) throw forbidden('A partner can move their bookings in time, not to another partner.');
+    const startsAt = new Date(input.startsAt).toISOString();
+    const endsAt = addMinutes(startsAt, (Date.parse(before.endsAt) - Date.parse(before.startsAt)) / 60_000);
+    if (partnerId === before.partnerId && Date.parse(startsAt) === Date.parse(before.startsAt)) return before;
+
+    // The new slots are taken first; the old ones are let go only once the new ones are held.
+    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt, endsAt, ownBookingId: before.id });
+    if (!coversRange(slots, startsAt, endsAt)) abort('SLOT_UNAVAILABLE', `The partner is not free from ${startsAt} to ${endsAt}.`, ['input', 'startsAt']);
+    const after = await guardOverlap(() => updateBookingTime(trx, before.id, { partnerId, startsAt, endsAt }));
+    const slotIds = slots.map((s) => s.id);
+    await releaseSlotsOfBooking(trx, before.id, slotIds);
+    await holdSlotsForBooking(trx, slotIds, before.id);
+    if (partnerId !== before.partnerId) {
+      await adjustActiveBookingCount(trx, before.partnerId, -1);
+      await adjustActiveBookingCount(trx, partnerId, 1);
+    }
+    await audit(trx, ctx.viewer, after, 'booking.rescheduled', pick(before), { ...pick(after), slotIds });
+    return after;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function pick(b: BookingModel) {
+  return { partnerId: b.partnerId, startsAt: b.startsAt, endsAt: b.endsAt };
+}
+
+function snapshot(b: BookingModel) {
+  return { status: b.status, customerId: b.customerId, serviceId: b.serviceId, totalCents: b.totalCents, ...pick(b) };
+}
+
+function audit(trx: Trx, viewer: Viewer, booking: BookingModel, action: string, before: Record<string, unknown> | undefined, after: Record<string, unknown>) {
+  return insertAuditLogs(trx, [{ businessId: booking.businessId, entity: 'booking', entityId: booking.id, action, actor: actorOf(viewer), changes: { before, after } }]);
+}

@@ -1,0 +1,64 @@
+import { sql } from 'kysely';
+import type { Trx } from '../shared/transaction.js';
+
+/**
+ * Claiming slots for bookings: the statements that decide who gets a contested time.
+ * A booking holds the consecutive slots covering [startsAt, endsAt) of one partner. Slots of a
+ * partner never overlap (exclusion constraint), so slots inside the range whose lengths add up to
+ * the range's length cover it exactly.
+ */
+
+export interface ClaimableSlot {
+  id: string;
+  startsAt: string;
+  endsAt: string;
+}
+
+/**
+ * Locks the partner's slots in [startsAt, endsAt) that are free (or already held by `ownBookingId`,
+ * for a reschedule that overlaps itself). SKIP LOCKED: a slot another transaction is claiming right
+ * now is treated as taken, so contenders fail fast or move on to another partner instead of queueing.
+ */
+export async function lockFreeSlotsInRange(trx: Trx, args: { partnerId: string; startsAt: string; endsAt: string; ownBookingId?: string }): Promise<ClaimableSlot[]> {
+  const result = await sql<ClaimableSlot>`/* lockFreeSlotsInRange */
+    SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
+    WHERE sl.partner_id = ${args.partnerId}::bigint
+      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
+      AND ${args.ownBookingId ? sql`(sl.status = 'available' OR sl.booking_id = ${args.ownBookingId}::bigint)` : sql`sl.status = 'available'`}
+    ORDER BY sl.slot_start
+    FOR UPDATE SKIP LOCKED`.execute(trx);
+  return result.rows;
+}
+
+/** True when the slots cover [startsAt, endsAt) exactly. */
+export function coversRange(slots: readonly ClaimableSlot[], startsAt: string, endsAt: string): boolean {
+  const total = slots.reduce((sum, s) => sum + (Date.parse(s.endsAt) - Date.parse(s.startsAt)), 0);
+  return slots.length > 0 && total === Date.parse(endsAt) - Date.parse(startsAt);
+}
+
+/** Active partners of a business (optionally in a city) with [startsAt, endsAt) free, least busy first. */
+export async function findFreePartnerIds(trx: Trx, args: { businessId: string; city: string | null; startsAt: string; endsAt: string; limit: number }): Promise<string[]> {
+  const result = await sql<{ id: string }>`/* findFreePartnerIds */
+    SELECT pa.id FROM partners pa
+    JOIN partner_slots sl ON sl.partner_id = pa.id AND sl.status = 'available'
+      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
+    WHERE pa.business_id = ${args.businessId}::bigint AND pa.is_active
+      ${args.city !== null ? sql`AND pa.city = ${args.city}` : sql``}
+    GROUP BY pa.id, pa.active_booking_count
+    HAVING sum(sl.slot_end - sl.slot_start) = ${args.endsAt}::timestamptz - ${args.startsAt}::timestamptz
+    ORDER BY pa.active_booking_count, pa.id
+    LIMIT ${args.limit}`.execute(trx);
+  return result.rows.map((r) => r.id);
+}
+
+export async function holdSlotsForBooking(trx: Trx, slotIds: readonly string[], bookingId: string): Promise<void> {
+  await sql`/* holdSlotsForBooking */
+    UPDATE partner_slots SET status = 'booked', booking_id = ${bookingId}::bigint WHERE id = ANY(${slotIds}::bigint[])`.execute(trx);
+}
+
+/** Frees the slots a booking holds, except `keepIds` (a reschedule keeps the ones it still needs). */
+export async function releaseSlotsOfBooking(trx: Trx, bookingId: string, keepIds: readonly string[] = []): Promise<void> {
+  await sql`/* releaseSlotsOfBooking */
+    UPDATE partner_slots SET status = 'available', booking_id = NULL
+    WHERE booking_id = ${bookingId}::bigint AND NOT (id = ANY(${keepIds}::bigint[]))`.execute(trx);
+}
