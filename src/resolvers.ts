@@ -1,12 +1,15 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { viewerResolvers } from './auth/viewer.resolvers.js';
+import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
 import { nodeResolvers } from './node/node.resolvers.js';
+import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
 import { serviceResolvers } from './services/services.resolvers.js';
+import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
 
 /** Every domain's resolvers; server/schema.ts merges them and refuses a field defined twice. */
@@ -19,5 +22,8 @@ export const resolverMaps: Resolvers[] = [
   customerResolvers,
   slotResolvers,
   bookingResolvers,
+  bookingMutations,
   paymentResolvers,
+  slotMutations,
+  partnerMutations,
 ];

@@ -694,7 +694,7 @@ export type UserError = {
 export type UserErrorCode =
   /** An input value is malformed or out of range. */
   | 'INVALID_INPUT'
-  /** The booking's state does not allow this change (see `BookingStatus`). */
+  /** The object's state does not allow this change: see `BookingStatus` for bookings; only a blocked slot can be unblocked. */
   | 'INVALID_TRANSITION'
   /** The start time is in the past. */
   | 'IN_THE_PAST'

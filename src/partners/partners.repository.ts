@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
 import type { PartnerModel } from './partner.model.js';
 
 const PARTNER_COLUMNS = sql.raw(
@@ -40,4 +41,25 @@ export async function countPartnersByBusinessIds(db: Db, businessIds: readonly s
     WHERE ${allOf([sql`pa.business_id = ANY(${businessIds}::bigint[])`, ...partnerConditions(args)])}
     GROUP BY pa.business_id`);
   return new Map(rows.map((r) => [r.businessId, r.count]));
+}
+
+// Writes: each runs inside the action's transaction.
+
+/**
+ * Locks a partner of `businessId` (of any business when null) for a change; undefined when there is
+ * none. FOR NO KEY UPDATE rather than FOR UPDATE: bookings and slots inserted meanwhile check their
+ * foreign key with a KEY SHARE lock on the partner, which this lock does not block.
+ */
+export async function lockPartnerById(trx: Trx, id: string, businessId: string | null): Promise<PartnerModel | undefined> {
+  const result = await sql<PartnerModel>`/* lockPartnerById */
+    SELECT ${PARTNER_COLUMNS} FROM partners pa
+    WHERE ${allOf([sql`pa.id = ${id}::bigint`, businessId !== null && sql`pa.business_id = ${businessId}::bigint`])}
+    FOR NO KEY UPDATE`.execute(trx);
+  return result.rows[0];
+}
+
+export async function updatePartnerActive(trx: Trx, id: string, isActive: boolean): Promise<PartnerModel> {
+  const result = await sql<PartnerModel>`/* updatePartnerActive */
+    UPDATE partners AS pa SET is_active = ${isActive} WHERE pa.id = ${id}::bigint RETURNING ${PARTNER_COLUMNS}`.execute(trx);
+  return result.rows[0];
 }

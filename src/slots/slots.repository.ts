@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { SlotStatus } from '../__generated__/resolvers-types.js';
 import { allOf, groupBy, query, type Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
 import type { SlotModel } from './slot.model.js';
 
 export const SLOT_COLUMNS = sql.raw(
@@ -35,4 +36,47 @@ export async function findSlotsByPartnerIds(db: Db, partnerIds: readonly string[
     ])}
     ORDER BY sl.partner_id, sl.slot_start`);
   return groupBy(rows, (row) => row.partnerId);
+}
+
+// Writes: each runs inside the action's transaction.
+
+/** The slots a caller may change: `null` leaves that column unrestricted (an admin, or staff for partnerId). */
+export interface SlotScope {
+  businessId: string | null;
+  partnerId: string | null;
+}
+
+function slotInScope(id: string, scope: SlotScope) {
+  return [
+    sql`sl.id = ${id}::bigint`,
+    scope.businessId !== null && sql`sl.business_id = ${scope.businessId}::bigint`,
+    scope.partnerId !== null && sql`sl.partner_id = ${scope.partnerId}::bigint`,
+  ];
+}
+
+/**
+ * Moves a slot from `from` to `to` in one conditional statement, so of two callers racing for the
+ * same slot (or a booking claiming it meanwhile) exactly one wins. Undefined when the slot is
+ * missing, out of scope, or not in `from`; `findSlotInScope` tells which.
+ * Only AVAILABLE and BLOCKED are settable here: BOOKED needs a booking (see slot-claims.repository.ts).
+ */
+export async function updateSlotStatusIf(
+  trx: Trx,
+  id: string,
+  scope: SlotScope,
+  from: 'AVAILABLE' | 'BLOCKED',
+  to: 'AVAILABLE' | 'BLOCKED',
+): Promise<SlotModel | undefined> {
+  const result = await sql<SlotModel>`/* updateSlotStatusIf */
+    UPDATE partner_slots AS sl SET status = ${to.toLowerCase()}
+    WHERE ${allOf([...slotInScope(id, scope), sql`sl.status = ${from.toLowerCase()}`])}
+    RETURNING ${SLOT_COLUMNS}`.execute(trx);
+  return result.rows[0];
+}
+
+/** A slot in scope, whatever its status; undefined when missing or out of scope. */
+export async function findSlotInScope(trx: Trx, id: string, scope: SlotScope): Promise<SlotModel | undefined> {
+  const result = await sql<SlotModel>`/* findSlotInScope */
+    SELECT ${SLOT_COLUMNS} FROM partner_slots sl WHERE ${allOf(slotInScope(id, scope))}`.execute(trx);
+  return result.rows[0];
 }

@@ -153,3 +153,56 @@ export async function createBookableBusiness(db: Db, options: { partners?: numbe
   }
   return { business, service, customer, partners, start };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Readers: what the database holds after an operation, for assertions on state.
+
+export interface BookingState {
+  booking: { id: string; status: BookingStatus; partnerId: string; customerId: string; serviceId: string; startsAt: string; endsAt: string; totalCents: number; cancelReason: string | null; updatedAt: string } | undefined;
+  /** The slots the booking holds, by start time. */
+  slots: Array<{ id: string; status: SlotStatus; startsAt: string; endsAt: string; partnerId: string }>;
+  /** The active booking count of the booking's partner. */
+  partnerActiveCount: number | undefined;
+}
+
+/** A booking's row, the slots it holds and its partner's active count, read straight from the database. */
+export async function bookingState(db: Db, bookingId: string): Promise<BookingState> {
+  const booking = await db
+    .selectFrom('bookings')
+    .select(['id', 'status', 'partner_id as partnerId', 'customer_id as customerId', 'service_id as serviceId', 'starts_at as startsAt', 'ends_at as endsAt', 'total_cents as totalCents', 'cancel_reason as cancelReason', 'updated_at as updatedAt'])
+    .where('id', '=', bookingId)
+    .executeTakeFirst();
+  const slots = await db
+    .selectFrom('partner_slots')
+    .select(['id', 'status', 'slot_start as startsAt', 'slot_end as endsAt', 'partner_id as partnerId'])
+    .where('booking_id', '=', bookingId)
+    .orderBy('slot_start')
+    .execute();
+  const partner = booking ? await db.selectFrom('partners').select('active_booking_count').where('id', '=', booking.partnerId).executeTakeFirst() : undefined;
+  return { booking, slots, partnerActiveCount: partner?.active_booking_count };
+}
+
+/** The audit trail of one entity, oldest first. */
+export async function auditRows(db: Db, entityId: string, entity = 'booking') {
+  return db
+    .selectFrom('audit_logs')
+    .select(['entity', 'action', 'actor', 'changes', 'business_id as businessId'])
+    .where('entity', '=', entity)
+    .where('entity_id', '=', entityId)
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * Everything a booking mutation can touch in one business: its bookings, slots, partners' counts and
+ * audit rows. Compare a snapshot before and after a refused mutation to prove nothing changed.
+ */
+export async function businessState(db: Db, businessId: string) {
+  const [bookings, slots, partners, audit] = await Promise.all([
+    db.selectFrom('bookings').selectAll().where('business_id', '=', businessId).orderBy('id').execute(),
+    db.selectFrom('partner_slots').select(['id', 'status', 'booking_id']).where('business_id', '=', businessId).orderBy('id').execute(),
+    db.selectFrom('partners').select(['id', 'is_active', 'active_booking_count']).where('business_id', '=', businessId).orderBy('id').execute(),
+    db.selectFrom('audit_logs').select(['id', 'entity', 'entity_id', 'action']).where('business_id', '=', businessId).orderBy('id').execute(),
+  ]);
+  return { bookings, slots, partners, audit };
+}

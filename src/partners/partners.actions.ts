@@ -1,0 +1,63 @@
+import type { PartnerSetActiveInput } from '../__generated__/resolvers-types.js';
+import { insertAuditLogs } from '../audit/audit.repository.js';
+import { actorOf, type Viewer } from '../auth/viewer.js';
+import type { Db } from '../db/sql-helpers.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { inTransaction } from '../shared/transaction.js';
+import { abort, userError, type ActionResult } from '../shared/user-errors.js';
+import type { PartnerModel } from './partner.model.js';
+import { lockPartnerById, updatePartnerActive } from './partners.repository.js';
+
+const PARTNER_ID_FIELD = ['input', 'partnerId'];
+
+/** Who is changing partners: the actor for the audit trail, and the business (null: any) they manage. */
+export interface PartnerManager {
+  actor: string;
+  businessId: string | null;
+}
+
+/**
+ * Admins manage every partner, staff their business's; partners and customers none (null).
+ * A null business means "any", so a staff token without one gets nothing rather than everything.
+ */
+export function partnerManagerOf(viewer: Viewer): PartnerManager | null {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { actor: actorOf(viewer), businessId: null };
+    case 'STAFF':
+      return viewer.businessId ? { actor: actorOf(viewer), businessId: viewer.businessId } : null;
+    default:
+      return null;
+  }
+}
+
+// Another tenant's partner must read exactly like a missing one, so both get this same answer.
+function notFoundMessage(partnerGid: string): string {
+  return `Expected the ID of a partner you may manage, got "${partnerGid}".`;
+}
+
+export async function setPartnerActive(db: Db, manager: PartnerManager, input: PartnerSetActiveInput): Promise<ActionResult<PartnerModel>> {
+  const id = rawIdOf(input.partnerId, 'Partner');
+  if (!id) return userError('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
+
+  return inTransaction(db, async (trx) => {
+    const partner = await lockPartnerById(trx, id, manager.businessId);
+    if (!partner) abort('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
+    // Asking for the current value succeeds without a write or an audit row, so a retried request
+    // is harmless and the trail records only real changes.
+    if (partner.isActive === input.isActive) return partner;
+
+    const updated = await updatePartnerActive(trx, id, input.isActive);
+    await insertAuditLogs(trx, [
+      {
+        businessId: updated.businessId,
+        entity: 'partner',
+        entityId: updated.id,
+        action: input.isActive ? 'partner.activated' : 'partner.deactivated',
+        actor: manager.actor,
+        changes: { before: { isActive: partner.isActive }, after: { isActive: updated.isActive } },
+      },
+    ]);
+    return updated;
+  });
+}

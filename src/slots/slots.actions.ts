@@ -1,0 +1,97 @@
+import type { UserErrorCode } from '../__generated__/resolvers-types.js';
+import { insertAuditLogs } from '../audit/audit.repository.js';
+import { actorOf, type Viewer } from '../auth/viewer.js';
+import type { Db } from '../db/sql-helpers.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { inTransaction } from '../shared/transaction.js';
+import { abort, userError, type ActionResult } from '../shared/user-errors.js';
+import type { SlotModel } from './slot.model.js';
+import { findSlotInScope, updateSlotStatusIf, type SlotScope } from './slots.repository.js';
+
+const SLOT_ID_FIELD = ['input', 'slotId'];
+
+/** Who is changing slots: the actor for the audit trail, and the slots they may change. */
+export interface SlotManager extends SlotScope {
+  actor: string;
+}
+
+/**
+ * Admins manage every slot, staff their business's, a partner their own; other roles none (null).
+ * A null column in a scope means "any", so a token without its business or partner id gets no scope
+ * rather than an unrestricted one (tokens.ts already refuses such tokens).
+ */
+export function slotManagerOf(viewer: Viewer): SlotManager | null {
+  const actor = actorOf(viewer);
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { actor, businessId: null, partnerId: null };
+    case 'STAFF':
+      return viewer.businessId ? { actor, businessId: viewer.businessId, partnerId: null } : null;
+    case 'PARTNER':
+      return viewer.businessId && viewer.partnerId ? { actor, businessId: viewer.businessId, partnerId: viewer.partnerId } : null;
+    default:
+      return null;
+  }
+}
+
+interface SlotMove {
+  from: 'AVAILABLE' | 'BLOCKED';
+  to: 'AVAILABLE' | 'BLOCKED';
+  verb: string;
+  auditAction: string;
+  /** The code when the slot is in another state than `from`. */
+  wrongStatus: UserErrorCode;
+}
+
+// Blocking a taken slot is the booking flow's SLOT_UNAVAILABLE; unblocking a slot that is not
+// blocked is a change its state does not allow, so INVALID_TRANSITION.
+const BLOCK: SlotMove = { from: 'AVAILABLE', to: 'BLOCKED', verb: 'block', auditAction: 'slot.blocked', wrongStatus: 'SLOT_UNAVAILABLE' };
+const UNBLOCK: SlotMove = { from: 'BLOCKED', to: 'AVAILABLE', verb: 'unblock', auditAction: 'slot.unblocked', wrongStatus: 'INVALID_TRANSITION' };
+
+export function blockSlot(db: Db, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
+  return moveSlot(db, manager, slotGid, BLOCK);
+}
+
+export function unblockSlot(db: Db, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
+  return moveSlot(db, manager, slotGid, UNBLOCK);
+}
+
+// Another tenant's slot must read exactly like a missing one, so both get this same answer.
+function notFoundMessage(slotGid: string): string {
+  return `Expected the ID of a slot you may manage, got "${slotGid}".`;
+}
+
+async function moveSlot(db: Db, manager: SlotManager, slotGid: string, move: SlotMove): Promise<ActionResult<SlotModel>> {
+  const id = rawIdOf(slotGid, 'Slot');
+  if (!id) return userError('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
+
+  return inTransaction(db, async (trx) => {
+    const slot = await updateSlotStatusIf(trx, id, manager, move.from, move.to);
+    if (!slot) {
+      // The conditional update decided; this read only explains why it matched nothing.
+      const current = await findSlotInScope(trx, id, manager);
+      if (!current) abort('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
+      const status = current.status.toLowerCase();
+      const expected = move.from.toLowerCase();
+      abort(
+        move.wrongStatus,
+        current.status === move.from
+          ? // Another request moved it away and back between the two statements.
+            `The slot changed while it was being ${move.verb}ed; expected ${expected}, try again.`
+          : `The slot is ${status}, expected ${expected} to ${move.verb} it.`,
+        SLOT_ID_FIELD,
+      );
+    }
+    await insertAuditLogs(trx, [
+      {
+        businessId: slot.businessId,
+        entity: 'slot',
+        entityId: slot.id,
+        action: move.auditAction,
+        actor: manager.actor,
+        changes: { before: { status: move.from }, after: { status: move.to } },
+      },
+    ]);
+    return slot;
+  });
+}
