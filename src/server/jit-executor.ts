@@ -43,8 +43,9 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
 }
 
 /**
- * graphql-jit wraps a resolver's GraphQLError in a new error without its `extensions`; restore
- * them so a coded error (UNAUTHENTICATED, BAD_USER_INPUT...) reaches the client with its code.
+ * graphql-jit wraps a resolver's error in a new one without `extensions`. Restore a coded error
+ * (UNAUTHENTICATED, BAD_USER_INPUT...) as it was, and give any other one a proper GraphQLError
+ * shape, so that Apollo hands both to our error formatter.
  */
 function restoreError(error: GraphQLError): GraphQLError {
   const original = error.originalError;
@@ -55,6 +56,12 @@ function restoreError(error: GraphQLError): GraphQLError {
       originalError: original.originalError ?? undefined,
       extensions: original.extensions,
     });
+  }
+  // A plain error (a database failure, a bug) arrives wrapped with no `extensions` at all, which
+  // makes Apollo answer with its own fallback before our formatter can log and mask it.
+  if (!error.extensions) {
+    const restored = new GraphQLError(error.message, { path: error.path, originalError: original ?? undefined });
+    return Object.assign(restored, { locations: error.locations });
   }
   return error;
 }
