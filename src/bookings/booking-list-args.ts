@@ -11,5 +11,5 @@ export function bookingListArgs(filter: BookingFilter | null | undefined, after:
     throw badUserInput(`Expected filter.from to be before filter.to, got ${from} and ${to}.`, 'filter');
   }
   const statuses = filter?.status?.length ? [...new Set(filter.status)].sort() : null;
-  return { statuses, from, to, after: decodeCursor(after, ['string', 'string']) as [string, string] | null };
+  return { statuses, from, to, after: decodeCursor(after, ['time', 'id']) as [string, string] | null };
 }

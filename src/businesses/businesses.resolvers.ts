@@ -11,7 +11,7 @@ import { unauthenticated } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { businessBySlug, businessPage } from './businesses.loaders.js';
 
-const NAME_ID = ['string', 'string'] as const;
+const NAME_ID = ['string', 'id'] as const;
 
 export const businessResolvers: Resolvers = {
   Query: {

@@ -35,8 +35,22 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
+/** The kinds of value a cursor's sort key holds, each checked before it reaches SQL. */
+export type CursorPart = 'string' | 'id' | 'time';
+
+const ID = /^[1-9][0-9]{0,18}$/;
+const MAX_BIGINT = 9223372036854775807n;
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+function isPart(value: unknown, part: CursorPart): boolean {
+  if (typeof value !== 'string') return false;
+  if (part === 'id') return ID.test(value) && BigInt(value) <= MAX_BIGINT;
+  if (part === 'time') return UTC_TIME.test(value) && !Number.isNaN(Date.parse(value));
+  return true;
+}
+
 /** The sort key inside a cursor, checked against the shape the connection expects. */
-export function decodeCursor(cursor: string | null | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
+export function decodeCursor(cursor: string | null | undefined, shape: readonly CursorPart[]): string[] | null {
   if (cursor == null) return null;
   let key: unknown;
   try {
@@ -44,10 +58,10 @@ export function decodeCursor(cursor: string | null | undefined, shape: readonly 
   } catch {
     key = undefined;
   }
-  if (!Array.isArray(key) || key.length !== shape.length || key.some((v, i) => typeof v !== shape[i])) {
-    throw badUserInput('Expected `after` to be a cursor from this connection\'s `pageInfo.endCursor`.', 'after');
+  if (!Array.isArray(key) || key.length !== shape.length || key.some((v, i) => !isPart(v, shape[i]))) {
+    throw badUserInput("Expected `after` to be a cursor from this connection's `pageInfo.endCursor`.", 'after');
   }
-  return key;
+  return key as string[];
 }
 
 /** Builds a page from rows fetched with LIMIT size + 1: the extra row only says that more follow. */
