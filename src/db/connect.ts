@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
@@ -25,6 +25,40 @@ const TYPE_PARSERS: Record<number, (text: string) => unknown> = {
   1114: (text) => timestampToRfc3339(`${text}+00`), // timestamp (without time zone): read as UTC
   1184: timestampToRfc3339, // timestamptz
 };
+
+/** Distinct statement texts given a name; past this, new texts run unnamed (a bound, not a cache). */
+const MAX_PREPARED_TEXTS = 1000;
+
+/**
+ * Names every parameterized statement after its text, so that pg prepares it once per connection
+ * and PostgreSQL parses and plans it once instead of on every execution. Our statements are a
+ * small fixed set (lists are passed as arrays, `= ANY($1)`, never as IN-lists of varying length),
+ * so the names stay few. Statements without parameters (BEGIN, COMMIT, migrations) run as they are.
+ */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED_TEXTS && text.includes('$1')) {
+      name = `q${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      return {
+        query: (text: string, values: unknown[]) => {
+          const name = nameOf(text);
+          return name ? client.query({ name, text, values }) : client.query(text, values);
+        },
+        release: () => client.release(),
+      } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -63,7 +97,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     });
     // An idle client that loses its connection (server restart) must not crash the process.
     pool.on('error', (error) => console.error('[db] idle client error:', error.message));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), log });
     return { db, backend: 'postgres', statementCount: () => statements, close: () => db.destroy() };
   }
 
