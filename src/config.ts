@@ -9,7 +9,7 @@ export interface Config {
   databaseUrl: string | undefined;
   poolMax: number;
   dataDir: string;
-  /** Load the demo businesses into an empty embedded database. */
+  /** Load the demo businesses if they are missing (default: on for the embedded database, off with DATABASE_URL). */
   demoData: boolean;
   auth: {
     jwtSecret: string | undefined;
@@ -58,7 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     poolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),
     dataDir: env.DATA_DIR || '.data/pglite',
-    demoData: flag(env, 'DEMO_DATA', true),
+    demoData: flag(env, 'DEMO_DATA', !env.DATABASE_URL),
     auth: { jwtSecret, jwksUrl, issuer: env.AUTH_ISSUER || undefined, audience: env.AUTH_AUDIENCE || undefined },
     slowQueryMs: integer(env, 'SLOW_QUERY_MS', 200, 0, 600_000),
     production,

@@ -1,0 +1,64 @@
+import { startApp, consoleLogger, openDatabase } from './app.js';
+import { signDevelopmentToken } from './auth/tokens.js';
+import { loadConfig } from './config.js';
+import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
+import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
+import { GRAPHQL_PATH } from './server/http.js';
+import { createSandboxHandler } from './server/sandbox.js';
+import { toGlobalId } from './shared/global-id.js';
+
+/** How long shutdown waits for requests in flight before it exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main() {
+  const config = loadConfig();
+  const log = consoleLogger;
+  const database = await openDatabase(config, log);
+  const demo = config.demoData ? await seedDemoData(database.db) : null;
+
+  const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
+  const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });
+
+  const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL in ${config.dataDir}`;
+  console.log(`\nBooking API ready on ${where}`);
+  console.log(`  GraphQL endpoint: ${app.url}   (POST application/json)`);
+  console.log(`  Sandbox:          ${app.url}   (open it in a browser)`);
+  if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('Shutting down', { signal });
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    await app.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function printDemoTokens(secret: string, demo: DemoSummary) {
+  console.log('\nDemo tokens (development secret; send as "Authorization: Bearer <token>"):');
+  console.log(`  admin: ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
+  for (const business of demo.businesses) {
+    const business_id = toGlobalId('Business', business.id);
+    console.log(`  ${business.slug} (${business.kind})`);
+    console.log(`    staff:    ${await signDevelopmentToken(secret, { sub: `demo-staff-${business.slug}`, role: 'staff', business_id })}`);
+    if (business.partnerIds[0]) {
+      const partner_id = toGlobalId('Partner', business.partnerIds[0]);
+      console.log(`    partner:  ${await signDevelopmentToken(secret, { sub: `demo-partner-${business.partnerIds[0]}`, role: 'partner', business_id, partner_id })}`);
+    }
+    if (business.customerIds[0]) {
+      const customer_id = toGlobalId('Customer', business.customerIds[0]);
+      console.log(`    customer: ${await signDevelopmentToken(secret, { sub: `demo-customer-${business.customerIds[0]}`, role: 'customer', business_id, customer_id })}`);
+    }
+  }
+  console.log('More: npm run token -- --role staff --business <slug>\n');
+}
+
+main().catch((error) => {
+  console.error('The API could not start:', error);
+  process.exit(1);
+});
