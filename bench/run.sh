@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The nested-page benchmark: our API against the raw baseline (one hand-written SQL query behind
+# node:http + pg), on the same PostgreSQL data. Rounds alternate A B A B so drift hits both;
+# medians are printed with the ratio. Needs wrk (apt-get install wrk) and PostgreSQL.
+#   bash bench/run.sh            # 3 rounds of 10 s, 10 connections
+#   ROUNDS=5 DURATION=20 CONNECTIONS=10 bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "Expected wrk on the PATH: apt-get install wrk" >&2; exit 2; }
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-10}
+BENCH_DB=${BENCH_DB:-booking_api_bench}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+psql "$PG/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1 || createdb -d "$PG/postgres" "$BENCH_DB" 2>/dev/null || psql "$PG/postgres" -c "CREATE DATABASE $BENCH_DB" >/dev/null
+export DATABASE_URL="$PG/$BENCH_DB" PG_POOL_MAX=${PG_POOL_MAX:-10} AUTH_JWT_SECRET=bench-secret NODE_ENV=production DEMO_DATA=false
+npx tsx bench/seed.ts
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+# The API starts exactly as `npm start` starts it (see package.json for why the flag).
+PORT=4101 node --max-semi-space-size=64 --import tsx src/index.ts >/tmp/bench-api.log 2>&1 & pids+=($!)
+PORT=4102 node --import tsx bench/raw-server.ts >/tmp/bench-raw.log 2>&1 & pids+=($!)
+for port in 4101 4102; do
+  for _ in $(seq 1 60); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.5; done
+done
+
+TOKEN=$(node --import tsx -e "
+  import('./src/auth/tokens.ts').then(async ({ signDevelopmentToken }) =>
+    console.log(await signDevelopmentToken('bench-secret', { sub: 'bench', role: 'admin' })))")
+QUERY='{ businesses(first: 20) { nodes { name bookings(first: 10) { nodes { id startsAt status service { name } partner { name } customer { name } } } } } }'
+LUA=$(mktemp --suffix=.lua)
+node -e "
+  const body = JSON.stringify({ query: process.argv[1] });
+  console.log('wrk.method = \"POST\"\nwrk.body = ' + JSON.stringify(body) + '\nwrk.headers[\"content-type\"] = \"application/json\"\nwrk.headers[\"authorization\"] = \"Bearer $TOKEN\"');
+" "$QUERY" > "$LUA"
+
+# Both answer the same page: check once, so the comparison is fair.
+curl -s -X POST http://127.0.0.1:4101/graphql -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d "$(node -e "console.log(JSON.stringify({query: process.argv[1]}))" "$QUERY")" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const r=JSON.parse(s); if(r.errors) {console.error(r.errors); process.exit(1)}; const n=r.data.businesses.nodes; console.log('API page: '+n.length+' businesses x '+n[0].bookings.nodes.length+' bookings')})"
+
+rate() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$LUA" "$1" | awk '/Requests\/sec/ {print $2}'; }
+wrk -t2 -c"$CONNECTIONS" -d3s -s "$LUA" http://127.0.0.1:4101/graphql >/dev/null   # warm-up: JIT, pools
+wrk -t2 -c"$CONNECTIONS" -d3s -s "$LUA" http://127.0.0.1:4102/ >/dev/null
+api=() raw=()
+for r in $(seq 1 "$ROUNDS"); do
+  api+=("$(rate http://127.0.0.1:4101/graphql)")
+  raw+=("$(rate http://127.0.0.1:4102/)")
+  echo "round $r: api ${api[-1]} req/s, raw ${raw[-1]} req/s"
+done
+node -e "
+  const med = (xs) => { const s = xs.map(Number).sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const api = process.argv[1].split(' '), raw = process.argv[2].split(' ');
+  const ratios = api.map((a, i) => a / raw[i]);
+  console.log('median api ' + med(api).toFixed(0) + ' req/s, raw ' + med(raw).toFixed(0) + ' req/s, ratio per round ' + ratios.map(r => r.toFixed(3)).join(' ') + ', median ratio ' + med(ratios).toFixed(3));
+" "${api[*]}" "${raw[*]}"
