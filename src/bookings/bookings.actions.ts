@@ -257,6 +257,7 @@ export function markBookingNoShow(ctx: ActionContext, input: { bookingId: string
 }
 
 export async function cancelBooking(ctx: ActionContext, input: { bookingId: string; reason?: string | null }): Promise<ActionResult<BookingModel>> {
+  requireSignedIn(ctx.viewer);
   const reason = input.reason?.trim() || null;
   if (reason && reason.length > MAX_CANCEL_REASON) {
     return userError('INVALID_INPUT', `Expected a reason of at most ${MAX_CANCEL_REASON} characters, got ${reason.length}.`, ['input', 'reason']);
@@ -287,8 +288,11 @@ export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: 
     await releaseSlotsOfBooking(trx, before.id, slotIds);
     await holdSlotsForBooking(trx, slotIds, before.id);
     if (partnerId !== before.partnerId) {
-      await adjustActiveBookingCount(trx, before.partnerId, -1);
-      await adjustActiveBookingCount(trx, partnerId, 1);
+      // Partner rows are locked in id order: two bookings moving in opposite directions between
+      // the same partners would otherwise each hold one row and wait for the other (deadlock).
+      const moves: Array<[string, 1 | -1]> = [[before.partnerId, -1], [partnerId, 1]];
+      moves.sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      for (const [id, delta] of moves) await adjustActiveBookingCount(trx, id, delta);
     }
     await audit(trx, ctx.viewer, after, 'booking.rescheduled', pick(before), { ...pick(after), slotIds });
     return after;
