@@ -23,6 +23,7 @@ const config: CodegenConfig = {
           ID: { input: 'string', output: 'string' },
           DateTime: { input: 'string', output: 'string' },
           Date: { input: 'string', output: 'string' },
+          LocalTime: { input: 'string', output: 'string' },
         },
         mappers: {
           Business: '../businesses/business.model.js#BusinessModel',
@@ -33,6 +34,8 @@ const config: CodegenConfig = {
           Booking: '../bookings/booking.model.js#BookingModel',
           Payment: '../payments/payment.model.js#PaymentModel',
           Viewer: '../auth/viewer.js#ViewerModel',
+          SlotHold: '../holds/slot-hold.model.js#SlotHoldModel',
+          AvailableStart: '../availability/availability.model.js#AvailableStartModel',
           BusinessConnection: '../shared/connection.js#Page<BusinessModel>',
           ServiceConnection: '../shared/connection.js#CountedPage<ServiceModel>',
           PartnerConnection: '../shared/connection.js#CountedPage<PartnerModel>',

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { resolverMaps } from './resolvers.js';
+import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
 import { createErrorFormatter } from './server/errors.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
@@ -41,7 +42,10 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string) =>
  */
 export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[] } = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
-  const services: AppServices = { db: database.db, log };
+  const changes = new ChangeFeed((error, change) =>
+    log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
+  );
+  const services: AppServices = { db: database.db, log, changes };
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
 

@@ -9,6 +9,8 @@ import type { SlotModel } from '../slots/slot.model.js';
 import type { BookingModel } from '../bookings/booking.model.js';
 import type { PaymentModel } from '../payments/payment.model.js';
 import type { ViewerModel } from '../auth/viewer.js';
+import type { SlotHoldModel } from '../holds/slot-hold.model.js';
+import type { AvailableStartModel } from '../availability/availability.model.js';
 import type { Page, CountedPage, Edge } from '../shared/connection.js';
 import type { RequestContext } from '../server/context.js';
 export type Maybe<T> = T | null;
@@ -29,6 +31,19 @@ export type Scalars = {
    * `2026-11-22T10:30:00+01:00`. Outputs are always in UTC (`Z`). An input without an offset is rejected.
    */
   DateTime: { input: string; output: string; }
+  /** A wall-clock time of day in a business's time zone, written `HH:MM` (24-hour), for example `09:30`. */
+  LocalTime: { input: string; output: string; }
+};
+
+/** A time at which a service can start, and who can take it. */
+export type AvailableStart = {
+  __typename?: 'AvailableStart';
+  /** When the service would end (without buffers). */
+  endsAt: Scalars['DateTime']['output'];
+  /** The partners free for the whole service (and its buffers), least busy first. */
+  partners: Array<Partner>;
+  /** When the service would start. */
+  startsAt: Scalars['DateTime']['output'];
 };
 
 /** An appointment: a customer booked a service with a partner for a time. */
@@ -68,6 +83,8 @@ export type Booking = Node & {
 export type BookingCancelInput = {
   /** The booking to cancel. */
   bookingId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Why it is cancelled, at most 500 characters. */
   reason?: InputMaybe<Scalars['String']['input']>;
 };
@@ -101,6 +118,10 @@ export type BookingCreateInput = {
   city?: InputMaybe<Scalars['String']['input']>;
   /** The customer for whom to book. Staff must give it; a customer books for themself and may leave it out. */
   customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** A live hold of the same customer to turn into the booking; its slots are used and the hold is consumed. Other fields that conflict with the hold are refused. */
+  holdId?: InputMaybe<Scalars['ID']['input']>;
+  /** Makes a retry safe: the same key and input return the first result instead of booking twice; the same key with other input is refused. Keys expire after 24 hours. The `Idempotency-Key` HTTP header does the same. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** The partner to book (with `serviceId` and `startsAt`). Without it, the least busy active partner who is free at that time is assigned. */
   partnerId?: InputMaybe<Scalars['ID']['input']>;
   /** The service to book. Required unless `slotIds` is given, in which case it defaults to the service whose duration the slots cover. */
@@ -158,6 +179,8 @@ export type BookingPayload = {
 export type BookingRescheduleInput = {
   /** The booking to move. */
   bookingId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Another partner of the same business to move the booking to. Defaults to the booking's partner. */
   partnerId?: InputMaybe<Scalars['ID']['input']>;
   /** The new start time; the booking keeps its duration. */
@@ -186,6 +209,8 @@ export type Business = Node & {
   __typename?: 'Business';
   /** The business's bookings by start time, filtered to what the caller may see (staff see all, a partner their own, a customer theirs). Needs a token. */
   bookings: BookingConnection;
+  /** Cancelling at least this many minutes before the start refunds succeeded payments in full; later, nothing is refunded. */
+  cancellationWindowMinutes: Scalars['Int']['output'];
   /** The city where the business is based (a marketplace's partners may work in other cities). */
   city: Scalars['String']['output'];
   /** The ISO 4217 currency of the business's prices, for example `EUR`. */
@@ -196,12 +221,18 @@ export type Business = Node & {
   id: Scalars['ID']['output'];
   /** What kind of booking business this is. */
   kind: BusinessKind;
+  /** How many days ahead bookings open. */
+  maxAdvanceDays: Scalars['Int']['output'];
+  /** How long before a start time it can still be booked, in minutes. */
+  minNoticeMinutes: Scalars['Int']['output'];
   /** The business's display name. */
   name: Scalars['String']['output'];
   /** The business's partners (staff, instructors), alphabetically. */
   partners: PartnerConnection;
   /** The business's services, alphabetically. */
   services: ServiceConnection;
+  /** The length of the business's slots, in minutes. */
+  slotMinutes: Scalars['Int']['output'];
   /** The business's unique URL slug. */
   slug: Scalars['String']['output'];
   /** The business's IANA time zone, for example `Europe/Berlin`; its schedules are local to it. */
@@ -316,6 +347,23 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** A day of the week. */
+export type DayOfWeek =
+  /** Friday. */
+  | 'FRIDAY'
+  /** Monday. */
+  | 'MONDAY'
+  /** Saturday. */
+  | 'SATURDAY'
+  /** Sunday. */
+  | 'SUNDAY'
+  /** Thursday. */
+  | 'THURSDAY'
+  /** Tuesday. */
+  | 'TUESDAY'
+  /** Wednesday. */
+  | 'WEDNESDAY';
+
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -331,12 +379,24 @@ export type Mutation = {
   bookingMarkNoShow: BookingPayload;
   /** Moves a pending or confirmed booking to a new start time (and optionally another partner). The old slots are freed only if the new ones are taken: on any error the booking is unchanged. */
   bookingReschedule: BookingPayload;
+  /** Sets or replaces a partner's hours for one date. Free slots outside the new hours are removed; booked and blocked slots are kept. */
+  partnerExceptionSet: PartnerSchedulePayload;
+  /** Replaces a partner's weekly working hours from a date on. Does not create or remove slots: run `slotsGenerate` (the periodic job does it for the rolling horizon). */
+  partnerScheduleSet: PartnerSchedulePayload;
   /** Activates or deactivates a partner. An inactive partner keeps their bookings but is not assigned new ones and cannot be booked. */
   partnerSetActive: PartnerSetActivePayload;
+  /** Starts a payment for a booking through a payment provider. The provider reports the outcome through its webhook (`POST /webhooks/payments/<provider>`): success confirms the booking. */
+  paymentCreate: PaymentCreatePayload;
+  /** Refunds a succeeded payment through its provider. */
+  paymentRefund: PaymentPayload;
   /** Blocks an available slot so that nobody can book it (a break, a day off). */
   slotBlock: SlotPayload;
+  /** Holds free slots for a few minutes (5 by default) so that nobody else can book them while a customer pays or fills in a form. The earliest live hold wins; a booking made with the hold's ID consumes it. */
+  slotHold: SlotHoldPayload;
   /** Makes a blocked slot available again. */
   slotUnblock: SlotPayload;
+  /** Creates the partner's missing slots between two local dates from their schedule. Never touches booked or blocked slots and never creates overlapping ones. */
+  slotsGenerate: SlotsGeneratePayload;
 };
 
 
@@ -377,8 +437,32 @@ export type MutationBookingRescheduleArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerExceptionSetArgs = {
+  input: PartnerExceptionSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerScheduleSetArgs = {
+  input: PartnerScheduleSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPartnerSetActiveArgs = {
   input: PartnerSetActiveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPaymentCreateArgs = {
+  input: PaymentCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPaymentRefundArgs = {
+  input: PaymentRefundInput;
 };
 
 
@@ -389,8 +473,20 @@ export type MutationSlotBlockArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationSlotHoldArgs = {
+  input: SlotHoldInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationSlotUnblockArgs = {
   input: SlotUnblockInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationSlotsGenerateArgs = {
+  input: SlotsGenerateInput;
 };
 
 /**
@@ -422,6 +518,8 @@ export type Partner = Node & {
   business: Business;
   /** The city where the partner works. */
   city: Scalars['String']['output'];
+  /** The partner's exceptions to the weekly hours between two dates (inclusive, at most 366 days apart). */
+  exceptions: Array<ScheduleException>;
   /** The partner's opaque ID. */
   id: Scalars['ID']['output'];
   /** Whether the partner takes new bookings. */
@@ -430,6 +528,8 @@ export type Partner = Node & {
   name: Scalars['String']['output'];
   /** The partner's slots starting in [`from`, `to`), by start time. The range spans at most 31 days. */
   slots: Array<Slot>;
+  /** The partner's weekly working hours, by day and start time. */
+  weeklyHours: Array<WeeklyHours>;
 };
 
 
@@ -438,6 +538,13 @@ export type PartnerBookingsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<BookingFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A person who delivers services: a stylist, a barber, an instructor, a home-service professional. */
+export type PartnerExceptionsArgs = {
+  from: Scalars['Date']['input'];
+  to: Scalars['Date']['input'];
 };
 
 
@@ -468,6 +575,41 @@ export type PartnerEdge = {
   cursor: Scalars['String']['output'];
   /** The partner. */
   node: Partner;
+};
+
+/** Sets a partner's hours for one date, overriding the weekly hours. */
+export type PartnerExceptionSetInput = {
+  /** `true` if the partner does not work that day. */
+  closed: Scalars['Boolean']['input'];
+  /** The local date. */
+  date: Scalars['Date']['input'];
+  /** When work ends that day (required unless closed). */
+  endTime?: InputMaybe<Scalars['LocalTime']['input']>;
+  /** The partner. */
+  partnerId: Scalars['ID']['input'];
+  /** When work starts that day (required unless closed). */
+  startTime?: InputMaybe<Scalars['LocalTime']['input']>;
+};
+
+/** The result of a schedule change. */
+export type PartnerSchedulePayload = {
+  __typename?: 'PartnerSchedulePayload';
+  /** The partner, with the new schedule. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Replaces a partner's weekly hours from a date on. */
+export type PartnerScheduleSetInput = {
+  /** The first date the new hours apply; earlier dates keep the old ones. */
+  effectiveFrom: Scalars['Date']['input'];
+  /** The last date the new hours apply; `null` for no end. */
+  effectiveTo?: InputMaybe<Scalars['Date']['input']>;
+  /** The partner. */
+  partnerId: Scalars['ID']['input'];
+  /** The new weekly hours; several entries per day are allowed if they do not overlap. An empty list means no regular hours. */
+  weeklyHours: Array<WeeklyHoursInput>;
 };
 
 /** Activates or deactivates a partner. */
@@ -508,6 +650,44 @@ export type Payment = Node & {
   status: PaymentStatus;
 };
 
+/** Starts a payment for a booking. */
+export type PaymentCreateInput = {
+  /** The booking to pay for (pending or confirmed). */
+  bookingId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The payment provider, for example `test`. */
+  provider: Scalars['String']['input'];
+};
+
+/** The result of `paymentCreate`. */
+export type PaymentCreatePayload = {
+  __typename?: 'PaymentCreatePayload';
+  /** What the client needs to complete the payment with the provider (a client secret or a redirect URL). */
+  clientSecret?: Maybe<Scalars['String']['output']>;
+  /** The pending payment, or `null` if `userErrors` is not empty. */
+  payment?: Maybe<Payment>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** The result of `paymentRefund`. */
+export type PaymentPayload = {
+  __typename?: 'PaymentPayload';
+  /** The payment after the change, or `null` if `userErrors` is not empty. */
+  payment?: Maybe<Payment>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Refunds a succeeded payment in full. */
+export type PaymentRefundInput = {
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The payment to refund. */
+  paymentId: Scalars['ID']['input'];
+};
+
 /** The state of a payment. */
 export type PaymentStatus =
   /** The payment failed; the booking stays pending. */
@@ -526,6 +706,10 @@ export type PaymentStatus =
  */
 export type Query = {
   __typename?: 'Query';
+  /** Active partners working in a city who have at least one free slot on that local date, least busy first. Cached like `availableSlots`. */
+  availablePartners: Array<Partner>;
+  /** The start times on a local date (in the business's time zone) at which the service can be booked: some partner (or the given one) has enough consecutive free slots for the service and its buffers. Honours the business's minimum notice and maximum advance. Served from a cache that every change to bookings, slots, schedules or partners invalidates before the change's mutation returns. */
+  availableSlots: Array<AvailableStart>;
   /** A business by its URL slug, or `null`. */
   business?: Maybe<Business>;
   /** Businesses, alphabetically by slug, optionally in one city. */
@@ -536,6 +720,31 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** Who the bearer token identifies; `role` is `ANONYMOUS` without a token. */
   viewer: Viewer;
+};
+
+
+/**
+ * The entry points for reading. Catalog data (businesses, services, partners, slots) is public;
+ * bookings, customers and payments need a bearer token and are filtered to what its holder may see.
+ * An object the caller may not see reads exactly like a missing one: `null`.
+ */
+export type QueryAvailablePartnersArgs = {
+  businessId?: InputMaybe<Scalars['ID']['input']>;
+  city: Scalars['String']['input'];
+  date: Scalars['Date']['input'];
+};
+
+
+/**
+ * The entry points for reading. Catalog data (businesses, services, partners, slots) is public;
+ * bookings, customers and payments need a bearer token and are filtered to what its holder may see.
+ * An object the caller may not see reads exactly like a missing one: `null`.
+ */
+export type QueryAvailableSlotsArgs = {
+  businessId: Scalars['ID']['input'];
+  date: Scalars['Date']['input'];
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  serviceId: Scalars['ID']['input'];
 };
 
 
@@ -593,9 +802,26 @@ export type Role =
   /** Staff of a business: everything of that business. */
   | 'STAFF';
 
+/** A date on which a partner's hours differ from the weekly schedule. */
+export type ScheduleException = {
+  __typename?: 'ScheduleException';
+  /** Whether the partner does not work at all that day. */
+  closed: Scalars['Boolean']['output'];
+  /** The local date. */
+  date: Scalars['Date']['output'];
+  /** When work ends that day, if not closed. */
+  endTime?: Maybe<Scalars['LocalTime']['output']>;
+  /** When work starts that day, if not closed. */
+  startTime?: Maybe<Scalars['LocalTime']['output']>;
+};
+
 /** Something a business sells by the appointment. */
 export type Service = Node & {
   __typename?: 'Service';
+  /** Minutes the partner must be free after the service (cleaning, travel). */
+  bufferAfterMinutes: Scalars['Int']['output'];
+  /** Minutes the partner must be free before the service (preparation, travel). */
+  bufferBeforeMinutes: Scalars['Int']['output'];
   /** The business offering the service. */
   business: Business;
   /** The ISO 4217 currency of `priceCents` (the business's currency). */
@@ -655,6 +881,50 @@ export type SlotBlockInput = {
   slotId: Scalars['ID']['input'];
 };
 
+/** Slots reserved for a few minutes while a customer pays or fills in a form. Expired holds free their slots by themselves. */
+export type SlotHold = Node & {
+  __typename?: 'SlotHold';
+  /** When the held time ends. */
+  endsAt: Scalars['DateTime']['output'];
+  /** When the hold lapses if no booking uses it. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The hold's opaque ID; pass it as `holdId` to `bookingCreate`. */
+  id: Scalars['ID']['output'];
+  /** The partner whose slots are held. */
+  partner: Partner;
+  /** The service the hold is for. */
+  service: Service;
+  /** The held slots, by start time. */
+  slots: Array<Slot>;
+  /** When the held time starts. */
+  startsAt: Scalars['DateTime']['output'];
+};
+
+/** Reserves slots. Give `slotIds`, or `serviceId` with `startsAt` (and optionally `partnerId`), as for `bookingCreate`. */
+export type SlotHoldInput = {
+  /** The customer the hold is for (staff must give it; a customer holds for themself). */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The partner (with `serviceId` and `startsAt`); without it, the least busy free one. */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The service the hold is for. */
+  serviceId?: InputMaybe<Scalars['ID']['input']>;
+  /** The consecutive slots of one partner to hold, instead of `startsAt`. */
+  slotIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** When the service would start (with `serviceId`). */
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** The result of `slotHold`. */
+export type SlotHoldPayload = {
+  __typename?: 'SlotHoldPayload';
+  /** The hold, or `null` if `userErrors` is not empty. */
+  hold?: Maybe<SlotHold>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** The result of a mutation on one slot. */
 export type SlotPayload = {
   __typename?: 'SlotPayload';
@@ -671,12 +941,35 @@ export type SlotStatus =
   /** Closed by the partner or staff. */
   | 'BLOCKED'
   /** Held by a booking. */
-  | 'BOOKED';
+  | 'BOOKED'
+  /** Reserved by a live hold for a few minutes; free again when it lapses. */
+  | 'HELD';
 
 /** Unblocks a slot. */
 export type SlotUnblockInput = {
   /** The blocked slot to make available. */
   slotId: Scalars['ID']['input'];
+};
+
+/** Creates a partner's slots from their schedule. */
+export type SlotsGenerateInput = {
+  /** The first local date. */
+  from: Scalars['Date']['input'];
+  /** The partner. */
+  partnerId: Scalars['ID']['input'];
+  /** The last local date (inclusive), at most 366 days after `from`. */
+  to: Scalars['Date']['input'];
+};
+
+/** The result of `slotsGenerate`. */
+export type SlotsGeneratePayload = {
+  __typename?: 'SlotsGeneratePayload';
+  /** The partner. */
+  partner?: Maybe<Partner>;
+  /** How many slots were created; existing, booked and blocked slots are never touched. */
+  slotsCreated?: Maybe<Scalars['Int']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** What was wrong with a mutation's input. When a payload has any, the mutation changed nothing. */
@@ -692,11 +985,13 @@ export type UserError = {
 
 /** Why a mutation was refused. */
 export type UserErrorCode =
+  /** The hold has expired, was used, or belongs to someone else. */
+  | 'HOLD_EXPIRED'
   /** An input value is malformed or out of range. */
   | 'INVALID_INPUT'
   /** The object's state does not allow this change: see `BookingStatus` for bookings; only a blocked slot can be unblocked. */
   | 'INVALID_TRANSITION'
-  /** The start time is in the past. */
+  /** The start time is in the past, or closer than the business's minimum notice. */
   | 'IN_THE_PAST'
   /** The objects given belong to different businesses, partners or bookings. */
   | 'MISMATCH'
@@ -704,10 +999,16 @@ export type UserErrorCode =
   | 'NOT_FOUND'
   /** The partner is not active. */
   | 'PARTNER_INACTIVE'
+  /** The payment's or booking's state does not allow this payment operation. */
+  | 'PAYMENT_NOT_ALLOWED'
+  /** The payment provider is unknown or did not answer; nothing was charged. */
+  | 'PROVIDER_ERROR'
   /** The service is not active. */
   | 'SERVICE_INACTIVE'
   /** A slot or time asked for is not free (taken, blocked, held, or not in the schedule). */
-  | 'SLOT_UNAVAILABLE';
+  | 'SLOT_UNAVAILABLE'
+  /** The start time is further ahead than the business takes bookings. */
+  | 'TOO_FAR_AHEAD';
 
 /** Whom the request's bearer token identifies. */
 export type Viewer = {
@@ -722,6 +1023,31 @@ export type Viewer = {
   role: Role;
   /** The token's subject (`sub` claim), or `null` without a token. */
   subject?: Maybe<Scalars['String']['output']>;
+};
+
+/** A partner's working hours on one day of the week, valid over a range of dates. */
+export type WeeklyHours = {
+  __typename?: 'WeeklyHours';
+  /** The day of the week. */
+  dayOfWeek: DayOfWeek;
+  /** The first date these hours apply. */
+  effectiveFrom: Scalars['Date']['output'];
+  /** The last date these hours apply; `null` for no end. */
+  effectiveTo?: Maybe<Scalars['Date']['output']>;
+  /** When work ends, local time (after `startTime`). */
+  endTime: Scalars['LocalTime']['output'];
+  /** When work starts, local time. */
+  startTime: Scalars['LocalTime']['output'];
+};
+
+/** Working hours on one day of the week. */
+export type WeeklyHoursInput = {
+  /** The day of the week. */
+  dayOfWeek: DayOfWeek;
+  /** When work ends, local time; after `startTime`. */
+  endTime: Scalars['LocalTime']['input'];
+  /** When work starts, local time. */
+  startTime: Scalars['LocalTime']['input'];
 };
 
 
@@ -804,11 +1130,13 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( PaymentModel )
     | ( ServiceModel )
     | ( SlotModel )
+    | ( SlotHoldModel )
   ;
 };
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AvailableStart: ResolverTypeWrapper<AvailableStartModel>;
   Booking: ResolverTypeWrapper<BookingModel>;
   BookingCancelInput: BookingCancelInput;
   BookingCompleteInput: BookingCompleteInput;
@@ -832,36 +1160,54 @@ export type ResolversTypes = {
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DayOfWeek: DayOfWeek;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  LocalTime: ResolverTypeWrapper<Scalars['LocalTime']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Partner: ResolverTypeWrapper<PartnerModel>;
   PartnerConnection: ResolverTypeWrapper<CountedPage<PartnerModel>>;
   PartnerEdge: ResolverTypeWrapper<Edge<PartnerModel>>;
+  PartnerExceptionSetInput: PartnerExceptionSetInput;
+  PartnerSchedulePayload: ResolverTypeWrapper<Omit<PartnerSchedulePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerScheduleSetInput: PartnerScheduleSetInput;
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: ResolverTypeWrapper<Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   Payment: ResolverTypeWrapper<PaymentModel>;
+  PaymentCreateInput: PaymentCreateInput;
+  PaymentCreatePayload: ResolverTypeWrapper<Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
+  PaymentPayload: ResolverTypeWrapper<Omit<PaymentPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
+  PaymentRefundInput: PaymentRefundInput;
   PaymentStatus: PaymentStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
+  ScheduleException: ResolverTypeWrapper<ScheduleException>;
   Service: ResolverTypeWrapper<ServiceModel>;
   ServiceConnection: ResolverTypeWrapper<CountedPage<ServiceModel>>;
   ServiceEdge: ResolverTypeWrapper<Edge<ServiceModel>>;
   Slot: ResolverTypeWrapper<SlotModel>;
   SlotBlockInput: SlotBlockInput;
+  SlotHold: ResolverTypeWrapper<SlotHoldModel>;
+  SlotHoldInput: SlotHoldInput;
+  SlotHoldPayload: ResolverTypeWrapper<Omit<SlotHoldPayload, 'hold'> & { hold?: Maybe<ResolversTypes['SlotHold']> }>;
   SlotPayload: ResolverTypeWrapper<Omit<SlotPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
   SlotStatus: SlotStatus;
   SlotUnblockInput: SlotUnblockInput;
+  SlotsGenerateInput: SlotsGenerateInput;
+  SlotsGeneratePayload: ResolverTypeWrapper<Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   Viewer: ResolverTypeWrapper<ViewerModel>;
+  WeeklyHours: ResolverTypeWrapper<WeeklyHours>;
+  WeeklyHoursInput: WeeklyHoursInput;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AvailableStart: AvailableStartModel;
   Booking: BookingModel;
   BookingCancelInput: BookingCancelInput;
   BookingCompleteInput: BookingCompleteInput;
@@ -885,26 +1231,48 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  LocalTime: Scalars['LocalTime']['output'];
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Partner: PartnerModel;
   PartnerConnection: CountedPage<PartnerModel>;
   PartnerEdge: Edge<PartnerModel>;
+  PartnerExceptionSetInput: PartnerExceptionSetInput;
+  PartnerSchedulePayload: Omit<PartnerSchedulePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerScheduleSetInput: PartnerScheduleSetInput;
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   Payment: PaymentModel;
+  PaymentCreateInput: PaymentCreateInput;
+  PaymentCreatePayload: Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
+  PaymentPayload: Omit<PaymentPayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
+  PaymentRefundInput: PaymentRefundInput;
   Query: Record<PropertyKey, never>;
+  ScheduleException: ScheduleException;
   Service: ServiceModel;
   ServiceConnection: CountedPage<ServiceModel>;
   ServiceEdge: Edge<ServiceModel>;
   Slot: SlotModel;
   SlotBlockInput: SlotBlockInput;
+  SlotHold: SlotHoldModel;
+  SlotHoldInput: SlotHoldInput;
+  SlotHoldPayload: Omit<SlotHoldPayload, 'hold'> & { hold?: Maybe<ResolversParentTypes['SlotHold']> };
   SlotPayload: Omit<SlotPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
   SlotUnblockInput: SlotUnblockInput;
+  SlotsGenerateInput: SlotsGenerateInput;
+  SlotsGeneratePayload: Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   String: Scalars['String']['output'];
   UserError: UserError;
   Viewer: ViewerModel;
+  WeeklyHours: WeeklyHours;
+  WeeklyHoursInput: WeeklyHoursInput;
+};
+
+export type AvailableStartResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AvailableStart'] = ResolversParentTypes['AvailableStart']> = {
+  endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  partners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType>;
+  startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type BookingResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Booking'] = ResolversParentTypes['Booking']> = {
@@ -948,14 +1316,18 @@ export type BookingPayloadResolvers<ContextType = RequestContext, ParentType ext
 
 export type BusinessResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Business'] = ResolversParentTypes['Business']> = {
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<BusinessBookingsArgs, 'first'>>;
+  cancellationWindowMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<BusinessCustomersArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['BusinessKind'], ParentType, ContextType>;
+  maxAdvanceDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  minNoticeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   partners?: Resolver<ResolversTypes['PartnerConnection'], ParentType, ContextType, RequireFields<BusinessPartnersArgs, 'activeOnly' | 'first'>>;
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, RequireFields<BusinessServicesArgs, 'first' | 'includeInactive'>>;
+  slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -1000,6 +1372,10 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export interface LocalTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['LocalTime'], any> {
+  name: 'LocalTime';
+}
+
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   bookingCancel?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingCancelArgs, 'input'>>;
   bookingComplete?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingCompleteArgs, 'input'>>;
@@ -1007,13 +1383,19 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   bookingCreate?: Resolver<ResolversTypes['BookingCreatePayload'], ParentType, ContextType, RequireFields<MutationBookingCreateArgs, 'input'>>;
   bookingMarkNoShow?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
   bookingReschedule?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
+  partnerExceptionSet?: Resolver<ResolversTypes['PartnerSchedulePayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
+  partnerScheduleSet?: Resolver<ResolversTypes['PartnerSchedulePayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
+  paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
+  paymentRefund?: Resolver<ResolversTypes['PaymentPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
   slotBlock?: Resolver<ResolversTypes['SlotPayload'], ParentType, ContextType, RequireFields<MutationSlotBlockArgs, 'input'>>;
+  slotHold?: Resolver<ResolversTypes['SlotHoldPayload'], ParentType, ContextType, RequireFields<MutationSlotHoldArgs, 'input'>>;
   slotUnblock?: Resolver<ResolversTypes['SlotPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
+  slotsGenerate?: Resolver<ResolversTypes['SlotsGeneratePayload'], ParentType, ContextType, RequireFields<MutationSlotsGenerateArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Partner' | 'Payment' | 'Service' | 'Slot', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1026,10 +1408,12 @@ export type PartnerResolvers<ContextType = RequestContext, ParentType extends Re
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<PartnerBookingsArgs, 'first'>>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  exceptions?: Resolver<Array<ResolversTypes['ScheduleException']>, ParentType, ContextType, RequireFields<PartnerExceptionsArgs, 'from' | 'to'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   slots?: Resolver<Array<ResolversTypes['Slot']>, ParentType, ContextType, RequireFields<PartnerSlotsArgs, 'from' | 'to'>>;
+  weeklyHours?: Resolver<Array<ResolversTypes['WeeklyHours']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -1043,6 +1427,11 @@ export type PartnerConnectionResolvers<ContextType = RequestContext, ParentType 
 export type PartnerEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerEdge'] = ResolversParentTypes['PartnerEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
+};
+
+export type PartnerSchedulePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerSchedulePayload'] = ResolversParentTypes['PartnerSchedulePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type PartnerSetActivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerSetActivePayload'] = ResolversParentTypes['PartnerSetActivePayload']> = {
@@ -1062,7 +1451,20 @@ export type PaymentResolvers<ContextType = RequestContext, ParentType extends Re
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type PaymentCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PaymentCreatePayload'] = ResolversParentTypes['PaymentCreatePayload']> = {
+  clientSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PaymentPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PaymentPayload'] = ResolversParentTypes['PaymentPayload']> = {
+  payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date'>>;
+  availableSlots?: Resolver<Array<ResolversTypes['AvailableStart']>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'businessId' | 'date' | 'serviceId'>>;
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType, RequireFields<QueryBusinessArgs, 'slug'>>;
   businesses?: Resolver<ResolversTypes['BusinessConnection'], ParentType, ContextType, RequireFields<QueryBusinessesArgs, 'first'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1070,7 +1472,16 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
 };
 
+export type ScheduleExceptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ScheduleException'] = ResolversParentTypes['ScheduleException']> = {
+  closed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  endTime?: Resolver<Maybe<ResolversTypes['LocalTime']>, ParentType, ContextType>;
+  startTime?: Resolver<Maybe<ResolversTypes['LocalTime']>, ParentType, ContextType>;
+};
+
 export type ServiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Service'] = ResolversParentTypes['Service']> = {
+  bufferAfterMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bufferBeforeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   durationMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1102,8 +1513,30 @@ export type SlotResolvers<ContextType = RequestContext, ParentType extends Resol
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type SlotHoldResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotHold'] = ResolversParentTypes['SlotHold']> = {
+  endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  partner?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
+  service?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
+  slots?: Resolver<Array<ResolversTypes['Slot']>, ParentType, ContextType>;
+  startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SlotHoldPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotHoldPayload'] = ResolversParentTypes['SlotHoldPayload']> = {
+  hold?: Resolver<Maybe<ResolversTypes['SlotHold']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type SlotPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotPayload'] = ResolversParentTypes['SlotPayload']> = {
   slot?: Resolver<Maybe<ResolversTypes['Slot']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type SlotsGeneratePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotsGeneratePayload'] = ResolversParentTypes['SlotsGeneratePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  slotsCreated?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
@@ -1121,7 +1554,16 @@ export type ViewerResolvers<ContextType = RequestContext, ParentType extends Res
   subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type WeeklyHoursResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WeeklyHours'] = ResolversParentTypes['WeeklyHours']> = {
+  dayOfWeek?: Resolver<ResolversTypes['DayOfWeek'], ParentType, ContextType>;
+  effectiveFrom?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  effectiveTo?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  endTime?: Resolver<ResolversTypes['LocalTime'], ParentType, ContextType>;
+  startTime?: Resolver<ResolversTypes['LocalTime'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = RequestContext> = {
+  AvailableStart?: AvailableStartResolvers<ContextType>;
   Booking?: BookingResolvers<ContextType>;
   BookingConnection?: BookingConnectionResolvers<ContextType>;
   BookingCreatePayload?: BookingCreatePayloadResolvers<ContextType>;
@@ -1135,21 +1577,30 @@ export type Resolvers<ContextType = RequestContext> = {
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  LocalTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Partner?: PartnerResolvers<ContextType>;
   PartnerConnection?: PartnerConnectionResolvers<ContextType>;
   PartnerEdge?: PartnerEdgeResolvers<ContextType>;
+  PartnerSchedulePayload?: PartnerSchedulePayloadResolvers<ContextType>;
   PartnerSetActivePayload?: PartnerSetActivePayloadResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;
+  PaymentCreatePayload?: PaymentCreatePayloadResolvers<ContextType>;
+  PaymentPayload?: PaymentPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ScheduleException?: ScheduleExceptionResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
   ServiceConnection?: ServiceConnectionResolvers<ContextType>;
   ServiceEdge?: ServiceEdgeResolvers<ContextType>;
   Slot?: SlotResolvers<ContextType>;
+  SlotHold?: SlotHoldResolvers<ContextType>;
+  SlotHoldPayload?: SlotHoldPayloadResolvers<ContextType>;
   SlotPayload?: SlotPayloadResolvers<ContextType>;
+  SlotsGeneratePayload?: SlotsGeneratePayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
+  WeeklyHours?: WeeklyHoursResolvers<ContextType>;
 };
 

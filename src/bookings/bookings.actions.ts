@@ -17,6 +17,7 @@ import {
   releaseSlotsOfBooking,
 } from '../slots/slot-claims.repository.js';
 import { findSlotsByIds } from '../slots/slots.repository.js';
+import { announce, type Change, type ChangeFeed } from '../shared/change-feed.js';
 import { forbidden, unauthenticated } from '../shared/errors.js';
 import { rawIdOf, type NodeType } from '../shared/global-id.js';
 import { inTransaction, type Trx } from '../shared/transaction.js';
@@ -37,6 +38,17 @@ import { insertBooking, lockBookingById, updateBookingStatus, updateBookingTime 
 export interface ActionContext {
   db: Db;
   viewer: Viewer;
+  changes: ChangeFeed;
+}
+
+/** What a booking change touched: its partner's time (the old and the new one after a reschedule). */
+function bookingChange(action: string, ...bookings: BookingModel[]): Change {
+  return {
+    action,
+    businessId: bookings[0].businessId,
+    partnerIds: [...new Set(bookings.map((b) => b.partnerId))],
+    ranges: bookings.map((b) => ({ startsAt: b.startsAt, endsAt: b.endsAt })),
+  };
 }
 
 /** How many free partners `bookingCreate` tries, least busy first, when none is named. */
@@ -94,7 +106,7 @@ interface Plan {
 export async function createBooking(ctx: ActionContext, input: CreateBookingInput): Promise<ActionResult<BookingModel>> {
   requireSignedIn(ctx.viewer);
   if (ctx.viewer.role === 'PARTNER') throw forbidden('Partners cannot create bookings; staff or the customer can.');
-  return inTransaction(ctx.db, async (trx) => {
+  const result = await inTransaction(ctx.db, async (trx) => {
     const customerId = await resolveCustomer(ctx, input);
     const customer = (await findCustomersByIds(trx, [customerId]))[0];
     if (!customer || !canSeeCustomer(ctx.viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
@@ -130,6 +142,8 @@ export async function createBooking(ctx: ActionContext, input: CreateBookingInpu
       input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
     );
   });
+  await announce(ctx.changes, result, (booking) => bookingChange('booking.created', booking));
+  return result;
 }
 
 /** A customer books for themself; staff and admins name the customer. */
@@ -233,7 +247,7 @@ async function changeStatus(
 ): Promise<ActionResult<BookingModel>> {
   requireSignedIn(ctx.viewer);
   if (permission === 'operator' && ctx.viewer.role === 'CUSTOMER') throw forbidden('Only staff or the booking\'s partner can do this.');
-  return inTransaction(ctx.db, async (trx) => {
+  const result = await inTransaction(ctx.db, async (trx) => {
     const before = await lockForChange(trx, ctx.viewer, bookingGid, permission);
     if (!canTransition(before.status, to)) abort('INVALID_TRANSITION', transitionError(before.status, to), ['input', 'bookingId']);
     const after = await updateBookingStatus(trx, before.id, to, cancelReason);
@@ -242,6 +256,8 @@ async function changeStatus(
     await audit(trx, ctx.viewer, after, `booking.${to.toLowerCase()}`, { status: before.status }, { status: after.status, ...(cancelReason ? { cancelReason } : {}) });
     return after;
   });
+  await announce(ctx.changes, result, (booking) => bookingChange(`booking.${to.toLowerCase()}`, booking));
+  return result;
 }
 
 export function confirmBooking(ctx: ActionContext, input: { bookingId: string }) {
@@ -270,8 +286,10 @@ export async function cancelBooking(ctx: ActionContext, input: { bookingId: stri
 
 export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: string; startsAt: string; partnerId?: string | null }): Promise<ActionResult<BookingModel>> {
   requireSignedIn(ctx.viewer);
-  return inTransaction(ctx.db, async (trx) => {
+  let moved: BookingModel | undefined;
+  const result = await inTransaction(ctx.db, async (trx) => {
     const before = await lockForChange(trx, ctx.viewer, input.bookingId, 'any');
+    moved = before;
     if (!isActive(before.status)) abort('INVALID_TRANSITION', `A ${before.status.toLowerCase().replace('_', '-')} booking cannot be rescheduled.`, ['input', 'bookingId']);
     if (Date.parse(input.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${input.startsAt}.`, ['input', 'startsAt']);
     const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId')).id : before.partnerId;
@@ -297,6 +315,8 @@ export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: 
     await audit(trx, ctx.viewer, after, 'booking.rescheduled', pick(before), { ...pick(after), slotIds });
     return after;
   });
+  await announce(ctx.changes, result, (after) => (after === moved ? null : bookingChange('booking.rescheduled', moved!, after)));
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import {
   rescheduleBooking,
 } from './bookings.actions.js';
 
-const actionContext = (context: RequestContext) => ({ db: context.app.db, viewer: context.viewer });
+const actionContext = (context: RequestContext) => ({ db: context.app.db, viewer: context.viewer, changes: context.app.changes });
 
 export const bookingMutations: Resolvers = {
   Mutation: {

@@ -2,6 +2,7 @@ import type { PartnerSetActiveInput } from '../__generated__/resolvers-types.js'
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { inTransaction } from '../shared/transaction.js';
 import { abort, userError, type ActionResult } from '../shared/user-errors.js';
@@ -36,16 +37,18 @@ function notFoundMessage(partnerGid: string): string {
   return `Expected the ID of a partner you may manage, got "${partnerGid}".`;
 }
 
-export async function setPartnerActive(db: Db, manager: PartnerManager, input: PartnerSetActiveInput): Promise<ActionResult<PartnerModel>> {
+export async function setPartnerActive(db: Db, changes: ChangeFeed, manager: PartnerManager, input: PartnerSetActiveInput): Promise<ActionResult<PartnerModel>> {
   const id = rawIdOf(input.partnerId, 'Partner');
   if (!id) return userError('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
 
-  return inTransaction(db, async (trx) => {
+  let changed = false;
+  const result = await inTransaction(db, async (trx) => {
     const partner = await lockPartnerById(trx, id, manager.businessId);
     if (!partner) abort('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
     // Asking for the current value succeeds without a write or an audit row, so a retried request
     // is harmless and the trail records only real changes.
     if (partner.isActive === input.isActive) return partner;
+    changed = true;
 
     const updated = await updatePartnerActive(trx, id, input.isActive);
     await insertAuditLogs(trx, [
@@ -60,4 +63,8 @@ export async function setPartnerActive(db: Db, manager: PartnerManager, input: P
     ]);
     return updated;
   });
+  await announce(changes, result, (partner) =>
+    changed ? { action: partner.isActive ? 'partner.activated' : 'partner.deactivated', businessId: partner.businessId, partnerIds: [partner.id], ranges: [] } : null,
+  );
+  return result;
 }

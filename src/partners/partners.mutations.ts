@@ -15,6 +15,6 @@ function partnerManager(viewer: Viewer): PartnerManager {
 export const partnerMutations: Resolvers = {
   Mutation: {
     partnerSetActive: async (_, { input }, context) =>
-      toPayload(context, 'partner', await setPartnerActive(context.app.db, partnerManager(context.viewer), input)),
+      toPayload(context, 'partner', await setPartnerActive(context.app.db, context.app.changes, partnerManager(context.viewer), input)),
   },
 };

@@ -1,11 +1,14 @@
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import type { ChangeFeed } from '../shared/change-feed.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 
 /** What every request shares with the running application. */
 export interface AppServices {
   db: Db;
   log: Logger;
+  /** Committed changes are announced here (the availability cache listens). */
+  changes: ChangeFeed;
 }
 
 export interface Logger {

@@ -2,6 +2,7 @@ import type { UserErrorCode } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { inTransaction } from '../shared/transaction.js';
 import { abort, userError, type ActionResult } from '../shared/user-errors.js';
@@ -48,12 +49,12 @@ interface SlotMove {
 const BLOCK: SlotMove = { from: 'AVAILABLE', to: 'BLOCKED', verb: 'block', auditAction: 'slot.blocked', wrongStatus: 'SLOT_UNAVAILABLE' };
 const UNBLOCK: SlotMove = { from: 'BLOCKED', to: 'AVAILABLE', verb: 'unblock', auditAction: 'slot.unblocked', wrongStatus: 'INVALID_TRANSITION' };
 
-export function blockSlot(db: Db, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
-  return moveSlot(db, manager, slotGid, BLOCK);
+export function blockSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
+  return moveSlot(db, changes, manager, slotGid, BLOCK);
 }
 
-export function unblockSlot(db: Db, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
-  return moveSlot(db, manager, slotGid, UNBLOCK);
+export function unblockSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
+  return moveSlot(db, changes, manager, slotGid, UNBLOCK);
 }
 
 // Another tenant's slot must read exactly like a missing one, so both get this same answer.
@@ -61,11 +62,11 @@ function notFoundMessage(slotGid: string): string {
   return `Expected the ID of a slot you may manage, got "${slotGid}".`;
 }
 
-async function moveSlot(db: Db, manager: SlotManager, slotGid: string, move: SlotMove): Promise<ActionResult<SlotModel>> {
+async function moveSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string, move: SlotMove): Promise<ActionResult<SlotModel>> {
   const id = rawIdOf(slotGid, 'Slot');
   if (!id) return userError('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
 
-  return inTransaction(db, async (trx) => {
+  const result = await inTransaction(db, async (trx) => {
     const slot = await updateSlotStatusIf(trx, id, manager, move.from, move.to);
     if (!slot) {
       // The conditional update decided; this read only explains why it matched nothing.
@@ -94,4 +95,11 @@ async function moveSlot(db: Db, manager: SlotManager, slotGid: string, move: Slo
     ]);
     return slot;
   });
+  await announce(changes, result, (slot) => ({
+    action: move.auditAction,
+    businessId: slot.businessId,
+    partnerIds: [slot.partnerId],
+    ranges: [{ startsAt: slot.startsAt, endsAt: slot.endsAt }],
+  }));
+  return result;
 }

@@ -15,8 +15,8 @@ function slotManager(viewer: Viewer): SlotManager {
 export const slotMutations: Resolvers = {
   Mutation: {
     slotBlock: async (_, { input }, context) =>
-      toPayload(context, 'slot', await blockSlot(context.app.db, slotManager(context.viewer), input.slotId)),
+      toPayload(context, 'slot', await blockSlot(context.app.db, context.app.changes, slotManager(context.viewer), input.slotId)),
     slotUnblock: async (_, { input }, context) =>
-      toPayload(context, 'slot', await unblockSlot(context.app.db, slotManager(context.viewer), input.slotId)),
+      toPayload(context, 'slot', await unblockSlot(context.app.db, context.app.changes, slotManager(context.viewer), input.slotId)),
   },
 };

@@ -1,0 +1,59 @@
+/**
+ * What a committed change touched, announced after the commit and before the mutation returns.
+ * Listeners (the availability cache's invalidation) subscribe here, so actions need not know them;
+ * a listener's failure is logged and does not fail the mutation that already committed.
+ */
+export interface TimeRange {
+  startsAt: string;
+  endsAt: string;
+}
+
+export interface Change {
+  /** What happened, for example `booking.created`, `slot.blocked`, `partner.deactivated`, `slots.generated`. */
+  action: string;
+  businessId: string;
+  /** The partners whose availability may have changed. */
+  partnerIds: string[];
+  /** The times whose availability may have changed; empty when all of the partners' times may have. */
+  ranges: TimeRange[];
+}
+
+export type ChangeListener = (change: Change) => void | Promise<void>;
+
+export class ChangeFeed {
+  private readonly listeners: ChangeListener[] = [];
+
+  constructor(private readonly onListenerError: (error: unknown, change: Change) => void = () => {}) {}
+
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at !== -1) this.listeners.splice(at, 1);
+    };
+  }
+
+  /** Runs every listener to completion: a mutation returns only once its effects are visible. */
+  async publish(change: Change): Promise<void> {
+    await Promise.all(
+      this.listeners.map(async (listener) => {
+        try {
+          await listener(change);
+        } catch (error) {
+          this.onListenerError(error, change);
+        }
+      }),
+    );
+  }
+}
+
+/** Announces a committed action's change, if it succeeded (and changed something), then passes its result on. */
+export async function announce<T>(
+  changes: ChangeFeed,
+  result: { ok: true; value: T } | { ok: false },
+  describe: (value: T) => Change | null,
+): Promise<void> {
+  if (!result.ok) return;
+  const change = describe(result.value);
+  if (change) await changes.publish(change);
+}
