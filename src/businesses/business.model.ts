@@ -9,4 +9,8 @@ export interface BusinessModel {
   city: string;
   timeZone: string;
   currency: string;
+  slotMinutes: number;
+  minNoticeMinutes: number;
+  maxAdvanceDays: number;
+  cancellationWindowMinutes: number;
 }

@@ -3,7 +3,9 @@ import { allOf, query, type Db } from '../db/sql-helpers.js';
 import type { BusinessModel } from './business.model.js';
 
 const BUSINESS_COLUMNS = sql.raw(
-  `b.id, b.slug, b.name, upper(b.kind) AS kind, b.city, b.time_zone AS "timeZone", b.currency`,
+  `b.id, b.slug, b.name, upper(b.kind) AS kind, b.city, b.time_zone AS "timeZone", b.currency,
+   b.slot_minutes AS "slotMinutes", b.min_notice_minutes AS "minNoticeMinutes", b.max_advance_days AS "maxAdvanceDays",
+   b.cancellation_window_minutes AS "cancellationWindowMinutes"`,
 );
 
 export function findBusinessesByIds(db: Db, ids: readonly string[]): Promise<BusinessModel[]> {

@@ -24,6 +24,10 @@ export interface BusinessesTable {
   city: string;
   time_zone: string;
   currency: string;
+  slot_minutes: Generated<number>;
+  min_notice_minutes: Generated<number>;
+  max_advance_days: Generated<number>;
+  cancellation_window_minutes: Generated<number>;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }
@@ -34,6 +38,8 @@ export interface ServicesTable {
   name: string;
   duration_minutes: number;
   price_cents: number;
+  buffer_before_minutes: Generated<number>;
+  buffer_after_minutes: Generated<number>;
   is_active: Generated<boolean>;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
@@ -66,6 +72,8 @@ export interface PartnerSlotsTable {
   slot_end: Timestamp;
   status: Generated<SlotStatus>;
   booking_id: Id | null;
+  hold_id: Id | null;
+  held_until: Timestamp | null;
   created_at: DefaultTimestamp;
 }
 

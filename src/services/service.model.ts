@@ -7,4 +7,6 @@ export interface ServiceModel {
   priceCents: number;
   currency: string;
   isActive: boolean;
+  bufferBeforeMinutes: number;
+  bufferAfterMinutes: number;
 }

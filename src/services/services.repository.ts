@@ -4,7 +4,8 @@ import type { ServiceModel } from './service.model.js';
 
 const SERVICE_COLUMNS = sql.raw(
   `s.id, s.business_id AS "businessId", s.name, s.duration_minutes AS "durationMinutes",
-   s.price_cents AS "priceCents", b.currency, s.is_active AS "isActive"`,
+   s.price_cents AS "priceCents", b.currency, s.is_active AS "isActive",
+   s.buffer_before_minutes AS "bufferBeforeMinutes", s.buffer_after_minutes AS "bufferAfterMinutes"`,
 );
 
 export function findServicesByIds(db: Db, ids: readonly string[]): Promise<ServiceModel[]> {

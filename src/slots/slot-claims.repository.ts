@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Trx } from '../shared/transaction.js';
+import { SLOT_IS_FREE } from './slots.repository.js';
 
 /**
  * Claiming slots for bookings: the statements that decide who gets a contested time.
@@ -24,7 +25,7 @@ export async function lockFreeSlotsInRange(trx: Trx, args: { partnerId: string; 
     SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
     WHERE sl.partner_id = ${args.partnerId}::bigint
       AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
-      AND ${args.ownBookingId ? sql`(sl.status = 'available' OR sl.booking_id = ${args.ownBookingId}::bigint)` : sql`sl.status = 'available'`}
+      AND ${args.ownBookingId ? sql`(${SLOT_IS_FREE} OR sl.booking_id = ${args.ownBookingId}::bigint)` : SLOT_IS_FREE}
     ORDER BY sl.slot_start
     FOR UPDATE SKIP LOCKED`.execute(trx);
   return result.rows;
@@ -40,7 +41,7 @@ export function coversRange(slots: readonly ClaimableSlot[], startsAt: string, e
 export async function findFreePartnerIds(trx: Trx, args: { businessId: string; city: string | null; startsAt: string; endsAt: string; limit: number }): Promise<string[]> {
   const result = await sql<{ id: string }>`/* findFreePartnerIds */
     SELECT pa.id FROM partners pa
-    JOIN partner_slots sl ON sl.partner_id = pa.id AND sl.status = 'available'
+    JOIN partner_slots sl ON sl.partner_id = pa.id AND ${SLOT_IS_FREE}
       AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
     WHERE pa.business_id = ${args.businessId}::bigint AND pa.is_active
       ${args.city !== null ? sql`AND pa.city = ${args.city}` : sql``}
@@ -53,7 +54,8 @@ export async function findFreePartnerIds(trx: Trx, args: { businessId: string; c
 
 export async function holdSlotsForBooking(trx: Trx, slotIds: readonly string[], bookingId: string): Promise<void> {
   await sql`/* holdSlotsForBooking */
-    UPDATE partner_slots SET status = 'booked', booking_id = ${bookingId}::bigint WHERE id = ANY(${slotIds}::bigint[])`.execute(trx);
+    UPDATE partner_slots SET status = 'booked', booking_id = ${bookingId}::bigint, hold_id = NULL, held_until = NULL
+    WHERE id = ANY(${slotIds}::bigint[])`.execute(trx);
 }
 
 /** Frees the slots a booking holds, except `keepIds` (a reschedule keeps the ones it still needs). */

@@ -4,9 +4,18 @@ import { allOf, groupBy, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { SlotModel } from './slot.model.js';
 
+/**
+ * The one definition of a free slot: available, and not reserved by a hold that is still live.
+ * A hold lapses by itself when `held_until` passes. Use it (with the alias `sl`) wherever slots
+ * are offered or claimed.
+ */
+export const SLOT_IS_FREE = sql.raw(`(sl.status = 'available' AND (sl.held_until IS NULL OR sl.held_until <= now()))`);
+
 export const SLOT_COLUMNS = sql.raw(
   `sl.id, sl.business_id AS "businessId", sl.partner_id AS "partnerId", sl.slot_start AS "startsAt",
-   sl.slot_end AS "endsAt", upper(sl.status) AS status, sl.booking_id AS "bookingId"`,
+   sl.slot_end AS "endsAt",
+   CASE WHEN sl.status = 'available' AND sl.held_until > now() THEN 'HELD' ELSE upper(sl.status) END AS status,
+   sl.booking_id AS "bookingId"`,
 );
 
 export function findSlotsByIds(db: Db, ids: readonly string[]): Promise<SlotModel[]> {
@@ -18,6 +27,12 @@ export async function findSlotsByBookingIds(db: Db, bookingIds: readonly string[
     SELECT ${SLOT_COLUMNS} FROM partner_slots sl
     WHERE sl.booking_id = ANY(${bookingIds}::bigint[]) ORDER BY sl.booking_id, sl.slot_start`);
   return groupBy(rows, (row) => row.bookingId!);
+}
+
+function slotStatusCondition(status: SlotStatus) {
+  if (status === 'AVAILABLE') return SLOT_IS_FREE;
+  if (status === 'HELD') return sql`sl.status = 'available' AND sl.held_until > now()`;
+  return sql`sl.status = ${status.toLowerCase()}`;
 }
 
 export interface SlotRangeArgs {
@@ -32,7 +47,7 @@ export async function findSlotsByPartnerIds(db: Db, partnerIds: readonly string[
     WHERE ${allOf([
       sql`sl.partner_id = ANY(${partnerIds}::bigint[])`,
       sql`sl.slot_start >= ${args.from}::timestamptz AND sl.slot_start < ${args.to}::timestamptz`,
-      args.status && sql`sl.status = ${args.status.toLowerCase()}`,
+      args.status && slotStatusCondition(args.status),
     ])}
     ORDER BY sl.partner_id, sl.slot_start`);
   return groupBy(rows, (row) => row.partnerId);
