@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingStatus } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
+import { bookedScene } from '../support/scenes.js';
 import {
   auditRows,
   bookingState,
@@ -32,19 +33,7 @@ describe('Mutation: bookingReschedule', () => {
   });
   afterAll(() => api.close());
 
-  /**
-   * A salon with a 60-minute service, two partners with 8 slots of 30 minutes from tomorrow 09:00 UTC
-   * (slots[2] starts at 10:00), and a booking of the customer with partners[0] from 10:00 to 11:00 in
-   * `status`; tokens for the roles (the partner and the customer are the booking's).
-   */
-  async function scene(status: BookingStatus = 'pending') {
-    const built = await createBookableBusiness(api.db, { partners: 2, durationMinutes: 60 });
-    const partner = built.partners[0];
-    const slots = partner.slots.slice(2, 4);
-    const booking = await createBooking(api.db, { business: built.business, service: built.service, partner, customer: built.customer, slots, status });
-    const tokens = await tokensFor(api, { businessGid: built.business.gid, partnerGid: partner.gid, customerGid: built.customer.gid });
-    return { ...built, partner, slots, booking, tokens };
-  }
+  const scene = (status: BookingStatus = 'pending') => bookedScene(api, status);
   type Scene = Awaited<ReturnType<typeof scene>>;
 
   function reschedule(input: Record<string, unknown>, token: string | undefined) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingStatus } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
+import { bookedScene } from '../support/scenes.js';
 import { auditRows, bookingState, businessState, createBookableBusiness, createBooking, createBusiness, createCustomer, createPartner } from '../support/builders.js';
 
 const BOOKING_FIELDS = 'booking { id status cancelReason partner { id activeBookingCount } slots { id status } } userErrors { field message code }';
@@ -43,18 +44,7 @@ describe('Mutation: booking status changes (confirm, complete, mark no-show, can
   });
   afterAll(() => api.close());
 
-  /**
-   * A salon with two partners, two customers and one 60-minute booking of customers[0] with partners[0]
-   * on the slots from 10:00, in `status`; tokens for the roles (the partner and customer are the booking's).
-   */
-  async function scene(status: BookingStatus = 'pending') {
-    const built = await createBookableBusiness(api.db, { partners: 2, durationMinutes: 60 });
-    const partner = built.partners[0];
-    const slots = partner.slots.slice(2, 4);
-    const booking = await createBooking(api.db, { business: built.business, service: built.service, partner, customer: built.customer, slots, status });
-    const tokens = await tokensFor(api, { businessGid: built.business.gid, partnerGid: partner.gid, customerGid: built.customer.gid });
-    return { ...built, partner, slots, booking, tokens };
-  }
+  const scene = (status: BookingStatus = 'pending') => bookedScene(api, status);
   type Scene = Awaited<ReturnType<typeof scene>>;
 
   /** Tokens of callers who must not reach the scene's booking. */
