@@ -7,7 +7,6 @@ import {
   auditRows,
   bookingState,
   businessState,
-  createBookableBusiness,
   createBooking,
   createBusiness,
   createCustomer,

@@ -3,7 +3,7 @@ import type { BookingStatus } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { bookedScene } from '../support/scenes.js';
-import { auditRows, bookingState, businessState, createBookableBusiness, createBooking, createBusiness, createCustomer, createPartner } from '../support/builders.js';
+import { auditRows, bookingState, businessState, createBooking, createBusiness, createCustomer, createPartner } from '../support/builders.js';
 
 const BOOKING_FIELDS = 'booking { id status cancelReason partner { id activeBookingCount } slots { id status } } userErrors { field message code }';
 
