@@ -126,8 +126,10 @@ function renderPage(options: SandboxOptions, assetUrl: (name: string) => string)
 <div id="sandbox"></div>
 <script>
   // The bundle ships no worker loader, so tell Monaco where ours are; they are classic (IIFE) scripts.
-  const workers = ${scriptJson(workers)};
-  self.MonacoEnvironment = { getWorker: (_moduleId, label) => new Worker(workers[label] || workers.editor, { name: label }) };
+  {
+    const workers = ${scriptJson(workers)};
+    self.MonacoEnvironment = { getWorker: (_moduleId, label) => new Worker(workers[label] || workers.editor, { name: label }) };
+  }
 </script>
 <script src="${assetUrl('graphiql.js')}"></script>
 <script>
