@@ -43,3 +43,23 @@ export const DateScalar = new GraphQLScalarType<string, string>({
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
 });
+
+// 24-hour `HH:MM`. `24:00` is accepted because a window may end at midnight (18:00-24:00); the
+// actions refuse it as a start time, where it would mean the next day.
+const LOCAL_TIME = /^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
+function parseLocalTime(value: unknown): string {
+  if (typeof value !== 'string' || !LOCAL_TIME.test(value)) {
+    throw badUserInput(`Expected a LocalTime "HH:MM" from 00:00 to 23:59 (or 24:00 as an end time), got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+export const LocalTime = new GraphQLScalarType<string, string>({
+  name: 'LocalTime',
+  description: 'A wall-clock time of day, HH:MM (24-hour); 24:00 only as an end time.',
+  // Values from the database are already HH:MM (to_char in the repositories).
+  serialize: (value) => value as string,
+  parseValue: parseLocalTime,
+  parseLiteral: (ast) => parseLocalTime(ast.kind === Kind.STRING ? ast.value : undefined),
+});

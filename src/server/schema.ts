@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { DateScalar, DateTime } from './scalars.js';
+import { DateScalar, DateTime, LocalTime } from './scalars.js';
 
 export const SCHEMA_PATH = new URL('../../schema.graphql', import.meta.url);
 
@@ -24,7 +24,7 @@ export function mergeResolvers(maps: Resolvers[]): Resolvers {
 export function buildExecutableSchema(resolverMaps: Resolvers[]): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: readFileSync(SCHEMA_PATH, 'utf8'),
-    resolvers: { ...mergeResolvers(resolverMaps), DateTime, Date: DateScalar } as never,
+    resolvers: { ...mergeResolvers(resolverMaps), DateTime, Date: DateScalar, LocalTime } as never,
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }
