@@ -1,0 +1,39 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { PartnerModel } from '../partners/partner.model.js';
+import { partnerById } from '../partners/partners.loaders.js';
+import { badUserInput } from '../shared/errors.js';
+import { rawIdOf, type NodeType } from '../shared/global-id.js';
+import { findAvailablePartners, findAvailableStarts } from './availability.queries.js';
+
+/** The raw id inside an argument that must be an ID of `type`; a malformed one is a bad argument. */
+function idArgument(globalId: string, type: NodeType, argument: string): string {
+  const rawId = rawIdOf(globalId, type);
+  if (!rawId) throw badUserInput(`Expected \`${argument}\` to be the ID of a ${type.toLowerCase()}, got "${globalId}".`, argument);
+  return rawId;
+}
+
+export const availabilityResolvers: Resolvers = {
+  Query: {
+    availableSlots: (_, args, { loaders, app }) =>
+      findAvailableStarts(
+        { loaders, cache: app.cache },
+        {
+          businessId: idArgument(args.businessId, 'Business', 'businessId'),
+          serviceId: idArgument(args.serviceId, 'Service', 'serviceId'),
+          date: args.date,
+          partnerId: args.partnerId ? idArgument(args.partnerId, 'Partner', 'partnerId') : null,
+        },
+      ),
+    availablePartners: (_, args, { loaders, app }) =>
+      findAvailablePartners(
+        { loaders, cache: app.cache },
+        { city: args.city, date: args.date, businessId: args.businessId ? idArgument(args.businessId, 'Business', 'businessId') : null },
+      ),
+  },
+  AvailableStart: {
+    partners: async (start, _, { loaders }) => {
+      const partners = await partnerById(loaders).loadMany(start.partnerIds);
+      return partners.filter((p): p is PartnerModel => p !== null && !(p instanceof Error));
+    },
+  },
+};
