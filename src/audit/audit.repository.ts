@@ -3,7 +3,7 @@ import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
   businessId: string | null;
-  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business';
+  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'hold';
   entityId: string;
   action: string;
   actor: string;

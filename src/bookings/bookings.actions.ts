@@ -3,6 +3,8 @@ import { canSeeBooking, canSeeCustomer, isStaffOf } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import { findCustomersByIds } from '../customers/customers.repository.js';
+import type { CustomerModel } from '../customers/customer.model.js';
+import { lockSlotHoldById, markSlotHoldConsumed } from '../holds/slot-holds.repository.js';
 import type { Db } from '../db/sql-helpers.js';
 import { adjustActiveBookingCount } from '../partners/partner-load.repository.js';
 import { findPartnersByIds } from '../partners/partners.repository.js';
@@ -14,7 +16,9 @@ import {
   findFreePartnerIds,
   holdSlotsForBooking,
   lockFreeSlotsInRange,
+  lockSlotsOfHold,
   releaseSlotsOfBooking,
+  type ClaimableSlot,
 } from '../slots/slot-claims.repository.js';
 import { findSlotsByIds } from '../slots/slots.repository.js';
 import { announce, type Change, type ChangeFeed } from '../shared/change-feed.js';
@@ -92,6 +96,7 @@ export interface CreateBookingInput {
   city?: string | null;
   slotIds?: readonly string[] | null;
   customerId?: string | null;
+  holdId?: string | null;
 }
 
 interface Plan {
@@ -107,52 +112,129 @@ export async function createBooking(ctx: ActionContext, input: CreateBookingInpu
   requireSignedIn(ctx.viewer);
   if (ctx.viewer.role === 'PARTNER') throw forbidden('Partners cannot create bookings; staff or the customer can.');
   const result = await inTransaction(ctx.db, async (trx) => {
-    const customerId = await resolveCustomer(ctx, input);
-    const customer = (await findCustomersByIds(trx, [customerId]))[0];
-    if (!customer || !canSeeCustomer(ctx.viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
-    const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
-    if (Date.parse(plan.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${plan.startsAt}.`, ['input', 'startsAt']);
-
-    const candidates = plan.partner
-      ? [plan.partner.id]
-      : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
-    for (const partnerId of candidates) {
-      const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt });
-      if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
-      const booking = await guardOverlap(() =>
-        insertBooking(trx, {
-          businessId: customer.businessId,
-          customerId: customer.id,
-          partnerId,
-          serviceId: plan.service.id,
-          startsAt: plan.startsAt,
-          endsAt: plan.endsAt,
-          totalCents: plan.service.priceCents,
-          currency: plan.service.currency,
-        }),
-      );
-      await holdSlotsForBooking(trx, slots.map((s) => s.id), booking.id);
-      await adjustActiveBookingCount(trx, partnerId, 1);
-      await audit(trx, ctx.viewer, booking, 'booking.created', undefined, { ...snapshot(booking), slotIds: slots.map((s) => s.id) });
-      return booking;
-    }
-    return abort(
-      'SLOT_UNAVAILABLE',
-      plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
-      input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
+    const claim = input.holdId ? await claimHeldSlots(trx, ctx.viewer, input) : await claimSlots(trx, ctx.viewer, input);
+    const { customer, service, partnerId, slots } = claim;
+    const booking = await guardOverlap(() =>
+      insertBooking(trx, {
+        businessId: customer.businessId,
+        customerId: customer.id,
+        partnerId,
+        serviceId: service.id,
+        startsAt: claim.startsAt,
+        endsAt: claim.endsAt,
+        totalCents: service.priceCents,
+        currency: service.currency,
+      }),
     );
+    // Booking the slots also clears their hold columns.
+    await holdSlotsForBooking(trx, slots.map((s) => s.id), booking.id);
+    await adjustActiveBookingCount(trx, partnerId, 1);
+    await audit(trx, ctx.viewer, booking, 'booking.created', undefined, {
+      ...snapshot(booking),
+      slotIds: slots.map((s) => s.id),
+      ...(claim.holdId ? { holdId: claim.holdId } : {}),
+    });
+    if (claim.holdId) {
+      await markSlotHoldConsumed(trx, claim.holdId, booking.id);
+      await insertAuditLogs(trx, [
+        { businessId: booking.businessId, entity: 'hold', entityId: claim.holdId, action: 'hold.consumed', actor: actorOf(ctx.viewer), changes: { after: { bookingId: booking.id } } },
+      ]);
+    }
+    return booking;
   });
   await announce(ctx.changes, result, (booking) => bookingChange('booking.created', booking));
   return result;
 }
 
+/** The time a booking (or a hold) takes: the customer's, for a service, on locked slots of one partner. */
+export interface SlotClaim {
+  customer: CustomerModel;
+  service: ServiceModel;
+  partnerId: string;
+  startsAt: string;
+  endsAt: string;
+  /** The slots covering [startsAt, endsAt), locked by the caller's transaction. */
+  slots: ClaimableSlot[];
+  /** The hold the slots come from, if any. */
+  holdId?: string;
+}
+
+/**
+ * Plans a booking (or a hold: slotHold shares this) from `slotIds`, or from a service and a start
+ * time with the partner given or the least busy free one, and locks the slots, in the caller's
+ * transaction. Aborts with the user error when the input does not name bookable free time.
+ */
+export async function claimSlots(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<SlotClaim> {
+  const customer = await loadCustomer(trx, viewer, input);
+  const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
+  if (Date.parse(plan.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${plan.startsAt}.`, ['input', 'startsAt']);
+
+  const candidates = plan.partner
+    ? [plan.partner.id]
+    : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
+  for (const partnerId of candidates) {
+    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt });
+    if (coversRange(slots, plan.startsAt, plan.endsAt)) return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
+  }
+  return abort(
+    'SLOT_UNAVAILABLE',
+    plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
+    input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
+  );
+}
+
+async function loadCustomer(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<CustomerModel> {
+  const customerId = await resolveCustomer(viewer, input);
+  const customer = (await findCustomersByIds(trx, [customerId]))[0];
+  if (!customer || !canSeeCustomer(viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+  return customer;
+}
+
+const HOLD_ID_FIELD = ['input', 'holdId'];
+
+/**
+ * The slots of a live hold of the booking's customer, locked, for the booking that uses the hold.
+ * Other fields of the input may repeat the hold's service, partner, time or slots, not contradict them.
+ * A hold that is missing or of another business reads NOT_FOUND, like any object of another tenant.
+ */
+async function claimHeldSlots(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<SlotClaim> {
+  const customer = await loadCustomer(trx, viewer, input);
+  const hold = await lockSlotHoldById(trx, rawId(input.holdId, 'SlotHold', 'holdId'));
+  if (!hold || hold.businessId !== customer.businessId) abort('NOT_FOUND', `No hold with ID "${input.holdId}".`, HOLD_ID_FIELD);
+  if (hold.customerId !== customer.id) abort('HOLD_EXPIRED', 'The hold was made for another customer.', HOLD_ID_FIELD);
+  if (hold.bookingId !== null) abort('HOLD_EXPIRED', 'The hold was already used by a booking.', HOLD_ID_FIELD);
+  if (!hold.live) abort('HOLD_EXPIRED', `The hold lapsed at ${hold.expiresAt}; hold the slots again.`, HOLD_ID_FIELD);
+
+  if (input.serviceId && rawIdOf(input.serviceId, 'Service') !== hold.serviceId) abort('MISMATCH', 'The hold is for another service than `serviceId`.', ['input', 'serviceId']);
+  if (input.partnerId && rawIdOf(input.partnerId, 'Partner') !== hold.partnerId) abort('MISMATCH', 'The hold is with another partner than `partnerId`.', ['input', 'partnerId']);
+  if (input.startsAt && Date.parse(input.startsAt) !== Date.parse(hold.startsAt)) {
+    abort('MISMATCH', `The hold starts at ${hold.startsAt}, not at ${input.startsAt}.`, ['input', 'startsAt']);
+  }
+  const slots = await lockSlotsOfHold(trx, hold);
+  if (input.slotIds?.length) {
+    const asked = [...new Set(input.slotIds.map((gid) => rawIdOf(gid, 'Slot')))].sort();
+    const held = slots.map((s) => s.id).sort();
+    if (asked.length !== held.length || asked.some((id, i) => id !== held[i])) abort('MISMATCH', 'Expected `slotIds` to be the slots of the hold.', ['input', 'slotIds']);
+  }
+  // Only a slot removed from under a live hold gets here (holds lapse by time, checked above).
+  if (!coversRange(slots, hold.startsAt, hold.endsAt)) abort('SLOT_UNAVAILABLE', 'Some of the held slots are no longer there.', HOLD_ID_FIELD);
+
+  const service = (await findServicesByIds(trx, [hold.serviceId]))[0];
+  if (!service.isActive) abort('SERVICE_INACTIVE', `The service "${service.name}" is not bookable at the moment.`, HOLD_ID_FIELD);
+  const partner = (await findPartnersByIds(trx, [hold.partnerId]))[0];
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, HOLD_ID_FIELD);
+  if (input.city && partner.city !== input.city) abort('MISMATCH', `The hold is with a partner in ${partner.city}, not ${input.city}.`, ['input', 'city']);
+  if (Date.parse(hold.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${hold.startsAt}.`, HOLD_ID_FIELD);
+  return { customer, service, partnerId: hold.partnerId, startsAt: hold.startsAt, endsAt: hold.endsAt, slots, holdId: hold.id };
+}
+
 /** A customer books for themself; staff and admins name the customer. */
-async function resolveCustomer(ctx: ActionContext, input: CreateBookingInput): Promise<string> {
-  if (ctx.viewer.role === 'CUSTOMER') {
-    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== ctx.viewer.customerId) {
+async function resolveCustomer(viewer: Viewer, input: CreateBookingInput): Promise<string> {
+  if (viewer.role === 'CUSTOMER') {
+    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== viewer.customerId) {
       abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
     }
-    return ctx.viewer.customerId!;
+    return viewer.customerId!;
   }
   if (!input.customerId) abort('INVALID_INPUT', 'Expected `customerId`: staff book on behalf of a customer.', ['input', 'customerId']);
   return rawId(input.customerId, 'Customer', 'customerId');

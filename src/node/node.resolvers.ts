@@ -2,6 +2,7 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { businessById } from '../businesses/businesses.loaders.js';
 import { customerById } from '../customers/customers.loaders.js';
+import { slotHoldById } from '../holds/slot-holds.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
 import { serviceById } from '../services/services.loaders.js';
@@ -24,6 +25,7 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<{ __typena
     case 'Customer': node = await customerById(loaders).load(rawId); break;
     case 'Slot': node = await slotById(loaders).load(rawId); break;
     case 'Booking': node = await bookingById(loaders).load(rawId); break;
+    case 'SlotHold': node = await slotHoldById(loaders).load(rawId); break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);

@@ -11,6 +11,10 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   /** An argument is out of range or malformed (a page size, a cursor, a time range). */
   BadUserInput: 'BAD_USER_INPUT',
+  /** An idempotency key was sent again with a different input: nothing was done. */
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  /** Another request with the same idempotency key is still running; retry once it has finished. */
+  IdempotencyKeyInUse: 'IDEMPOTENCY_KEY_IN_USE',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -2,8 +2,8 @@
  * Relay global object IDs: base64url("Type:rawId"). Clients treat them as opaque; the raw database
  * id never leaks as a bare number, and one `node(id)` entry point can fetch any type.
  */
-export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment';
-export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment'];
+export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment' | 'SlotHold';
+export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment', 'SlotHold'];
 
 export function toGlobalId(type: NodeType, rawId: string): string {
   return Buffer.from(`${type}:${rawId}`).toString('base64url');

@@ -58,6 +58,29 @@ export async function holdSlotsForBooking(trx: Trx, slotIds: readonly string[], 
     WHERE id = ANY(${slotIds}::bigint[])`.execute(trx);
 }
 
+/** Reserves slots (locked by `lockFreeSlotsInRange`) for a hold until it lapses. */
+export async function markSlotsHeld(trx: Trx, slotIds: readonly string[], holdId: string, heldUntil: string): Promise<void> {
+  await sql`/* markSlotsHeld */
+    UPDATE partner_slots SET hold_id = ${holdId}::bigint, held_until = ${heldUntil}::timestamptz
+    WHERE id = ANY(${slotIds}::bigint[])`.execute(trx);
+}
+
+/**
+ * Locks the slots a live hold still reserves, for the booking that uses the hold. No SKIP LOCKED:
+ * nobody else may claim them, so a lock held by anyone else is brief (a slotBlock looking at them).
+ */
+export async function lockSlotsOfHold(trx: Trx, hold: { id: string; partnerId: string; startsAt: string; endsAt: string }): Promise<ClaimableSlot[]> {
+  // The partner and range reach the slots through partner_slots_partner_start_key; hold_id has no index.
+  const result = await sql<ClaimableSlot>`/* lockSlotsOfHold */
+    SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
+    WHERE sl.partner_id = ${hold.partnerId}::bigint
+      AND sl.slot_start >= ${hold.startsAt}::timestamptz AND sl.slot_end <= ${hold.endsAt}::timestamptz
+      AND sl.hold_id = ${hold.id}::bigint AND sl.status = 'available' AND sl.held_until > now()
+    ORDER BY sl.slot_start
+    FOR UPDATE`.execute(trx);
+  return result.rows;
+}
+
 /** Frees the slots a booking holds, except `keepIds` (a reschedule keeps the ones it still needs). */
 export async function releaseSlotsOfBooking(trx: Trx, bookingId: string, keepIds: readonly string[] = []): Promise<void> {
   await sql`/* releaseSlotsOfBooking */

@@ -29,6 +29,18 @@ export async function findSlotsByBookingIds(db: Db, bookingIds: readonly string[
   return groupBy(rows, (row) => row.bookingId!);
 }
 
+/**
+ * The slots of each hold: the hold's partner's slots in its time range, whatever has become of them
+ * since (booked by the hold's booking, free again after it lapsed).
+ */
+export async function findSlotsByHoldIds(db: Db, holdIds: readonly string[]): Promise<Map<string, SlotModel[]>> {
+  const rows = await query<SlotModel & { holdId: string }>(db, 'findSlotsByHoldIds', sql`
+    SELECT h.id AS "holdId", ${SLOT_COLUMNS} FROM slot_holds h
+    JOIN partner_slots sl ON sl.partner_id = h.partner_id AND sl.slot_start >= h.starts_at AND sl.slot_end <= h.ends_at
+    WHERE h.id = ANY(${holdIds}::bigint[]) ORDER BY h.id, sl.slot_start`);
+  return groupBy(rows, (row) => row.holdId);
+}
+
 function slotStatusCondition(status: SlotStatus) {
   if (status === 'AVAILABLE') return SLOT_IS_FREE;
   if (status === 'HELD') return sql`sl.status = 'available' AND sl.held_until > now()`;
@@ -72,7 +84,8 @@ function slotInScope(id: string, scope: SlotScope) {
 /**
  * Moves a slot from `from` to `to` in one conditional statement, so of two callers racing for the
  * same slot (or a booking claiming it meanwhile) exactly one wins. Undefined when the slot is
- * missing, out of scope, or not in `from`; `findSlotInScope` tells which.
+ * missing, out of scope, or not in `from`; `findSlotInScope` tells which. A slot under a live hold
+ * is not AVAILABLE here: blocking it would take it from the customer who holds it.
  * Only AVAILABLE and BLOCKED are settable here: BOOKED needs a booking (see slot-claims.repository.ts).
  */
 export async function updateSlotStatusIf(
@@ -84,7 +97,7 @@ export async function updateSlotStatusIf(
 ): Promise<SlotModel | undefined> {
   const result = await sql<SlotModel>`/* updateSlotStatusIf */
     UPDATE partner_slots AS sl SET status = ${to.toLowerCase()}
-    WHERE ${allOf([...slotInScope(id, scope), sql`sl.status = ${from.toLowerCase()}`])}
+    WHERE ${allOf([...slotInScope(id, scope), from === 'AVAILABLE' ? SLOT_IS_FREE : sql`sl.status = ${from.toLowerCase()}`])}
     RETURNING ${SLOT_COLUMNS}`.execute(trx);
   return result.rows[0];
 }

@@ -1,0 +1,161 @@
+import { GraphQLError } from 'graphql';
+import { actorOf } from '../auth/viewer.js';
+import type { Db } from '../db/sql-helpers.js';
+import type { RequestContext } from '../server/context.js';
+import { ChangeFeed, type Change } from '../shared/change-feed.js';
+import { ErrorCode } from '../shared/errors.js';
+import { ok, userError, type ActionResult } from '../shared/user-errors.js';
+import type { UserError } from '../__generated__/resolvers-types.js';
+import { chooseIdempotencyKey, hashInput } from './idempotency-key.js';
+import {
+  claimIdempotencyKey,
+  deleteExpiredIdempotencyKeys,
+  findIdempotencyKey,
+  saveIdempotencyOutcome,
+  setLockTimeout,
+  type KeyRef,
+  type StoredOutcome,
+} from './idempotency-keys.repository.js';
+
+/**
+ * Idempotent mutations: a retry with the same key and input returns the first outcome without doing
+ * the work again; the same key with another input is refused (IDEMPOTENCY_KEY_REUSED); keys expire
+ * after 24 hours.
+ *
+ * How: one transaction inserts the key, runs the action inside it (the action's own transaction
+ * becomes a savepoint, see inTransaction) and stores the outcome before committing. So
+ * - the work and the record of it commit together or not at all: a request that fails unexpectedly
+ *   (or a process that dies) leaves no key behind, and its retry runs the work afresh;
+ * - a concurrent retry's insert of the same key waits (PostgreSQL) until the first commits, then
+ *   finds its outcome; on PGlite, one session, the transactions simply run one after the other. No
+ *   design that holds one transaction open while running the action's own could work there.
+ * - a retry waits at most KEY_WAIT_MS for the first request, then gets IDEMPOTENCY_KEY_IN_USE
+ *   (the first one is slow, say a payment provider that takes its time) and may retry later.
+ *
+ * Keys are scoped by the caller (token role and subject) and the mutation's name. Anonymous callers
+ * get no idempotency: every mutation refuses them anyway.
+ */
+
+/** What the work gets instead of the application's database and change feed. */
+export interface UnitOfWork {
+  /** The transaction that also records the outcome: pass it to the action as its database. */
+  db: Db;
+  /** Collects the action's announcements; they are published once the transaction has committed. */
+  changes: ChangeFeed;
+}
+
+/** How a successful result is kept for retries and brought back: usually its raw id and a loader. */
+export interface ResultMemory<T> {
+  /** What to store (JSON) to give the same result back on a retry. */
+  save(value: T): unknown;
+  /** The result again from what `save` stored, or null if it no longer exists (or is hidden). */
+  restore(saved: unknown): Promise<T | null>;
+}
+
+export const KEY_TTL_HOURS = 24;
+/** How long a retry waits for a concurrent request with the same key before IDEMPOTENCY_KEY_IN_USE. */
+export const KEY_WAIT_MS = 10_000;
+/** Expired keys are taken over on reuse; this only bounds the table. At most this often per process. */
+const PURGE_INTERVAL_MS = 10 * 60_000;
+const PURGE_BATCH = 1000;
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** Holds a committed action's announcements until the transaction around the action commits too. */
+class ChangesAfterCommit extends ChangeFeed {
+  readonly pending: Change[] = [];
+  override async publish(change: Change): Promise<void> {
+    this.pending.push(change);
+  }
+}
+
+/**
+ * Runs a mutation's action at most once per idempotency key. `run` must do all of its writes through
+ * the unit of work it is given. Without a key (or for an anonymous caller), `run` simply runs.
+ */
+export async function withIdempotency<T>(
+  context: RequestContext,
+  operation: string,
+  /** The mutation's input; its `idempotencyKey`, if the input type has one, is the key too. */
+  input: object,
+  run: (unit: UnitOfWork) => Promise<ActionResult<T>>,
+  memory: ResultMemory<T>,
+  options: { waitMs?: number } = {},
+): Promise<ActionResult<T>> {
+  const { app, viewer } = context;
+  const key = chooseIdempotencyKey(context.idempotencyKey, (input as { idempotencyKey?: string | null }).idempotencyKey);
+  if (key === null || viewer.role === 'ANONYMOUS') return run({ db: app.db, changes: app.changes });
+
+  await purgeNowAndThen(app.db);
+  const ref: KeyRef = { caller: actorOf(viewer), operation, key };
+  const requestHash = hashInput(input);
+  const changes = new ChangesAfterCommit();
+  const done = await app.db.transaction().execute(async (trx): Promise<{ result: ActionResult<T> } | { replay: StoredOutcome }> => {
+    if (!(await claim(trx, ref, requestHash, options.waitMs ?? KEY_WAIT_MS))) {
+      const existing = await findIdempotencyKey(trx, ref);
+      if (!existing?.outcome) throw inUse(key, operation);
+      if (existing.requestHash !== requestHash) {
+        throw new GraphQLError(
+          `Expected the same input as the first \`${operation}\` with idempotency key "${key}", got a different one; nothing was done. Use a new key for a new request.`,
+          { extensions: { code: ErrorCode.IdempotencyKeyReused } },
+        );
+      }
+      return { replay: existing.outcome };
+    }
+    const result = await run({ db: trx, changes });
+    const outcome: StoredOutcome = result.ok ? { ok: true, saved: memory.save(result.value) } : { ok: false, errors: result.errors };
+    await saveIdempotencyOutcome(trx, ref, outcome);
+    return { result };
+  });
+
+  if ('result' in done) {
+    for (const change of changes.pending) await app.changes.publish(change);
+    return done.result;
+  }
+  return replay(done.replay, memory);
+}
+
+/** Claims the key, waiting at most `waitMs` for a concurrent request that holds it. */
+async function claim(trx: Parameters<typeof claimIdempotencyKey>[0], ref: KeyRef, requestHash: string, waitMs: number): Promise<boolean> {
+  await setLockTimeout(trx, waitMs);
+  try {
+    return await claimIdempotencyKey(trx, ref, requestHash, KEY_TTL_HOURS);
+  } catch (error) {
+    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) throw inUse(ref.key, ref.operation);
+    throw error;
+  } finally {
+    // The action's own lock waits keep the server's limit. (After a timeout the transaction is
+    // aborted and this fails too; the rollback that follows is all that matters then.)
+    await setLockTimeout(trx, null).catch(() => undefined);
+  }
+}
+
+function inUse(key: string, operation: string): GraphQLError {
+  return new GraphQLError(
+    `Another \`${operation}\` with idempotency key "${key}" is still running; retry in a moment to get its result.`,
+    { extensions: { code: ErrorCode.IdempotencyKeyInUse } },
+  );
+}
+
+async function replay<T>(outcome: StoredOutcome, memory: ResultMemory<T>): Promise<ActionResult<T>> {
+  if (!outcome.ok) return { ok: false, errors: outcome.errors as UserError[] };
+  const value = await memory.restore(outcome.saved);
+  if (value === null) return userError('NOT_FOUND', 'The first request with this idempotency key succeeded, but its result no longer exists.');
+  return ok(value);
+}
+
+const lastPurge = new WeakMap<Db, number>();
+
+/** Deletes expired keys at most every PURGE_INTERVAL_MS per process (the first time one interval after start). */
+async function purgeNowAndThen(db: Db): Promise<void> {
+  const now = Date.now();
+  const last = lastPurge.get(db);
+  if (last === undefined) lastPurge.set(db, now);
+  if (last === undefined || now - last < PURGE_INTERVAL_MS) return;
+  lastPurge.set(db, now);
+  await deleteExpiredIdempotencyKeys(db, PURGE_BATCH);
+}
+
+/** Remembers a result by its raw id and brings it back through a loader. */
+export function rememberById<T extends { id: string }>(load: (id: string) => Promise<T | null>): ResultMemory<T> {
+  return { save: (value) => value.id, restore: (saved) => load(String(saved)) };
+}
