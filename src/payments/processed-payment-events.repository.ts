@@ -1,0 +1,26 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
+
+/**
+ * Records a provider's event as processed, in the transaction that applies it. `false` when it
+ * was already there: the event was applied before (or is being applied by a concurrent delivery,
+ * whose row lock this insert waits on until that transaction commits or rolls back).
+ */
+export async function recordProcessedEvent(trx: Trx, event: { provider: string; eventId: string; type: string }): Promise<boolean> {
+  const result = await sql`/* recordProcessedEvent */
+    INSERT INTO processed_payment_events (provider, event_id, event_type) VALUES (${event.provider}, ${event.eventId}, ${event.type})
+    ON CONFLICT (provider, event_id) DO NOTHING RETURNING 1 AS inserted`.execute(trx);
+  return result.rows.length === 1;
+}
+
+/** Deletes up to `batch` processed events older than `retentionDays`, oldest first; how many it deleted. */
+export async function pruneProcessedEvents(db: Db, retentionDays: number, batch: number): Promise<number> {
+  const result = await sql`/* pruneProcessedEvents */
+    DELETE FROM processed_payment_events e USING (
+      SELECT provider, event_id FROM processed_payment_events
+      WHERE received_at < now() - make_interval(days => ${retentionDays}) ORDER BY received_at LIMIT ${batch}
+    ) old
+    WHERE e.provider = old.provider AND e.event_id = old.event_id`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
