@@ -7,9 +7,17 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { TokenVerifier } from './auth/tokens.js';
-import type { Config } from './config.js';
+import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
+import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
+import type { ReadThroughCache } from './cache/keyed-cache.js';
+import { DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
+import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
+import { createPaymentProviders } from './payments/payment-providers.js';
+import { PAYMENT_WEBHOOK_PATH, paymentWebhookRoute } from './payments/payment-webhooks.http.js';
+import type { PaymentProviderRegistry } from './payments/payment-provider.js';
 import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
@@ -23,14 +31,23 @@ export const consoleLogger: Logger = {
   error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
 };
 
+/** Counters for operators (cache hits, misses, invalidations, store errors), in the Prometheus text format. */
+export const METRICS_PATH = '/metrics';
+
 export interface App {
   database: DatabaseHandle;
   httpServer: Server;
   url: string;
+  /** The payment providers; tests reach the `test` provider's external side through it. */
+  paymentProviders: PaymentProviderRegistry;
+  /** The shared read-through cache (its counters are at GET /metrics). */
+  cache: ReadThroughCache;
+  /** Committed changes; jobs started beside the app (index.ts) announce theirs here too. */
+  changes: ChangeFeed;
   stop(): Promise<void>;
 }
 
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache'>>;
 
 /** Extra HTTP routes (the sandbox, webhooks) tried before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -40,12 +57,23 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string) =>
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[] } = {}): Promise<App> {
+export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache } = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
     log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
   );
-  const services: AppServices = { db: database.db, log, changes };
+  const paymentConfig = config.payments ?? DEFAULT_PAYMENT_CONFIG;
+  const paymentProviders = createPaymentProviders(paymentConfig);
+  // Given by tests that need a hook in it; the app closes it either way.
+  const cache =
+    options.cache ??
+    (await createCache(config.cache ?? DEFAULT_CACHE_CONFIG, {
+      onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
+    }));
+  subscribeAvailabilityInvalidation(changes, cache, database.db);
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders };
+  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log }));
+  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
 
@@ -61,7 +89,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   await apollo.start();
 
   const handleGraphQL = graphqlHandler(apollo, async (req) =>
-    createRequestContext(services, await verifier.viewerFor(req.headers.authorization)),
+    createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers)),
   );
   const routes = options.routes ?? [];
 
@@ -71,8 +99,13 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     try {
       if (path === GRAPHQL_PATH && !routes.length) return await handleGraphQL(req, res, queryAt === -1 ? '' : url.slice(queryAt + 1));
+      if (path.startsWith(PAYMENT_WEBHOOK_PATH) && (await paymentWebhooks(req, res, path))) return;
       for (const route of routes) if (await route(req, res, path)) return;
       if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, queryAt === -1 ? '' : url.slice(queryAt + 1));
+      if (path === METRICS_PATH) {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus());
+        return;
+      }
       if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         return;
@@ -93,12 +126,16 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     database,
     httpServer,
     url: `http://${config.host}:${port}${GRAPHQL_PATH}`,
+    paymentProviders,
+    changes,
+    cache,
     async stop() {
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
       await apollo.stop();
+      await cache.close();
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { CacheConfig } from './cache/create-cache.js';
+
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
  * README.md lists them; keep the two in step.
@@ -19,10 +21,36 @@ export interface Config {
   };
   /** Statements slower than this many milliseconds are logged with their tag. */
   slowQueryMs: number;
+  /** The shared cache: Redis when REDIS_URL is set, else in-process. */
+  cache: CacheConfig;
+  /** How long a slot hold reserves its slots, in minutes. */
+  holdMinutes: number;
+  payments: PaymentConfig;
+  /** How many local dates ahead (today included) the slot generation job keeps slots for. */
+  slotHorizonDays: number;
+  /** Minutes between two slot generation passes; 0 disables the job. */
+  slotGenerationIntervalMinutes: number;
   production: boolean;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
+export const DEFAULT_HOLD_MINUTES = 5;
+
+export interface PaymentConfig {
+  /** Signs the `test` provider's webhook events; `undefined` disables that provider (production without a secret). */
+  testWebhookSecret: string | undefined;
+  /** A webhook whose signed timestamp is further than this from now is refused (replay window). */
+  webhookToleranceSeconds: number;
+  /** Processed webhook event ids are kept this long; providers retry an event for up to 3 days. */
+  processedEventRetentionDays: number;
+}
+
+export const DEVELOPMENT_PAYMENT_WEBHOOK_SECRET = 'development-payment-webhook-secret';
+export const DEFAULT_PAYMENT_CONFIG: PaymentConfig = {
+  testWebhookSecret: DEVELOPMENT_PAYMENT_WEBHOOK_SECRET,
+  webhookToleranceSeconds: 300,
+  processedEventRetentionDays: 3,
+};
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -40,6 +68,12 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new Error(`Expected ${name} to be true or false, got "${raw}".`);
+}
+
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.REDIS_URL || undefined;
+  if (raw && !/^rediss?:\/\//.test(raw)) throw new Error(`Expected REDIS_URL to be a redis:// or rediss:// URL, got "${raw}".`);
+  return raw;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -61,6 +95,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoData: flag(env, 'DEMO_DATA', !env.DATABASE_URL),
     auth: { jwtSecret, jwksUrl, issuer: env.AUTH_ISSUER || undefined, audience: env.AUTH_AUDIENCE || undefined },
     slowQueryMs: integer(env, 'SLOW_QUERY_MS', 200, 0, 600_000),
+    cache: {
+      redisUrl: redisUrl(env),
+      keyPrefix: env.REDIS_KEY_PREFIX ?? '',
+      ttlSeconds: integer(env, 'AVAILABILITY_CACHE_TTL_SECONDS', 60, 1, 86_400),
+      commandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 200, 10, 60_000),
+    },
+    holdMinutes: integer(env, 'HOLD_MINUTES', DEFAULT_HOLD_MINUTES, 1, 60),
+    payments: {
+      // The test provider confirms bookings without taking money: in production only with a secret set on purpose.
+      testWebhookSecret: env.PAYMENT_TEST_WEBHOOK_SECRET || (production ? undefined : DEVELOPMENT_PAYMENT_WEBHOOK_SECRET),
+      webhookToleranceSeconds: integer(env, 'PAYMENT_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+      // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
+      processedEventRetentionDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', 3, 3, 3650),
+    },
+    slotHorizonDays: integer(env, 'SLOT_HORIZON_DAYS', 60, 1, 366),
+    slotGenerationIntervalMinutes: integer(env, 'SLOT_GENERATION_INTERVAL_MINUTES', 60, 0, 10_080),
     production,
   };
 }

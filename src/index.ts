@@ -1,6 +1,7 @@
 import { startApp, consoleLogger, openDatabase } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
+import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
@@ -18,6 +19,10 @@ async function main() {
 
   const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
   const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });
+  // Here rather than in startApp, so that tests make slots only when they ask for them.
+  const slotJob = config.slotGenerationIntervalMinutes > 0
+    ? startSlotGenerationJob({ database, changes: app.changes, log, intervalMinutes: config.slotGenerationIntervalMinutes, horizonDays: config.slotHorizonDays })
+    : null;
 
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL in ${config.dataDir}`;
   console.log(`\nBooking API ready on ${where}`);
@@ -31,6 +36,7 @@ async function main() {
     stopping = true;
     log.info('Shutting down', { signal });
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    await slotJob?.stop();
     await app.stop();
     await database.close();
     process.exit(0);

@@ -1,13 +1,19 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { viewerResolvers } from './auth/viewer.resolvers.js';
+import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
+import { slotHoldMutations } from './holds/slot-holds.mutations.js';
+import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
 import { nodeResolvers } from './node/node.resolvers.js';
 import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
+import { paymentMutations } from './payments/payments.mutations.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
+import { scheduleMutations } from './schedules/schedules.mutations.js';
+import { scheduleResolvers } from './schedules/schedules.resolvers.js';
 import { serviceResolvers } from './services/services.resolvers.js';
 import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
@@ -24,6 +30,12 @@ export const resolverMaps: Resolvers[] = [
   bookingResolvers,
   bookingMutations,
   paymentResolvers,
+  paymentMutations,
   slotMutations,
+  availabilityResolvers,
   partnerMutations,
+  scheduleResolvers,
+  scheduleMutations,
+  slotHoldResolvers,
+  slotHoldMutations,
 ];

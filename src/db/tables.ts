@@ -105,6 +105,15 @@ export interface PaymentsTable {
   status: Generated<PaymentStatus>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  refunded_at: Timestamp | null;
+  amount_refunded_cents: Generated<number>;
+}
+
+export interface ProcessedPaymentEventsTable {
+  provider: string;
+  event_id: string;
+  event_type: string;
+  received_at: DefaultTimestamp;
 }
 
 export interface AuditLogsTable {
@@ -118,6 +127,55 @@ export interface AuditLogsTable {
   created_at: DefaultTimestamp;
 }
 
+export interface SlotHoldsTable {
+  id: GeneratedId;
+  business_id: Id;
+  customer_id: Id;
+  partner_id: Id;
+  service_id: Id;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  expires_at: Timestamp;
+  booking_id: Id | null;
+  consumed_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface IdempotencyKeysTable {
+  caller: string;
+  operation: string;
+  key: string;
+  request_hash: string;
+  outcome: ColumnType<unknown, string | null, string | null>;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+}
+
+export interface PartnerWeeklyHoursTable {
+  id: GeneratedId;
+  business_id: Id;
+  partner_id: Id;
+  day_of_week: number;
+  /** `HH:MM:SS`; 24:00:00 is allowed as an end. */
+  start_time: string;
+  end_time: string;
+  effective_from: string;
+  effective_to: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface PartnerScheduleExceptionsTable {
+  id: GeneratedId;
+  business_id: Id;
+  partner_id: Id;
+  exception_date: string;
+  closed: boolean;
+  start_time: string | null;
+  end_time: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   businesses: BusinessesTable;
   services: ServicesTable;
@@ -127,4 +185,9 @@ export interface Database {
   bookings: BookingsTable;
   payments: PaymentsTable;
   audit_logs: AuditLogsTable;
+  partner_weekly_hours: PartnerWeeklyHoursTable;
+  partner_schedule_exceptions: PartnerScheduleExceptionsTable;
+  slot_holds: SlotHoldsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  processed_payment_events: ProcessedPaymentEventsTable;
 }

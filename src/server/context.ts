@@ -1,7 +1,9 @@
 import type { Viewer } from '../auth/viewer.js';
+import type { ReadThroughCache } from '../cache/keyed-cache.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
+import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
 
 /** What every request shares with the running application. */
 export interface AppServices {
@@ -9,6 +11,12 @@ export interface AppServices {
   log: Logger;
   /** Committed changes are announced here (the availability cache listens). */
   changes: ChangeFeed;
+  /** The shared read-through cache (Redis, or in-process without REDIS_URL); availability reads through it. */
+  cache: ReadThroughCache;
+  /** How long a slot hold reserves its slots, in minutes (HOLD_MINUTES). */
+  holdMinutes: number;
+  /** The payment providers by name (`test`, and real ones when configured). */
+  paymentProviders: PaymentProviderRegistry;
 }
 
 export interface Logger {
@@ -21,8 +29,10 @@ export interface RequestContext {
   viewer: Viewer;
   loaders: LoaderRegistry;
   app: AppServices;
+  /** The `Idempotency-Key` HTTP header, if sent; mutations also accept `input.idempotencyKey`. */
+  idempotencyKey: string | null;
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app };
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null): RequestContext {
+  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey };
 }

@@ -206,3 +206,30 @@ export async function businessState(db: Db, businessId: string) {
   ]);
   return { bookings, slots, partners, audit };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Payments.
+
+/** Sets how long before a start a cancellation still refunds (businesses.cancellation_window_minutes). */
+export async function setCancellationWindow(db: Db, business: BuiltBusiness, minutes: number): Promise<void> {
+  await db.updateTable('businesses').set({ cancellation_window_minutes: minutes }).where('id', '=', business.id).execute();
+}
+
+/** A provider event recorded as processed `receivedAt`, as the webhook would have left it. */
+export async function createProcessedPaymentEvent(db: Db, args: { eventId?: string; provider?: string; receivedAt: Date }): Promise<string> {
+  const eventId = args.eventId ?? `evt_${uniqueSuffix()}${uniqueSuffix()}`;
+  await db
+    .insertInto('processed_payment_events')
+    .values({ provider: args.provider ?? 'test', event_id: eventId, event_type: 'payment.succeeded', received_at: args.receivedAt })
+    .execute();
+  return eventId;
+}
+
+/** A payment's row as stored, for assertions on state. */
+export async function paymentRow(db: Db, paymentId: string) {
+  return db
+    .selectFrom('payments')
+    .select(['id', 'status', 'booking_id as bookingId', 'provider', 'provider_txn_id as providerTxnId', 'amount_cents as amountCents', 'currency', 'amount_refunded_cents as amountRefundedCents', 'refunded_at as refundedAt'])
+    .where('id', '=', paymentId)
+    .executeTakeFirst();
+}
