@@ -2,6 +2,8 @@ import type { BookingStatus } from '../__generated__/resolvers-types.js';
 import { canSeeBooking, canSeeCustomer, isStaffOf } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
+import { todayIn, withinAdvance } from '../availability/available-starts.js';
+import { findBusinessesByIds } from '../businesses/businesses.repository.js';
 import { findCustomersByIds } from '../customers/customers.repository.js';
 import type { CustomerModel } from '../customers/customer.model.js';
 import { lockSlotHoldById, markSlotHoldConsumed } from '../holds/slot-holds.repository.js';
@@ -52,6 +54,7 @@ function bookingChange(action: string, ...bookings: BookingModel[]): Change {
     businessId: bookings[0].businessId,
     partnerIds: [...new Set(bookings.map((b) => b.partnerId))],
     ranges: bookings.map((b) => ({ startsAt: b.startsAt, endsAt: b.endsAt })),
+    bookingIds: [...new Set(bookings.map((b) => b.id))],
   };
 }
 
@@ -167,7 +170,7 @@ export interface SlotClaim {
 export async function claimSlots(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<SlotClaim> {
   const customer = await loadCustomer(trx, viewer, input);
   const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
-  if (Date.parse(plan.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${plan.startsAt}.`, ['input', 'startsAt']);
+  await checkBookingWindow(trx, customer.businessId, plan.startsAt, input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt']);
 
   const candidates = plan.partner
     ? [plan.partner.id]
@@ -181,6 +184,24 @@ export async function claimSlots(trx: Trx, viewer: Viewer, input: CreateBookingI
     plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
     input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
   );
+}
+
+/**
+ * A start time must respect the business's booking window, the same rules `availableSlots` applies:
+ * no earlier than now plus the minimum notice, and on a local date no later than today plus the
+ * maximum advance. A client cannot book what availability would never offer.
+ */
+async function checkBookingWindow(trx: Trx, businessId: string, startsAt: string, field: string[]): Promise<void> {
+  const start = Date.parse(startsAt);
+  const now = Date.now();
+  if (start <= now) abort('IN_THE_PAST', `Expected a start time in the future, got ${startsAt}.`, field);
+  const business = (await findBusinessesByIds(trx, [businessId]))[0];
+  if (start < now + business.minNoticeMinutes * 60_000) {
+    abort('IN_THE_PAST', `The business takes bookings at least ${business.minNoticeMinutes} minutes ahead; ${startsAt} is too soon.`, field);
+  }
+  if (!withinAdvance(todayIn(business.timeZone, start), business.timeZone, business.maxAdvanceDays, now)) {
+    abort('TOO_FAR_AHEAD', `The business takes bookings at most ${business.maxAdvanceDays} days ahead; ${startsAt} is further.`, field);
+  }
 }
 
 async function loadCustomer(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<CustomerModel> {
@@ -373,7 +394,7 @@ export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: 
     const before = await lockForChange(trx, ctx.viewer, input.bookingId, 'any');
     moved = before;
     if (!isActive(before.status)) abort('INVALID_TRANSITION', `A ${before.status.toLowerCase().replace('_', '-')} booking cannot be rescheduled.`, ['input', 'bookingId']);
-    if (Date.parse(input.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${input.startsAt}.`, ['input', 'startsAt']);
+    await checkBookingWindow(trx, before.businessId, input.startsAt, ['input', 'startsAt']);
     const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId')).id : before.partnerId;
     if (ctx.viewer.role === 'PARTNER' && partnerId !== before.partnerId) throw forbidden('A partner can move their bookings in time, not to another partner.');
     const startsAt = new Date(input.startsAt).toISOString();

@@ -19,7 +19,7 @@ export const CANCELLATION_REFUND_ACTOR = 'system:cancellation-refund';
 export function cancellationRefundListener(services: PaymentServices): ChangeListener {
   return async (change) => {
     if (change.action !== 'booking.cancelled') return;
-    const payments = await findRefundableCancelledPayments(services.db, change);
+    const payments = await findRefundableCancelledPayments(services.db, change.bookingIds ?? []);
     for (const payment of payments) {
       const result = await refundPayment(services, payment, CANCELLATION_REFUND_ACTOR);
       if (!result.ok) {

@@ -96,6 +96,7 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
       businessId: booking.businessId,
       partnerIds: [booking.partnerId],
       ranges: [{ startsAt: booking.startsAt, endsAt: booking.endsAt }],
+      bookingIds: [booking.id],
     });
   }
   return outcome;

@@ -73,23 +73,19 @@ export async function updatePaymentStatus(trx: Trx, id: string, status: PaymentS
 }
 
 /**
- * Succeeded payments of bookings cancelled at least their business's cancellation window before
- * the start, among the bookings of `partnerIds` in `businessId` at exactly one of `ranges`: what a
- * `booking.cancelled` change describes. A booking's `updated_at` is when it was cancelled, since a
- * cancelled booking never changes again. Read-only: the refund itself locks each payment.
+ * Succeeded payments of the given bookings that were cancelled at least their business's
+ * cancellation window before the start: what a `booking.cancelled` change asks to refund. A
+ * booking's `updated_at` is when it was cancelled, since a cancelled booking never changes again.
+ * Read-only: the refund itself locks each payment.
  */
-export function findRefundableCancelledPayments(
-  db: Db,
-  where: { businessId: string; partnerIds: readonly string[]; ranges: readonly { startsAt: string; endsAt: string }[] },
-): Promise<PaymentModel[]> {
-  if (!where.partnerIds.length || !where.ranges.length) return Promise.resolve([]);
+export function findRefundableCancelledPayments(db: Db, bookingIds: readonly string[]): Promise<PaymentModel[]> {
+  if (!bookingIds.length) return Promise.resolve([]);
   return query(db, 'findRefundableCancelledPayments', sql`
     SELECT ${PAYMENT_COLUMNS}
-    FROM unnest(${where.ranges.map((r) => r.startsAt)}::timestamptz[], ${where.ranges.map((r) => r.endsAt)}::timestamptz[]) AS r(starts_at, ends_at)
-    JOIN bookings bk ON bk.starts_at = r.starts_at AND bk.ends_at = r.ends_at
+    FROM bookings bk
     JOIN businesses b ON b.id = bk.business_id
     JOIN payments pm ON pm.booking_id = bk.id
-    WHERE bk.business_id = ${where.businessId}::bigint AND bk.partner_id = ANY(${where.partnerIds}::bigint[])
+    WHERE bk.id = ANY(${bookingIds}::bigint[])
       AND bk.status = 'cancelled' AND bk.deleted_at IS NULL AND pm.status = 'succeeded'
       AND bk.updated_at <= bk.starts_at - make_interval(mins => b.cancellation_window_minutes)
     ORDER BY pm.id`);

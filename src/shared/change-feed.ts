@@ -16,6 +16,8 @@ export interface Change {
   partnerIds: string[];
   /** The times whose availability may have changed; empty when all of the partners' times may have. */
   ranges: TimeRange[];
+  /** The bookings the change is about, if any. */
+  bookingIds?: string[];
 }
 
 export type ChangeListener = (change: Change) => void | Promise<void>;

@@ -256,7 +256,7 @@ describe('Mutation: slotHold, and bookingCreate with a hold', () => {
     it('answers IN_THE_PAST, NOT_FOUND, INVALID_INPUT and SERVICE_INACTIVE as bookingCreate does, holding nothing', async () => {
       const s = await scene();
       const past = await createSlots(api.db, s.business, s.partners[0], new Date(Date.now() - 3 * 3600_000), 2);
-      await expectRefused(s, 'slotHold', 'IN_THE_PAST', ['input', 'startsAt'], () => hold({ slotIds: past.map((slot) => slot.gid) }, s.tokens.customer!));
+      await expectRefused(s, 'slotHold', 'IN_THE_PAST', ['input', 'slotIds'], () => hold({ slotIds: past.map((slot) => slot.gid) }, s.tokens.customer!));
       await expectRefused(s, 'slotHold', 'NOT_FOUND', ['input', 'slotIds'], () => hold({ slotIds: [toGlobalId('Slot', '9000000000000000000')] }, s.tokens.customer!));
       await expectRefused(s, 'slotHold', 'INVALID_INPUT', ['input', 'startsAt'], () => hold({ serviceId: s.service.gid }, s.tokens.customer!));
       const inactive = await createService(api.db, s.business, { durationMinutes: 60, isActive: false });
