@@ -49,7 +49,7 @@ export interface App {
 
 export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache'>>;
 
-/** Extra HTTP routes (the sandbox, webhooks) tried before the 404. */
+/** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
 
 /**
@@ -97,11 +97,13 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
     try {
-      if (path === GRAPHQL_PATH && !routes.length) return await handleGraphQL(req, res, queryAt === -1 ? '' : url.slice(queryAt + 1));
+      // The hot path first: extra routes (the sandbox) only answer GETs.
+      if (path === GRAPHQL_PATH && req.method === 'POST') return await handleGraphQL(req, res, search);
       if (path.startsWith(PAYMENT_WEBHOOK_PATH) && (await paymentWebhooks(req, res, path))) return;
       for (const route of routes) if (await route(req, res, path)) return;
-      if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, queryAt === -1 ? '' : url.slice(queryAt + 1));
+      if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, search);
       if (path === METRICS_PATH) {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus());
         return;
