@@ -902,6 +902,8 @@ export type SlotHold = Node & {
 
 /** Reserves slots. Give `slotIds`, or `serviceId` with `startsAt` (and optionally `partnerId`), as for `bookingCreate`. */
 export type SlotHoldInput = {
+  /** With `startsAt` and no `partnerId`, only hold a partner working in this city (marketplaces). */
+  city?: InputMaybe<Scalars['String']['input']>;
   /** The customer the hold is for (staff must give it; a customer holds for themself). */
   customerId?: InputMaybe<Scalars['ID']['input']>;
   /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */

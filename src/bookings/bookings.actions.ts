@@ -16,6 +16,7 @@ import type { ServiceModel } from '../services/service.model.js';
 import {
   coversRange,
   findFreePartnerIds,
+  hasTakenSlotsInBuffers,
   holdSlotsForBooking,
   lockFreeSlotsInRange,
   lockSlotsOfHold,
@@ -176,14 +177,22 @@ export async function claimSlots(trx: Trx, viewer: Viewer, input: CreateBookingI
     ? [plan.partner.id]
     : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
   for (const partnerId of candidates) {
-    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt });
-    if (coversRange(slots, plan.startsAt, plan.endsAt)) return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
+    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, skipLocked: plan.partner === null });
+    if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
+    if (await buffersTaken(trx, plan.service, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt })) continue;
+    return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
   }
   return abort(
     'SLOT_UNAVAILABLE',
     plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
     input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
   );
+}
+
+/** Whether the service's buffers around the time are taken; no statement when it has none. */
+async function buffersTaken(trx: Trx, service: ServiceModel, at: { partnerId: string; startsAt: string; endsAt: string; ownBookingId?: string }): Promise<boolean> {
+  if (!service.bufferBeforeMinutes && !service.bufferAfterMinutes) return false;
+  return hasTakenSlotsInBuffers(trx, { ...at, beforeMinutes: service.bufferBeforeMinutes, afterMinutes: service.bufferAfterMinutes });
 }
 
 /**
@@ -402,8 +411,11 @@ export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: 
     if (partnerId === before.partnerId && Date.parse(startsAt) === Date.parse(before.startsAt)) return before;
 
     // The new slots are taken first; the old ones are let go only once the new ones are held.
-    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt, endsAt, ownBookingId: before.id });
-    if (!coversRange(slots, startsAt, endsAt)) abort('SLOT_UNAVAILABLE', `The partner is not free from ${startsAt} to ${endsAt}.`, ['input', 'startsAt']);
+    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt, endsAt, ownBookingId: before.id, skipLocked: false });
+    const service = (await findServicesByIds(trx, [before.serviceId]))[0];
+    if (!coversRange(slots, startsAt, endsAt) || (await buffersTaken(trx, service, { partnerId, startsAt, endsAt, ownBookingId: before.id }))) {
+      abort('SLOT_UNAVAILABLE', `The partner is not free from ${startsAt} to ${endsAt}${service.bufferBeforeMinutes || service.bufferAfterMinutes ? ' with the service\'s buffers' : ''}.`, ['input', 'startsAt']);
+    }
     const after = await guardOverlap(() => updateBookingTime(trx, before.id, { partnerId, startsAt, endsAt }));
     const slotIds = slots.map((s) => s.id);
     await releaseSlotsOfBooking(trx, before.id, slotIds);

@@ -17,17 +17,26 @@ export interface ClaimableSlot {
 
 /**
  * Locks the partner's slots in [startsAt, endsAt) that are free (or already held by `ownBookingId`,
- * for a reschedule that overlaps itself). SKIP LOCKED: a slot another transaction is claiming right
- * now is treated as taken, so contenders fail fast or move on to another partner instead of queueing.
+ * for a reschedule that overlaps itself), in start order.
+ *
+ * `skipLocked` is for choosing among candidate partners: a slot another transaction is claiming
+ * right now counts as taken, so the caller moves on to the next partner instead of queueing. When
+ * the partner is given, the caller waits instead: the other transaction may still roll back (it
+ * missed another of its slots), and failing fast would then leave the time booked by nobody. Once
+ * it commits, the row is re-checked against the WHERE clause and dropped if no longer free.
+ * Locking in start order means two claims on one partner never wait on each other in a circle.
  */
-export async function lockFreeSlotsInRange(trx: Trx, args: { partnerId: string; startsAt: string; endsAt: string; ownBookingId?: string }): Promise<ClaimableSlot[]> {
+export async function lockFreeSlotsInRange(
+  trx: Trx,
+  args: { partnerId: string; startsAt: string; endsAt: string; ownBookingId?: string; skipLocked: boolean },
+): Promise<ClaimableSlot[]> {
   const result = await sql<ClaimableSlot>`/* lockFreeSlotsInRange */
     SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
     WHERE sl.partner_id = ${args.partnerId}::bigint
       AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
       AND ${args.ownBookingId ? sql`(${SLOT_IS_FREE} OR sl.booking_id = ${args.ownBookingId}::bigint)` : SLOT_IS_FREE}
     ORDER BY sl.slot_start
-    FOR UPDATE SKIP LOCKED`.execute(trx);
+    FOR UPDATE ${args.skipLocked ? sql`SKIP LOCKED` : sql``}`.execute(trx);
   return result.rows;
 }
 
@@ -86,4 +95,29 @@ export async function releaseSlotsOfBooking(trx: Trx, bookingId: string, keepIds
   await sql`/* releaseSlotsOfBooking */
     UPDATE partner_slots SET status = 'available', booking_id = NULL
     WHERE booking_id = ${bookingId}::bigint AND NOT (id = ANY(${keepIds}::bigint[]))`.execute(trx);
+}
+
+/**
+ * Whether the partner has a taken slot (booked, blocked, or under a live hold; not `ownBookingId`'s)
+ * within the buffers around [startsAt, endsAt): the margins a service needs free before and after.
+ * Time where the partner has no slot counts as free, as in availableSlots. The margins are read, not
+ * locked: buffers are a courtesy between bookings, while overlap itself is refused by locks and the
+ * exclusion constraint.
+ */
+export async function hasTakenSlotsInBuffers(
+  trx: Trx,
+  args: { partnerId: string; startsAt: string; endsAt: string; beforeMinutes: number; afterMinutes: number; ownBookingId?: string },
+): Promise<boolean> {
+  const result = await sql<{ taken: boolean }>`/* hasTakenSlotsInBuffers */
+    SELECT EXISTS (
+      SELECT 1 FROM partner_slots sl
+      WHERE sl.partner_id = ${args.partnerId}::bigint
+        AND NOT ${SLOT_IS_FREE}
+        ${args.ownBookingId ? sql`AND sl.booking_id IS DISTINCT FROM ${args.ownBookingId}::bigint` : sql``}
+        AND (
+          (sl.slot_end > ${args.startsAt}::timestamptz - make_interval(mins => ${args.beforeMinutes}) AND sl.slot_start < ${args.startsAt}::timestamptz)
+          OR (sl.slot_start < ${args.endsAt}::timestamptz + make_interval(mins => ${args.afterMinutes}) AND sl.slot_end > ${args.endsAt}::timestamptz)
+        )
+    ) AS taken`.execute(trx);
+  return result.rows[0].taken;
 }

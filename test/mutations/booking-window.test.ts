@@ -54,3 +54,49 @@ describe("Booking window: bookings respect the business's minimum notice and max
     expect(row.starts_at).toBe(s.slots[0].startsAt);
   });
 });
+
+describe("Service buffers: a booking leaves the margins its service needs around it", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.close());
+
+  /** A 30-minute service needing 30 minutes free after it; slots from tomorrow 09:00 UTC; a booking (of another service) at 10:00-10:30. */
+  async function scene() {
+    const built = await createBookableBusiness(api.db);
+    await sql`UPDATE services SET buffer_after_minutes = 30 WHERE id = ${built.service.id}::bigint`.execute(api.db);
+    const [partner] = built.partners;
+    await api.db.updateTable('partner_slots').set({ status: 'blocked' }).where('id', '=', partner.slots[2].id).execute();
+    const tokens = await tokensFor(api, { businessGid: built.business.gid, customerGid: built.customer.gid });
+    return { ...built, partner, tokens };
+  }
+
+  it('refuses a start whose buffer after runs into a taken slot, and books one with the margin free', async () => {
+    const s = await scene();
+    const backToBack = await api.gql(CREATE, { input: { serviceId: s.service.gid, startsAt: s.partner.slots[1].startsAt, partnerId: s.partner.gid } }, { token: s.tokens.customer });
+    expect(backToBack.data.bookingCreate.userErrors.map((e: { code: string }) => e.code)).toEqual(['SLOT_UNAVAILABLE']);
+    const withMargin = await api.gql(CREATE, { input: { serviceId: s.service.gid, startsAt: s.partner.slots[0].startsAt, partnerId: s.partner.gid } }, { token: s.tokens.customer });
+    expect(withMargin.data.bookingCreate.userErrors).toEqual([]);
+  });
+
+  it('assigns another partner when the least busy one has no margin', async () => {
+    const built = await createBookableBusiness(api.db, { partners: 2 });
+    await sql`UPDATE services SET buffer_after_minutes = 30 WHERE id = ${built.service.id}::bigint`.execute(api.db);
+    const [first, second] = [...built.partners].sort((a, b) => Number(a.id) - Number(b.id));
+    await api.db.updateTable('partner_slots').set({ status: 'blocked' }).where('id', '=', first.slots[2].id).execute();
+    const tokens = await tokensFor(api, { businessGid: built.business.gid, customerGid: built.customer.gid });
+    const res = await api.gql(`mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { partner { id } } userErrors { code } } }`, { input: { serviceId: built.service.gid, startsAt: first.slots[1].startsAt } }, { token: tokens.customer });
+    expect(res.data.bookingCreate).toEqual({ booking: { partner: { id: second.gid } }, userErrors: [] });
+  });
+
+  it('refuses a reschedule into a start without its margin, and leaves the booking where it was', async () => {
+    const s = await bookedScene(api);
+    await sql`UPDATE services SET buffer_before_minutes = 30 WHERE id = ${s.service.id}::bigint`.execute(api.db);
+    await api.db.updateTable('partner_slots').set({ status: 'blocked' }).where('id', '=', s.partner.slots[5].id).execute();
+    const res = await api.gql(RESCHEDULE, { input: { bookingId: s.booking.gid, startsAt: s.partner.slots[6].startsAt } }, { token: s.tokens.staff });
+    expect(res.data.bookingReschedule.userErrors.map((e: { code: string }) => e.code)).toEqual(['SLOT_UNAVAILABLE']);
+    const moved = await api.gql(RESCHEDULE, { input: { bookingId: s.booking.gid, startsAt: s.partner.slots[3].startsAt } }, { token: s.tokens.staff });
+    expect(moved.data.bookingReschedule.userErrors).toEqual([]);
+  });
+});
