@@ -233,3 +233,18 @@ export async function paymentRow(db: Db, paymentId: string) {
     .where('id', '=', paymentId)
     .executeTakeFirst();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crowds (storm tests).
+
+/** `count` customers of `business` in one statement, e.g. one per concurrent client of a storm. */
+export async function createCustomers(db: Db, business: BuiltBusiness, count: number): Promise<BuiltCustomer[]> {
+  const suffix = uniqueSuffix();
+  const rows = await sql<{ id: string; email: string }>`
+    INSERT INTO customers (business_id, email, name)
+    SELECT ${business.id}::bigint, 'crowd-' || ${suffix}::text || '-' || n || '@example.com', 'Crowd customer ' || n
+    FROM generate_series(1, ${count}::int) AS n
+    ORDER BY n
+    RETURNING id, email`.execute(db);
+  return rows.rows.map((r) => ({ id: r.id, gid: toGlobalId('Customer', r.id), email: r.email }));
+}
