@@ -1,4 +1,4 @@
-import type { Viewer } from './viewer.js';
+import { actorOf, type Viewer } from './viewer.js';
 
 /**
  * Who may see what. Catalog data (businesses, services, partners, slots) is public. Bookings,
@@ -56,4 +56,30 @@ export function canSeeCustomer(viewer: Viewer, customer: { id: string; businessI
 /** Staff of the business, or an admin: may manage the business's partners and any booking. */
 export function isStaffOf(viewer: Viewer, businessId: string): boolean {
   return viewer.role === 'ADMIN' || (viewer.role === 'STAFF' && viewer.businessId === businessId);
+}
+
+/**
+ * Who may manage a business's operational data (slots, partners, schedules): the actor for the
+ * audit trail and the scope of rows they may change, a null column meaning "any". Admins manage
+ * everything, staff their business; a partner only their own rows, and only where `partnersMay`.
+ * A token missing the id its role needs gets no scope rather than an unrestricted one.
+ */
+export interface ManagementScope {
+  actor: string;
+  businessId: string | null;
+  partnerId: string | null;
+}
+
+export function managementScopeOf(viewer: Viewer, options: { partnersMay: boolean }): ManagementScope | null {
+  const actor = actorOf(viewer);
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { actor, businessId: null, partnerId: null };
+    case 'STAFF':
+      return viewer.businessId ? { actor, businessId: viewer.businessId, partnerId: null } : null;
+    case 'PARTNER':
+      return options.partnersMay && viewer.businessId && viewer.partnerId ? { actor, businessId: viewer.businessId, partnerId: viewer.partnerId } : null;
+    default:
+      return null;
+  }
 }

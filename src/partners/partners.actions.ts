@@ -1,6 +1,7 @@
 import type { PartnerSetActiveInput } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
-import { actorOf, type Viewer } from '../auth/viewer.js';
+import { managementScopeOf, type ManagementScope } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
 import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
@@ -12,24 +13,11 @@ import { lockPartnerById, updatePartnerActive } from './partners.repository.js';
 const PARTNER_ID_FIELD = ['input', 'partnerId'];
 
 /** Who is changing partners: the actor for the audit trail, and the business (null: any) they manage. */
-export interface PartnerManager {
-  actor: string;
-  businessId: string | null;
-}
+export type PartnerManager = ManagementScope;
 
-/**
- * Admins manage every partner, staff their business's; partners and customers none (null).
- * A null business means "any", so a staff token without one gets nothing rather than everything.
- */
+/** Admins manage every partner, staff their business's; partners and customers none (null). */
 export function partnerManagerOf(viewer: Viewer): PartnerManager | null {
-  switch (viewer.role) {
-    case 'ADMIN':
-      return { actor: actorOf(viewer), businessId: null };
-    case 'STAFF':
-      return viewer.businessId ? { actor: actorOf(viewer), businessId: viewer.businessId } : null;
-    default:
-      return null;
-  }
+  return managementScopeOf(viewer, { partnersMay: false });
 }
 
 // Another tenant's partner must read exactly like a missing one, so both get this same answer.

@@ -1,6 +1,7 @@
 import type { PartnerExceptionSetInput, PartnerScheduleSetInput, SlotsGenerateInput, UserError } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
-import { actorOf, type Viewer } from '../auth/viewer.js';
+import { managementScopeOf, type ManagementScope } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
 import { findBusinessesByIds } from '../businesses/businesses.repository.js';
 import type { BusinessModel } from '../businesses/business.model.js';
 import type { Db } from '../db/sql-helpers.js';
@@ -28,11 +29,7 @@ export interface ScheduleContext {
 }
 
 /** What a caller may change: a null column means any (an admin's business, staff's partner). */
-export interface ScheduleManager {
-  actor: string;
-  businessId: string | null;
-  partnerId: string | null;
-}
+export type ScheduleManager = ManagementScope;
 
 export type ScheduleOperation = 'weeklyHours' | 'exception' | 'generate';
 
@@ -42,19 +39,7 @@ export type ScheduleOperation = 'weeklyHours' | 'exception' | 'generate';
  * slots. Null: the caller may do none of it.
  */
 export function scheduleManagerOf(viewer: Viewer, operation: ScheduleOperation): ScheduleManager | null {
-  const actor = actorOf(viewer);
-  switch (viewer.role) {
-    case 'ADMIN':
-      return { actor, businessId: null, partnerId: null };
-    case 'STAFF':
-      return viewer.businessId ? { actor, businessId: viewer.businessId, partnerId: null } : null;
-    case 'PARTNER':
-      return operation === 'exception' && viewer.businessId && viewer.partnerId
-        ? { actor, businessId: viewer.businessId, partnerId: viewer.partnerId }
-        : null;
-    default:
-      return null;
-  }
+  return managementScopeOf(viewer, { partnersMay: operation === 'exception' });
 }
 
 const PARTNER_ID_FIELD = ['input', 'partnerId'];

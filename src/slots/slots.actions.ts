@@ -1,6 +1,7 @@
 import type { UserErrorCode } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
-import { actorOf, type Viewer } from '../auth/viewer.js';
+import { managementScopeOf, type ManagementScope } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
 import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
@@ -12,27 +13,11 @@ import { findSlotInScope, updateSlotStatusIf, type SlotScope } from './slots.rep
 const SLOT_ID_FIELD = ['input', 'slotId'];
 
 /** Who is changing slots: the actor for the audit trail, and the slots they may change. */
-export interface SlotManager extends SlotScope {
-  actor: string;
-}
+export type SlotManager = ManagementScope;
 
-/**
- * Admins manage every slot, staff their business's, a partner their own; other roles none (null).
- * A null column in a scope means "any", so a token without its business or partner id gets no scope
- * rather than an unrestricted one (tokens.ts already refuses such tokens).
- */
+/** Admins manage every slot, staff their business's, a partner their own; other roles none (null). */
 export function slotManagerOf(viewer: Viewer): SlotManager | null {
-  const actor = actorOf(viewer);
-  switch (viewer.role) {
-    case 'ADMIN':
-      return { actor, businessId: null, partnerId: null };
-    case 'STAFF':
-      return viewer.businessId ? { actor, businessId: viewer.businessId, partnerId: null } : null;
-    case 'PARTNER':
-      return viewer.businessId && viewer.partnerId ? { actor, businessId: viewer.businessId, partnerId: viewer.partnerId } : null;
-    default:
-      return null;
-  }
+  return managementScopeOf(viewer, { partnersMay: true });
 }
 
 interface SlotMove {
