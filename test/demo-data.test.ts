@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { Database } from '../src/db/tables.js';
+import { generateSlots } from '../src/schedules/slot-generator.js';
 import { DEMO_SLUGS, seedDemoData, type DemoSummary } from '../src/seed/demo-data.js';
 
 const BOOKING_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'];
@@ -182,6 +183,31 @@ describe('seedDemoData', () => {
     expect(rows[0].bad).toBe('0');
     expect(Number(rows[0].past)).toBeGreaterThan(0);
     expect(Number(rows[0].future)).toBeGreaterThan(0);
+  });
+
+  it('gives every partner the weekly hours its slots come from, so the generator would make exactly those slots', async () => {
+    const hours = await sql<{ partnerId: string; days: number[]; start: string; end: string; timeZone: string; from: string }>`
+      SELECT h.partner_id AS "partnerId", array_agg(h.day_of_week ORDER BY h.day_of_week) AS days,
+             min(to_char(h.start_time, 'HH24:MI')) AS start, max(to_char(h.end_time, 'HH24:MI')) AS "end",
+             b.time_zone AS "timeZone", to_char(min(h.effective_from), 'YYYY-MM-DD') AS "from"
+      FROM partner_weekly_hours h JOIN businesses b ON b.id = h.business_id
+      WHERE h.business_id IN (${inDemo()}) GROUP BY h.partner_id, b.time_zone ORDER BY h.partner_id`.execute(db);
+    const partnerIds = summary.businesses.flatMap((b) => b.partnerIds).sort((a, b) => Number(a) - Number(b));
+    expect(hours.rows.map((r) => r.partnerId)).toEqual(partnerIds);
+    for (const row of hours.rows) expect({ days: row.days.map(Number), start: row.start, end: row.end }).toEqual({ days: [1, 2, 3, 4, 5, 6], start: '09:00', end: '17:00' });
+
+    // For one partner of each business: the slots the generator makes from these hours over the
+    // seeded fortnight are exactly the seeded slots' starts (whatever their status).
+    for (const business of summary.businesses) {
+      const row = hours.rows.find((r) => r.partnerId === business.partnerIds[0])!;
+      const weekly = [1, 2, 3, 4, 5, 6].map((dayOfWeek) => ({ dayOfWeek, startMinute: 540, endMinute: 1020, effectiveFrom: row.from, effectiveTo: null }));
+      const to = new Date(Date.parse(`${row.from}T12:00:00Z`) + 20 * 86_400_000).toISOString().slice(0, 10);
+      const generated = generateSlots({ timeZone: row.timeZone, slotMinutes: 30, from: row.from, to, weekly, overrides: [] }).map((slot) => new Date(slot.start).toISOString());
+      const seeded = await sql<{ start: string }>`
+        SELECT slot_start AS start FROM partner_slots
+        WHERE partner_id = ${row.partnerId}::bigint AND slot_start <= ${generated.at(-1)!}::timestamptz ORDER BY slot_start`.execute(db);
+      expect(seeded.rows.map((r) => new Date(r.start).toISOString())).toEqual(generated);
+    }
   });
 
   it('records payments of every status, and a succeeded one for every confirmed or completed booking', async () => {

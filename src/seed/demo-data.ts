@@ -194,7 +194,7 @@ const BUSINESSES: BusinessSpec[] = [
   },
 ];
 
-/** Working day: 16 half-hour slots from 09:00 to 17:00 local time, Monday to Saturday. */
+/** Working day: 16 half-hour slots from 09:00 to 17:00 local time, Monday to Saturday (also the partners' weekly hours). */
 const SLOTS_PER_DAY = 16;
 const FIRST_SLOT_HOUR = 9;
 /** Saturdays close early: the slots from 15:00 on are 'blocked', so the demo has all slot statuses. */
@@ -508,6 +508,19 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
         SELECT business_id, count(*) AS slots FROM inserted GROUP BY business_id
       `.execute(trx);
       const slotsOf = new Map(slotCounts.rows.map((r) => [r.business_id, Number(r.slots)]));
+
+      // The weekly hours the slots above come from, so schedules show in the API and the
+      // rolling-horizon job keeps making slots beyond the seeded two weeks.
+      await sql`
+        INSERT INTO partner_weekly_hours (business_id, partner_id, day_of_week, start_time, end_time, effective_from)
+        SELECT p.business_id, p.id, dow, make_time(${FIRST_SLOT_HOUR}::int, 0, 0),
+               make_time(${FIRST_SLOT_HOUR}::int, 0, 0) + make_interval(mins => 30 * ${SLOTS_PER_DAY}::int),
+               (${nowIso}::timestamptz AT TIME ZONE b.time_zone)::date - ${PAST_DAYS}::int
+        FROM partners p
+        JOIN businesses b ON b.id = p.business_id
+        CROSS JOIN generate_series(1, 6) AS dow
+        WHERE p.business_id IN (${sql.join(businessIds)})
+      `.execute(trx);
 
       const payments: Array<{
         business_id: string;
