@@ -1,3 +1,4 @@
+import { forbidden, unauthenticated } from '../shared/errors.js';
 import { actorOf, type Viewer } from './viewer.js';
 
 /**
@@ -82,4 +83,19 @@ export function managementScopeOf(viewer: Viewer, options: { partnersMay: boolea
     default:
       return null;
   }
+}
+
+/** Refuses an anonymous caller with UNAUTHENTICATED: mutations all need a token. */
+export function requireSignedIn(viewer: Viewer): void {
+  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
+}
+
+/**
+ * A caller's management scope, or the top-level refusal when there is none: UNAUTHENTICATED
+ * without a token, else FORBIDDEN naming who may (`expected`, e.g. "an admin or staff token to ...").
+ */
+export function scopeOrRefuse<T>(scope: T | null, viewer: Viewer, expected: string): T {
+  if (scope) return scope;
+  requireSignedIn(viewer);
+  throw forbidden(`Expected ${expected}, got a ${viewer.role.toLowerCase()} token.`);
 }

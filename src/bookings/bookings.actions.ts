@@ -1,5 +1,5 @@
 import type { BookingStatus } from '../__generated__/resolvers-types.js';
-import { canSeeBooking, canSeeCustomer, isStaffOf } from '../auth/access.js';
+import { canSeeBooking, canSeeCustomer, isStaffOf, requireSignedIn } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import { todayIn, withinAdvance } from '../availability/available-starts.js';
@@ -25,7 +25,7 @@ import {
 } from '../slots/slot-claims.repository.js';
 import { findSlotsByIds } from '../slots/slots.repository.js';
 import { announce, type Change, type ChangeFeed } from '../shared/change-feed.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { forbidden } from '../shared/errors.js';
 import { rawIdOf, type NodeType } from '../shared/global-id.js';
 import { inTransaction, type Trx } from '../shared/transaction.js';
 import { abort, userError, type ActionResult } from '../shared/user-errors.js';
@@ -68,10 +68,6 @@ function rawId(globalId: string | null | undefined, type: NodeType, field: strin
   const id = globalId ? rawIdOf(globalId, type) : null;
   if (!id) abort('NOT_FOUND', `No ${type.toLowerCase()} with ID "${globalId}".`, ['input', field]);
   return id;
-}
-
-function requireSignedIn(viewer: Viewer): void {
-  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
 }
 
 function addMinutes(instant: string, minutes: number): string {

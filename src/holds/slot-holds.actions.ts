@@ -1,10 +1,11 @@
 import type { SlotHoldInput } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
+import { requireSignedIn } from '../auth/access.js';
 import { actorOf } from '../auth/viewer.js';
 import { claimSlots, type ActionContext } from '../bookings/bookings.actions.js';
 import { markSlotsHeld } from '../slots/slot-claims.repository.js';
 import { announce } from '../shared/change-feed.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { forbidden } from '../shared/errors.js';
 import { inTransaction } from '../shared/transaction.js';
 import type { ActionResult } from '../shared/user-errors.js';
 import type { SlotHoldModel } from './slot-hold.model.js';
@@ -22,7 +23,7 @@ export interface HoldContext extends ActionContext {
  * are not free (SLOT_IS_FREE) until the hold lapses or its booking takes them.
  */
 export async function holdSlots(ctx: HoldContext, input: SlotHoldInput): Promise<ActionResult<SlotHoldModel>> {
-  if (ctx.viewer.role === 'ANONYMOUS') throw unauthenticated();
+  requireSignedIn(ctx.viewer);
   if (ctx.viewer.role === 'PARTNER') throw forbidden('Partners cannot hold slots; staff or the customer can.');
   const result = await inTransaction(ctx.db, async (trx) => {
     const claim = await claimSlots(trx, ctx.viewer, input);

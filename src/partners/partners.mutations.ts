@@ -1,6 +1,6 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { scopeOrRefuse } from '../auth/access.js';
 import { rememberById, withIdempotency } from '../idempotency/idempotent-mutation.js';
 import { toPayload } from '../shared/payload.js';
 import { partnerManagerOf, setPartnerActive, type PartnerManager } from './partners.actions.js';
@@ -8,10 +8,7 @@ import { partnerById } from './partners.loaders.js';
 
 /** The caller as a partner manager; a caller who may manage no partner at all is refused at the top level. */
 function partnerManager(viewer: Viewer): PartnerManager {
-  const manager = partnerManagerOf(viewer);
-  if (manager) return manager;
-  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
-  throw forbidden(`Expected an admin or staff token to activate or deactivate a partner, got a ${viewer.role.toLowerCase()} token.`);
+  return scopeOrRefuse(partnerManagerOf(viewer), viewer, 'an admin or staff token to activate or deactivate a partner');
 }
 
 export const partnerMutations: Resolvers = {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { canSeeBooking, isStaffOf } from '../auth/access.js';
+import { canSeeBooking, isStaffOf, requireSignedIn } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import type { BookingModel } from '../bookings/booking.model.js';
 import { findBookingsByIds, lockBookingById } from '../bookings/bookings.repository.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { inTransaction } from '../shared/transaction.js';
 import { abort, ok, runAction, userError, type ActionResult } from '../shared/user-errors.js';
@@ -40,10 +40,6 @@ export interface PaymentActionContext extends PaymentServices {
 
 /** Booking states a payment can be started for. */
 const PAYABLE: readonly BookingModel['status'][] = ['PENDING', 'CONFIRMED'];
-
-function requireSignedIn(viewer: Viewer): void {
-  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
-}
 
 function providerOf(providers: PaymentProviderRegistry, name: string, field: string[]): PaymentProvider {
   const provider = providers.get(name);

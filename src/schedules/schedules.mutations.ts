@@ -1,7 +1,7 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { RequestContext } from '../server/context.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { scopeOrRefuse } from '../auth/access.js';
 import { toPayload } from '../shared/payload.js';
 import {
   generatePartnerSlots,
@@ -21,10 +21,7 @@ const WHO_MAY: Record<ScheduleOperation, string> = {
 
 /** The caller as a schedule manager; a caller who may manage no schedule at all is refused at the top level. */
 function scheduleManager(viewer: Viewer, operation: ScheduleOperation): ScheduleManager {
-  const manager = scheduleManagerOf(viewer, operation);
-  if (manager) return manager;
-  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
-  throw forbidden(`Expected ${WHO_MAY[operation]}, got a ${viewer.role.toLowerCase()} token.`);
+  return scopeOrRefuse(scheduleManagerOf(viewer, operation), viewer, WHO_MAY[operation]);
 }
 
 function scheduleContext(context: RequestContext): ScheduleContext {

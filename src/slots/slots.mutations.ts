@@ -1,6 +1,6 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
-import { forbidden, unauthenticated } from '../shared/errors.js';
+import { scopeOrRefuse } from '../auth/access.js';
 import { rememberById, withIdempotency } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
 import { toPayload } from '../shared/payload.js';
@@ -9,10 +9,7 @@ import { slotById } from './slots.loaders.js';
 
 /** The caller as a slot manager; a caller who may manage no slot at all is refused at the top level. */
 function slotManager(viewer: Viewer): SlotManager {
-  const manager = slotManagerOf(viewer);
-  if (manager) return manager;
-  if (viewer.role === 'ANONYMOUS') throw unauthenticated();
-  throw forbidden(`Expected an admin, staff or partner token to block or unblock a slot, got a ${viewer.role.toLowerCase()} token.`);
+  return scopeOrRefuse(slotManagerOf(viewer), viewer, 'an admin, staff or partner token to block or unblock a slot');
 }
 
 const rememberSlot = (context: RequestContext) => rememberById((id) => slotById(context.loaders).load(id));
