@@ -48,9 +48,3 @@ export function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<s
   }
   return groups;
 }
-
-export function indexBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T> {
-  const index = new Map<string, T>();
-  for (const row of rows) index.set(keyOf(row), row);
-  return index;
-}
