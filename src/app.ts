@@ -10,9 +10,14 @@ import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
 import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
-import { DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, type Config } from './config.js';
+import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
+import { inBackground } from './db/background.js';
 import { migrateToLatest } from './db/migrate.js';
+import { createEventBus } from './events/event-bus.js';
+import { eventMetrics } from './events/event-metrics.js';
+import { BookingEventHub } from './events/event-hub.js';
+import { OutboxRelay } from './events/outbox-relay.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
@@ -25,13 +30,16 @@ import { createErrorFormatter } from './server/errors.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
 import { jitGateway } from './server/jit-executor.js';
 import { buildExecutableSchema } from './server/schema.js';
+import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
   error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
 };
 
-/** Counters for operators (cache hits, misses, invalidations, store errors), in the Prometheus text format. */
+/** Counters for operators (cache hits, misses, invalidations, store errors; booking events), in the Prometheus text format. */
 export const METRICS_PATH = '/metrics';
 
 export interface App {
@@ -44,10 +52,24 @@ export interface App {
   cache: ReadThroughCache;
   /** Committed changes; jobs started beside the app (index.ts) announce theirs here too. */
   changes: ChangeFeed;
+  /** The outbox relay of this process (tests wait on it, or stop it to play a dead process). */
+  relay: OutboxRelay;
+  /** This process's delivery of booking events to its subscribers. */
+  events: BookingEventHub;
+  /** GraphQL over WebSocket at the same URL (ws://). */
+  websocket: WebSocketEndpoint;
+  wsUrl: string;
+  /** This process's webhook sender, or null when it sends none (no `webhooks` config, or a poll interval of 0). */
+  webhooks: WebhookDispatcher | null;
   stop(): Promise<void>;
 }
 
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache'>>;
+/**
+ * Without `webhooks` the app creates webhook deliveries but sends none: like the slot generation
+ * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
+ * send each other's deliveries.
+ */
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -71,15 +93,43 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
     }));
   subscribeAvailabilityInvalidation(changes, cache, database.db);
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders };
+
+  // Booking events: mutations write them into the outbox in their own transactions; the relay
+  // positions and publishes them (kicked after every local commit, and on a timer for events whose
+  // process died first); the hub hands them to this process's subscribers.
+  const cacheConfig = config.cache ?? DEFAULT_CACHE_CONFIG;
+  const eventsConfig = config.events ?? DEFAULT_EVENTS_CONFIG;
+  const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
+  const relay = new OutboxRelay({
+    db: database.db,
+    bus,
+    log,
+    intervalMs: eventsConfig.relayIntervalMs,
+    republishAfterMs: eventsConfig.republishAfterMs,
+    // webhooks:
+    onPositioned: [createWebhookDeliveries],
+  });
+  const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.db, log, config: config.webhooks }) : null;
+  webhooks?.start();
+  const events = new BookingEventHub({ db: database.db, bus, log, checkIntervalMs: eventsConfig.checkIntervalMs, maxQueuedPerSubscriber: eventsConfig.maxQueuedPerSubscriber });
+  await events.start();
+  relay.start();
+  // The deliveries a relay run created are sent right after it rather than at the next poll.
+  changes.subscribe(() => void inBackground(async () => {
+    await relay.kick();
+    await webhooks?.kick();
+  }));
+
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
 
+  const formatError = createErrorFormatter(log);
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
-    formatError: createErrorFormatter(log),
+    formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
@@ -105,7 +155,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       for (const route of routes) if (await route(req, res, path)) return;
       if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, search);
       if (path === METRICS_PATH) {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus());
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections));
         return;
       }
       if (path === '/healthz') {
@@ -121,6 +171,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     }
   });
   httpServer.keepAliveTimeout = 65_000;
+  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError });
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
 
@@ -128,15 +179,29 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     database,
     httpServer,
     url: `http://${config.host}:${port}${GRAPHQL_PATH}`,
+    wsUrl: `ws://${config.host}:${port}${GRAPHQL_PATH}`,
     paymentProviders,
     changes,
     cache,
+    relay,
+    events,
+    websocket,
+    webhooks,
     async stop() {
+      // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
+      // cursor), then requests in flight; the relay finishes its run, so every committed event is
+      // either published or left in the outbox for the next process.
+      await websocket.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
       await apollo.stop();
+      await relay.stop();
+      // Requests in flight are aborted and their deliveries handed back for the next process.
+      await webhooks?.stop();
+      events.stop();
+      await bus.close();
       await cache.close();
     },
   };

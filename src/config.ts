@@ -30,6 +30,9 @@ export interface Config {
   slotHorizonDays: number;
   /** Minutes between two slot generation passes; 0 disables the job. */
   slotGenerationIntervalMinutes: number;
+  events: EventsConfig;
+  websocket: WebSocketConfig;
+  webhooks: WebhookConfig;
   production: boolean;
 }
 
@@ -51,6 +54,50 @@ export const DEFAULT_PAYMENT_CONFIG: PaymentConfig = {
   webhookToleranceSeconds: 300,
   processedEventRetentionDays: 3,
 };
+
+/** Booking events: the outbox relay and each process's delivery to its subscribers. */
+export interface EventsConfig {
+  /** The relay also runs this often (besides right after each local commit): events of a process that died. */
+  relayIntervalMs: number;
+  /** Events given a position but still unpublished after this long are published again. */
+  republishAfterMs: number;
+  /** How often a process with subscribers checks the relay's counter for events pub/sub did not bring. */
+  checkIntervalMs: number;
+  /** Events that may wait for one slow subscriber before its subscription ends (SUBSCRIBER_TOO_SLOW). */
+  maxQueuedPerSubscriber: number;
+}
+
+export const DEFAULT_EVENTS_CONFIG: EventsConfig = { relayIntervalMs: 1000, republishAfterMs: 5000, checkIntervalMs: 2000, maxQueuedPerSubscriber: 1000 };
+
+/** GraphQL over WebSocket (graphql-ws). */
+export interface WebSocketConfig {
+  /** The largest message a client may send; the connection closes (1009) above it. */
+  maxPayloadBytes: number;
+  /** Ping interval; a client that does not answer a ping before the next one is dropped. 0 disables. */
+  keepAliveMs: number;
+  /** A connection that has not sent `connection_init` by then is closed with 4408. */
+  initTimeoutMs: number;
+  /** Subscriptions one connection may run at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerConnection: number;
+}
+
+export const DEFAULT_WEBSOCKET_CONFIG: WebSocketConfig = { maxPayloadBytes: 64 * 1024, keepAliveMs: 12_000, initTimeoutMs: 3000, maxSubscriptionsPerConnection: 20 };
+
+/** Outbound webhooks: how this process POSTs booking events to registered endpoints. */
+export interface WebhookConfig {
+  /** An endpoint that has not answered (status line and headers) by then has failed this attempt. */
+  timeoutMs: number;
+  /** The first retry waits about this long; each further one twice as long (with jitter), at most an hour. */
+  retryBaseMs: number;
+  /** A delivery still failing this long after it was created is given up (FAILED). */
+  retryWindowMs: number;
+  /** An endpoint is paused after this many failed attempts in a row (any of its deliveries). */
+  pauseAfterFailures: number;
+  /** How often due deliveries are looked for (besides right after each relay run); 0: this process sends none. */
+  pollIntervalMs: number;
+}
+
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 24 * 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 1000 };
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -111,6 +158,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     slotHorizonDays: integer(env, 'SLOT_HORIZON_DAYS', 60, 1, 366),
     slotGenerationIntervalMinutes: integer(env, 'SLOT_GENERATION_INTERVAL_MINUTES', 60, 0, 10_080),
+    events: {
+      relayIntervalMs: integer(env, 'EVENT_RELAY_INTERVAL_MS', DEFAULT_EVENTS_CONFIG.relayIntervalMs, 10, 600_000),
+      republishAfterMs: integer(env, 'EVENT_REPUBLISH_AFTER_MS', DEFAULT_EVENTS_CONFIG.republishAfterMs, 100, 3_600_000),
+      checkIntervalMs: integer(env, 'EVENT_CHECK_INTERVAL_MS', DEFAULT_EVENTS_CONFIG.checkIntervalMs, 10, 600_000),
+      maxQueuedPerSubscriber: integer(env, 'EVENT_MAX_QUEUED_PER_SUBSCRIBER', DEFAULT_EVENTS_CONFIG.maxQueuedPerSubscriber, 10, 1_000_000),
+    },
+    websocket: {
+      maxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', DEFAULT_WEBSOCKET_CONFIG.maxPayloadBytes, 1024, 16 * 1024 * 1024),
+      keepAliveMs: integer(env, 'WS_KEEPALIVE_MS', DEFAULT_WEBSOCKET_CONFIG.keepAliveMs, 0, 600_000),
+      initTimeoutMs: integer(env, 'WS_INIT_TIMEOUT_MS', DEFAULT_WEBSOCKET_CONFIG.initTimeoutMs, 100, 600_000),
+      maxSubscriptionsPerConnection: integer(env, 'WS_MAX_SUBSCRIPTIONS', DEFAULT_WEBSOCKET_CONFIG.maxSubscriptionsPerConnection, 1, 1000),
+    },
+    webhooks: {
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', DEFAULT_WEBHOOK_CONFIG.timeoutMs, 100, 60_000),
+      retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', DEFAULT_WEBHOOK_CONFIG.retryBaseMs, 100, 3_600_000),
+      retryWindowMs: integer(env, 'WEBHOOK_RETRY_HOURS', DEFAULT_WEBHOOK_CONFIG.retryWindowMs / 3_600_000, 1, 168) * 3_600_000,
+      pauseAfterFailures: integer(env, 'WEBHOOK_PAUSE_AFTER_FAILURES', DEFAULT_WEBHOOK_CONFIG.pauseAfterFailures, 1, 10_000),
+      pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', DEFAULT_WEBHOOK_CONFIG.pollIntervalMs, 0, 600_000),
+    },
     production,
   };
 }

@@ -4,6 +4,7 @@ import { availabilityResolvers } from './availability/availability.resolvers.js'
 import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
+import { bookingEventResolvers } from './events/booking-events.resolvers.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
 import { slotHoldMutations } from './holds/slot-holds.mutations.js';
 import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
@@ -17,6 +18,8 @@ import { scheduleResolvers } from './schedules/schedules.resolvers.js';
 import { serviceResolvers } from './services/services.resolvers.js';
 import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
+import { webhookMutations } from './webhooks/webhooks.mutations.js';
+import { webhookResolvers } from './webhooks/webhooks.resolvers.js';
 
 /** Every domain's resolvers; server/schema.ts merges them and refuses a field defined twice. */
 export const resolverMaps: Resolvers[] = [
@@ -38,4 +41,7 @@ export const resolverMaps: Resolvers[] = [
   scheduleMutations,
   slotHoldResolvers,
   slotHoldMutations,
+  bookingEventResolvers,
+  webhookResolvers,
+  webhookMutations,
 ];

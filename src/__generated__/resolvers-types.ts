@@ -12,6 +12,8 @@ import type { ViewerModel } from '../auth/viewer.js';
 import type { SlotHoldModel } from '../holds/slot-hold.model.js';
 import type { AvailableStartModel } from '../availability/availability.model.js';
 import type { Page, CountedPage, Edge } from '../shared/connection.js';
+import type { BookingEventModel, BookingEventsPageModel } from '../events/booking-event.model.js';
+import type { WebhookEndpointModel, WebhookDeliveryModel } from '../webhooks/webhook.model.js';
 import type { RequestContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -150,6 +152,74 @@ export type BookingEdge = {
   node: Booking;
 };
 
+/**
+ * One change to a booking, as subscribers and the replay query see it. Events are delivered at least
+ * once: a client keeps the highest `cursor` it has handled and ignores events at or below it.
+ */
+export type BookingEvent = {
+  __typename?: 'BookingEvent';
+  /** The booking as it is now (read when the event is delivered), or `null` if the caller can no longer see it, for example a partner after the booking moved to another partner. */
+  booking?: Maybe<Booking>;
+  /**
+   * The event's position, a decimal integer in a string. Cursors increase in the order events
+   * happened, with no gaps across the whole API; compare them as integers. Pass the last one handled
+   * to `bookingEventsSince` to catch up after a disconnection.
+   */
+  cursor: Scalars['String']['output'];
+  /** The booking's end right after this event. */
+  endsAt: Scalars['DateTime']['output'];
+  /** When the change was committed. */
+  occurredAt: Scalars['DateTime']['output'];
+  /** The booking's partner right after this event. */
+  partner?: Maybe<Partner>;
+  /** For `PAYMENT_STATUS_CHANGED`: the payment, as it is now; otherwise `null`. */
+  payment?: Maybe<Payment>;
+  /** For `PAYMENT_STATUS_CHANGED`: the payment's status right after this event; otherwise `null`. */
+  paymentStatus?: Maybe<PaymentStatus>;
+  /** For `BOOKING_RESCHEDULED`: the end before the move; otherwise `null`. */
+  previousEndsAt?: Maybe<Scalars['DateTime']['output']>;
+  /** For `BOOKING_RESCHEDULED` to another partner: the partner before the move; otherwise `null`. */
+  previousPartner?: Maybe<Partner>;
+  /** For `PAYMENT_STATUS_CHANGED`: the payment's status before this event, `null` for a payment just started. */
+  previousPaymentStatus?: Maybe<PaymentStatus>;
+  /** For `BOOKING_RESCHEDULED`: the start before the move; otherwise `null`. */
+  previousStartsAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The booking's start right after this event. */
+  startsAt: Scalars['DateTime']['output'];
+  /** The booking's status right after this event. */
+  status: BookingStatus;
+  /** What happened. */
+  type: BookingEventType;
+};
+
+/** What happened to a booking. */
+export type BookingEventType =
+  /** A booking was cancelled. */
+  | 'BOOKING_CANCELLED'
+  /** A booking was marked completed. */
+  | 'BOOKING_COMPLETED'
+  /** A booking was confirmed, by the business or by a successful payment. */
+  | 'BOOKING_CONFIRMED'
+  /** A booking was made (`bookingCreate`). */
+  | 'BOOKING_CREATED'
+  /** A booking was marked as a no-show. */
+  | 'BOOKING_NO_SHOW'
+  /** A booking was moved to another time (or partner). */
+  | 'BOOKING_RESCHEDULED'
+  /** A payment for the booking was started, or its status changed (succeeded, failed, refunded). */
+  | 'PAYMENT_STATUS_CHANGED';
+
+/** A page of replayed events, oldest first. */
+export type BookingEventsPage = {
+  __typename?: 'BookingEventsPage';
+  /** The cursor to continue from: the last event's, or the one asked for when there were none. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** The events after the cursor asked for, in cursor order. */
+  events: Array<BookingEvent>;
+  /** Whether more events follow; if so, ask again with `after: endCursor`. */
+  hasMore: Scalars['Boolean']['output'];
+};
+
 /** Narrows a list of bookings. */
 export type BookingFilter = {
   /** Only bookings starting at or after this instant. */
@@ -237,6 +307,8 @@ export type Business = Node & {
   slug: Scalars['String']['output'];
   /** The business's IANA time zone, for example `Europe/Berlin`; its schedules are local to it. */
   timeZone: Scalars['String']['output'];
+  /** The business's webhook endpoints, oldest first: all of them for its staff and admins, their own for a partner, none for others. */
+  webhookEndpoints: Array<WebhookEndpoint>;
 };
 
 
@@ -397,6 +469,14 @@ export type Mutation = {
   slotUnblock: SlotPayload;
   /** Creates the partner's missing slots between two local dates from their schedule. Never touches booked or blocked slots and never creates overlapping ones. */
   slotsGenerate: SlotsGeneratePayload;
+  /** Sends a delivery's event to its endpoint again, as a new delivery due now (after a resume if the endpoint is paused); the log keeps both. The receiver sees the same `Webhook-Id`. */
+  webhookDeliveryRedeliver: WebhookDeliveryPayload;
+  /** Registers a URL to which booking events are POSTed, signed (see `WebhookEndpoint`). Staff and admins register for a business or one of its partners; a partner for themself. At most 20 live endpoints per business. */
+  webhookEndpointCreate: WebhookEndpointCreatePayload;
+  /** Deletes a webhook endpoint: nothing more is sent to it, and its pending deliveries are given up (`FAILED`). The endpoint and its deliveries then read as missing. */
+  webhookEndpointDelete: WebhookEndpointDeletePayload;
+  /** Re-activates a paused endpoint: its failure count goes back to 0 and its pending deliveries are sent at once. An active endpoint is returned unchanged. */
+  webhookEndpointResume: WebhookEndpointPayload;
 };
 
 
@@ -487,6 +567,30 @@ export type MutationSlotUnblockArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationSlotsGenerateArgs = {
   input: SlotsGenerateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationWebhookDeliveryRedeliverArgs = {
+  input: WebhookDeliveryRedeliverInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationWebhookEndpointCreateArgs = {
+  input: WebhookEndpointCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationWebhookEndpointDeleteArgs = {
+  input: WebhookEndpointDeleteInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationWebhookEndpointResumeArgs = {
+  input: WebhookEndpointResumeInput;
 };
 
 /**
@@ -710,6 +814,12 @@ export type Query = {
   availablePartners: Array<Partner>;
   /** The start times on a local date (in the business's time zone) at which the service can be booked: some partner (or the given one) has enough consecutive free slots for the service and its buffers. Honours the business's minimum notice and maximum advance. Served from a cache that every change to bookings, slots, schedules or partners invalidates before the change's mutation returns. */
   availableSlots: Array<AvailableStart>;
+  /**
+   * Replays a business's booking events after a cursor, oldest first: the way to catch up after a
+   * disconnection, before subscribing again (events delivered twice carry the same cursor). Staff see
+   * their business's events, partners those of their own bookings; customers none.
+   */
+  bookingEventsSince: BookingEventsPage;
   /** A business by its URL slug, or `null`. */
   business?: Maybe<Business>;
   /** Businesses, alphabetically by slug, optionally in one city. */
@@ -745,6 +855,19 @@ export type QueryAvailableSlotsArgs = {
   date: Scalars['Date']['input'];
   partnerId?: InputMaybe<Scalars['ID']['input']>;
   serviceId: Scalars['ID']['input'];
+};
+
+
+/**
+ * The entry points for reading. Catalog data (businesses, services, partners, slots) is public;
+ * bookings, customers and payments need a bearer token and are filtered to what its holder may see.
+ * An object the caller may not see reads exactly like a missing one: `null`.
+ */
+export type QueryBookingEventsSinceArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  businessId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -974,6 +1097,32 @@ export type SlotsGeneratePayload = {
   userErrors: Array<UserError>;
 };
 
+/**
+ * Real-time updates, over WebSocket with the graphql-ws protocol (`graphql-transport-ws`) at the same
+ * URL as queries. Authenticate in the `connection_init` payload: `{ "authorization": "Bearer <token>" }`.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Every booking event of a business from now on: bookings created, confirmed, cancelled,
+   * rescheduled, completed, marked no-show, and payment status changes. Staff get their business's
+   * events (optionally one partner's); partners only their own bookings'; customers cannot subscribe.
+   * Nothing is lost: if the connection drops, replay from the last cursor with `bookingEventsSince`,
+   * then subscribe again.
+   */
+  bookingEvents: BookingEvent;
+};
+
+
+/**
+ * Real-time updates, over WebSocket with the graphql-ws protocol (`graphql-transport-ws`) at the same
+ * URL as queries. Authenticate in the `connection_init` payload: `{ "authorization": "Bearer <token>" }`.
+ */
+export type SubscriptionBookingEventsArgs = {
+  businessId: Scalars['ID']['input'];
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 /** What was wrong with a mutation's input. When a payload has any, the mutation changed nothing. */
 export type UserError = {
   __typename?: 'UserError';
@@ -1026,6 +1175,202 @@ export type Viewer = {
   /** The token's subject (`sub` claim), or `null` without a token. */
   subject?: Maybe<Scalars['String']['output']>;
 };
+
+/** One event sent (or to be sent) to one endpoint, with the outcome of its last attempt. A manual redelivery is a delivery of its own. */
+export type WebhookDelivery = Node & {
+  __typename?: 'WebhookDelivery';
+  /** How many attempts were made (started) so far. */
+  attempts: Scalars['Int']['output'];
+  /** When the delivery was created: when the event was relayed, or when a redelivery was asked for. */
+  createdAt: Scalars['DateTime']['output'];
+  /** When the endpoint acknowledged the event (2xx), or `null`. */
+  deliveredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the event is sent. */
+  endpoint: WebhookEndpoint;
+  /** The event sent. */
+  event: BookingEvent;
+  /** The delivery's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** When the last attempt finished, or `null` before the first. */
+  lastAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What went wrong with the last attempt, or `null` when it succeeded or none was made. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** The HTTP status of the last answer, or `null` when there was none (timeout, refused connection). */
+  lastResponseStatus?: Maybe<Scalars['Int']['output']>;
+  /** When the next attempt is due, for a pending delivery; `null` otherwise, and while its endpoint is paused. */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** For a manual redelivery: the delivery it repeats; otherwise `null`. */
+  redeliveryOf?: Maybe<WebhookDelivery>;
+  /** Where the delivery stands. */
+  status: WebhookDeliveryStatus;
+  /** The `Webhook-Id` header sent with it: the same for every attempt and redelivery of this event to this endpoint. */
+  webhookId: Scalars['String']['output'];
+};
+
+/** A page of webhook deliveries. */
+export type WebhookDeliveryConnection = {
+  __typename?: 'WebhookDeliveryConnection';
+  /** The deliveries of this page, each with its cursor. */
+  edges: Array<WebhookDeliveryEdge>;
+  /** The deliveries of this page. */
+  nodes: Array<WebhookDelivery>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** A webhook delivery and its cursor. */
+export type WebhookDeliveryEdge = {
+  __typename?: 'WebhookDeliveryEdge';
+  /** The cursor to pass as `after` to continue after this delivery. */
+  cursor: Scalars['String']['output'];
+  /** The delivery. */
+  node: WebhookDelivery;
+};
+
+/** The result of `webhookDeliveryRedeliver`. */
+export type WebhookDeliveryPayload = {
+  __typename?: 'WebhookDeliveryPayload';
+  /** The new delivery, or `null` if `userErrors` is not empty. */
+  delivery?: Maybe<WebhookDelivery>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Sends an event to an endpoint again. */
+export type WebhookDeliveryRedeliverInput = {
+  /** The delivery whose event to send again. */
+  deliveryId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Where one delivery of an event to an endpoint stands. */
+export type WebhookDeliveryStatus =
+  /** Given up: every attempt failed until the retry window (24 hours by default) was over, or the endpoint was deleted. */
+  | 'FAILED'
+  /** Not delivered yet: waiting for its first attempt, a retry, or its paused endpoint to be resumed. */
+  | 'PENDING'
+  /** The endpoint answered with a 2xx status. */
+  | 'SUCCEEDED';
+
+/**
+ * A URL that receives booking events as HTTP POST requests, for partners and businesses that cannot
+ * keep a WebSocket open. Each request carries a JSON body `{ id, type, cursor, occurredAt, businessId,
+ * bookingId, paymentId, partnerIds, data }` (IDs are the API's global IDs; `id` is the event's cursor)
+ * and the headers `Webhook-Id` (the same for every attempt and redelivery of one event to one endpoint:
+ * deduplicate on it), `Webhook-Event` (the type) and `Webhook-Signature: t=<unix seconds>,v1=<hex>`,
+ * where the hex is HMAC-SHA256, keyed with the endpoint's secret, of `<t>.<raw body>`; check it and
+ * refuse old timestamps. Answer 2xx quickly; anything else, or no answer within the timeout (10 s by
+ * default), is retried with growing delays for 24 hours. Events may arrive out of order: sort by `cursor`.
+ */
+export type WebhookEndpoint = Node & {
+  __typename?: 'WebhookEndpoint';
+  /** The business whose events are sent. */
+  business: Business;
+  /** Failed attempts in a row (any delivery); a success resets it. The endpoint is paused when it reaches the limit (20 by default). */
+  consecutiveFailures: Scalars['Int']['output'];
+  /** When the endpoint was registered. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The delivery log: every delivery to this endpoint, newest first. */
+  deliveries: WebhookDeliveryConnection;
+  /** The kinds of event sent; others are not. */
+  eventTypes: Array<BookingEventType>;
+  /** The endpoint's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** The partner whose bookings' events only are sent, or `null` for the whole business. */
+  partner?: Maybe<Partner>;
+  /** Why the endpoint was paused, or `null` when it is active. */
+  pauseReason?: Maybe<Scalars['String']['output']>;
+  /** When the endpoint was paused, or `null` when it is active. */
+  pausedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Whether events are being sent. */
+  status: WebhookEndpointStatus;
+  /** Where events are POSTed. */
+  url: Scalars['String']['output'];
+};
+
+
+/**
+ * A URL that receives booking events as HTTP POST requests, for partners and businesses that cannot
+ * keep a WebSocket open. Each request carries a JSON body `{ id, type, cursor, occurredAt, businessId,
+ * bookingId, paymentId, partnerIds, data }` (IDs are the API's global IDs; `id` is the event's cursor)
+ * and the headers `Webhook-Id` (the same for every attempt and redelivery of one event to one endpoint:
+ * deduplicate on it), `Webhook-Event` (the type) and `Webhook-Signature: t=<unix seconds>,v1=<hex>`,
+ * where the hex is HMAC-SHA256, keyed with the endpoint's secret, of `<t>.<raw body>`; check it and
+ * refuse old timestamps. Answer 2xx quickly; anything else, or no answer within the timeout (10 s by
+ * default), is retried with growing delays for 24 hours. Events may arrive out of order: sort by `cursor`.
+ */
+export type WebhookEndpointDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<WebhookDeliveryStatus>;
+};
+
+/** Registers a webhook endpoint. */
+export type WebhookEndpointCreateInput = {
+  /** The business whose events to send. */
+  businessId: Scalars['ID']['input'];
+  /** The kinds of event to send; at least one. */
+  eventTypes: Array<BookingEventType>;
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. A retry also gets the secret again. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Only send the events of this partner's bookings (an event of a booking moved between partners goes to both). A partner always registers for themself and may leave it out. */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The absolute `https://` (or `http://`) URL to POST to, at most 2048 characters. */
+  url: Scalars['String']['input'];
+};
+
+/** The result of `webhookEndpointCreate`. */
+export type WebhookEndpointCreatePayload = {
+  __typename?: 'WebhookEndpointCreatePayload';
+  /** The new endpoint, or `null` if `userErrors` is not empty. */
+  endpoint?: Maybe<WebhookEndpoint>;
+  /** The secret that signs this endpoint's requests (`Webhook-Signature`). Shown only here: store it now. */
+  secret?: Maybe<Scalars['String']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Deletes a webhook endpoint. */
+export type WebhookEndpointDeleteInput = {
+  /** The endpoint to delete. */
+  endpointId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `webhookEndpointDelete`. */
+export type WebhookEndpointDeletePayload = {
+  __typename?: 'WebhookEndpointDeletePayload';
+  /** The ID of the deleted endpoint, or `null` if `userErrors` is not empty. */
+  deletedEndpointId?: Maybe<Scalars['ID']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** The result of a change to a webhook endpoint. */
+export type WebhookEndpointPayload = {
+  __typename?: 'WebhookEndpointPayload';
+  /** The endpoint after the change, or `null` if `userErrors` is not empty. */
+  endpoint?: Maybe<WebhookEndpoint>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Resumes a paused webhook endpoint. */
+export type WebhookEndpointResumeInput = {
+  /** The endpoint to resume. */
+  endpointId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Whether booking events are being sent to a webhook endpoint. */
+export type WebhookEndpointStatus =
+  /** Events are POSTed as they happen. */
+  | 'ACTIVE'
+  /** Paused after too many failed attempts in a row: nothing is sent, but new events still queue up as pending deliveries. `webhookEndpointResume` sends them. */
+  | 'PAUSED';
 
 /** A partner's working hours on one day of the week, valid over a range of dates. */
 export type WeeklyHours = {
@@ -1133,6 +1478,8 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( ServiceModel )
     | ( SlotModel )
     | ( SlotHoldModel )
+    | ( WebhookDeliveryModel )
+    | ( WebhookEndpointModel )
   ;
 };
 
@@ -1147,6 +1494,9 @@ export type ResolversTypes = {
   BookingCreateInput: BookingCreateInput;
   BookingCreatePayload: ResolverTypeWrapper<Omit<BookingCreatePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingEdge: ResolverTypeWrapper<Edge<BookingModel>>;
+  BookingEvent: ResolverTypeWrapper<BookingEventModel>;
+  BookingEventType: BookingEventType;
+  BookingEventsPage: ResolverTypeWrapper<BookingEventsPageModel>;
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingPayload: ResolverTypeWrapper<Omit<BookingPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
@@ -1200,9 +1550,24 @@ export type ResolversTypes = {
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: ResolverTypeWrapper<Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   Viewer: ResolverTypeWrapper<ViewerModel>;
+  WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryModel>;
+  WebhookDeliveryConnection: ResolverTypeWrapper<Page<WebhookDeliveryModel>>;
+  WebhookDeliveryEdge: ResolverTypeWrapper<Edge<WebhookDeliveryModel>>;
+  WebhookDeliveryPayload: ResolverTypeWrapper<Omit<WebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversTypes['WebhookDelivery']> }>;
+  WebhookDeliveryRedeliverInput: WebhookDeliveryRedeliverInput;
+  WebhookDeliveryStatus: WebhookDeliveryStatus;
+  WebhookEndpoint: ResolverTypeWrapper<WebhookEndpointModel>;
+  WebhookEndpointCreateInput: WebhookEndpointCreateInput;
+  WebhookEndpointCreatePayload: ResolverTypeWrapper<Omit<WebhookEndpointCreatePayload, 'endpoint'> & { endpoint?: Maybe<ResolversTypes['WebhookEndpoint']> }>;
+  WebhookEndpointDeleteInput: WebhookEndpointDeleteInput;
+  WebhookEndpointDeletePayload: ResolverTypeWrapper<WebhookEndpointDeletePayload>;
+  WebhookEndpointPayload: ResolverTypeWrapper<Omit<WebhookEndpointPayload, 'endpoint'> & { endpoint?: Maybe<ResolversTypes['WebhookEndpoint']> }>;
+  WebhookEndpointResumeInput: WebhookEndpointResumeInput;
+  WebhookEndpointStatus: WebhookEndpointStatus;
   WeeklyHours: ResolverTypeWrapper<WeeklyHours>;
   WeeklyHoursInput: WeeklyHoursInput;
 };
@@ -1218,6 +1583,8 @@ export type ResolversParentTypes = {
   BookingCreateInput: BookingCreateInput;
   BookingCreatePayload: Omit<BookingCreatePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingEdge: Edge<BookingModel>;
+  BookingEvent: BookingEventModel;
+  BookingEventsPage: BookingEventsPageModel;
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingPayload: Omit<BookingPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
@@ -1265,8 +1632,21 @@ export type ResolversParentTypes = {
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   UserError: UserError;
   Viewer: ViewerModel;
+  WebhookDelivery: WebhookDeliveryModel;
+  WebhookDeliveryConnection: Page<WebhookDeliveryModel>;
+  WebhookDeliveryEdge: Edge<WebhookDeliveryModel>;
+  WebhookDeliveryPayload: Omit<WebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversParentTypes['WebhookDelivery']> };
+  WebhookDeliveryRedeliverInput: WebhookDeliveryRedeliverInput;
+  WebhookEndpoint: WebhookEndpointModel;
+  WebhookEndpointCreateInput: WebhookEndpointCreateInput;
+  WebhookEndpointCreatePayload: Omit<WebhookEndpointCreatePayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
+  WebhookEndpointDeleteInput: WebhookEndpointDeleteInput;
+  WebhookEndpointDeletePayload: WebhookEndpointDeletePayload;
+  WebhookEndpointPayload: Omit<WebhookEndpointPayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
+  WebhookEndpointResumeInput: WebhookEndpointResumeInput;
   WeeklyHours: WeeklyHours;
   WeeklyHoursInput: WeeklyHoursInput;
 };
@@ -1311,6 +1691,29 @@ export type BookingEdgeResolvers<ContextType = RequestContext, ParentType extend
   node?: Resolver<ResolversTypes['Booking'], ParentType, ContextType>;
 };
 
+export type BookingEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingEvent'] = ResolversParentTypes['BookingEvent']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
+  paymentStatus?: Resolver<Maybe<ResolversTypes['PaymentStatus']>, ParentType, ContextType>;
+  previousEndsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  previousPartner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  previousPaymentStatus?: Resolver<Maybe<ResolversTypes['PaymentStatus']>, ParentType, ContextType>;
+  previousStartsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BookingStatus'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['BookingEventType'], ParentType, ContextType>;
+};
+
+export type BookingEventsPageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingEventsPage'] = ResolversParentTypes['BookingEventsPage']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['BookingEvent']>, ParentType, ContextType>;
+  hasMore?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type BookingPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingPayload'] = ResolversParentTypes['BookingPayload']> = {
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -1332,6 +1735,7 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  webhookEndpoints?: Resolver<Array<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -1394,10 +1798,14 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   slotHold?: Resolver<ResolversTypes['SlotHoldPayload'], ParentType, ContextType, RequireFields<MutationSlotHoldArgs, 'input'>>;
   slotUnblock?: Resolver<ResolversTypes['SlotPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
   slotsGenerate?: Resolver<ResolversTypes['SlotsGeneratePayload'], ParentType, ContextType, RequireFields<MutationSlotsGenerateArgs, 'input'>>;
+  webhookDeliveryRedeliver?: Resolver<ResolversTypes['WebhookDeliveryPayload'], ParentType, ContextType, RequireFields<MutationWebhookDeliveryRedeliverArgs, 'input'>>;
+  webhookEndpointCreate?: Resolver<ResolversTypes['WebhookEndpointCreatePayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointCreateArgs, 'input'>>;
+  webhookEndpointDelete?: Resolver<ResolversTypes['WebhookEndpointDeletePayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointDeleteArgs, 'input'>>;
+  webhookEndpointResume?: Resolver<ResolversTypes['WebhookEndpointPayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointResumeArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1467,6 +1875,7 @@ export type PaymentPayloadResolvers<ContextType = RequestContext, ParentType ext
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date'>>;
   availableSlots?: Resolver<Array<ResolversTypes['AvailableStart']>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'businessId' | 'date' | 'serviceId'>>;
+  bookingEventsSince?: Resolver<ResolversTypes['BookingEventsPage'], ParentType, ContextType, RequireFields<QueryBookingEventsSinceArgs, 'businessId' | 'first'>>;
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType, RequireFields<QueryBusinessArgs, 'slug'>>;
   businesses?: Resolver<ResolversTypes['BusinessConnection'], ParentType, ContextType, RequireFields<QueryBusinessesArgs, 'first'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1542,6 +1951,10 @@ export type SlotsGeneratePayloadResolvers<ContextType = RequestContext, ParentTy
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  bookingEvents?: SubscriptionResolver<ResolversTypes['BookingEvent'], "bookingEvents", ParentType, ContextType, RequireFields<SubscriptionBookingEventsArgs, 'businessId'>>;
+};
+
 export type UserErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = {
   code?: Resolver<ResolversTypes['UserErrorCode'], ParentType, ContextType>;
   field?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
@@ -1554,6 +1967,70 @@ export type ViewerResolvers<ContextType = RequestContext, ParentType extends Res
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type WebhookDeliveryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  endpoint?: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['BookingEvent'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastResponseStatus?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  redeliveryOf?: Resolver<Maybe<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookDeliveryStatus'], ParentType, ContextType>;
+  webhookId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type WebhookDeliveryConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDeliveryConnection'] = ResolversParentTypes['WebhookDeliveryConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['WebhookDeliveryEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDeliveryEdge'] = ResolversParentTypes['WebhookDeliveryEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDeliveryPayload'] = ResolversParentTypes['WebhookDeliveryPayload']> = {
+  delivery?: Resolver<Maybe<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type WebhookEndpointResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpoint'] = ResolversParentTypes['WebhookEndpoint']> = {
+  business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+  consecutiveFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, RequireFields<WebhookEndpointDeliveriesArgs, 'first'>>;
+  eventTypes?: Resolver<Array<ResolversTypes['BookingEventType']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  pauseReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pausedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookEndpointStatus'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type WebhookEndpointCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpointCreatePayload'] = ResolversParentTypes['WebhookEndpointCreatePayload']> = {
+  endpoint?: Resolver<Maybe<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
+  secret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type WebhookEndpointDeletePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpointDeletePayload'] = ResolversParentTypes['WebhookEndpointDeletePayload']> = {
+  deletedEndpointId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type WebhookEndpointPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpointPayload'] = ResolversParentTypes['WebhookEndpointPayload']> = {
+  endpoint?: Resolver<Maybe<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type WeeklyHoursResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WeeklyHours'] = ResolversParentTypes['WeeklyHours']> = {
@@ -1570,6 +2047,8 @@ export type Resolvers<ContextType = RequestContext> = {
   BookingConnection?: BookingConnectionResolvers<ContextType>;
   BookingCreatePayload?: BookingCreatePayloadResolvers<ContextType>;
   BookingEdge?: BookingEdgeResolvers<ContextType>;
+  BookingEvent?: BookingEventResolvers<ContextType>;
+  BookingEventsPage?: BookingEventsPageResolvers<ContextType>;
   BookingPayload?: BookingPayloadResolvers<ContextType>;
   Business?: BusinessResolvers<ContextType>;
   BusinessConnection?: BusinessConnectionResolvers<ContextType>;
@@ -1601,8 +2080,17 @@ export type Resolvers<ContextType = RequestContext> = {
   SlotHoldPayload?: SlotHoldPayloadResolvers<ContextType>;
   SlotPayload?: SlotPayloadResolvers<ContextType>;
   SlotsGeneratePayload?: SlotsGeneratePayloadResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
+  WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
+  WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
+  WebhookDeliveryEdge?: WebhookDeliveryEdgeResolvers<ContextType>;
+  WebhookDeliveryPayload?: WebhookDeliveryPayloadResolvers<ContextType>;
+  WebhookEndpoint?: WebhookEndpointResolvers<ContextType>;
+  WebhookEndpointCreatePayload?: WebhookEndpointCreatePayloadResolvers<ContextType>;
+  WebhookEndpointDeletePayload?: WebhookEndpointDeletePayloadResolvers<ContextType>;
+  WebhookEndpointPayload?: WebhookEndpointPayloadResolvers<ContextType>;
   WeeklyHours?: WeeklyHoursResolvers<ContextType>;
 };
 

@@ -30,6 +30,15 @@ export function bookingScopeOf(viewer: Viewer): BookingScope | null {
   }
 }
 
+/**
+ * What decides what a viewer can read: role and own records, not who they are (the subject only
+ * names the actor in audit rows). Viewers with the same key read exactly the same data, so
+ * subscribers may share one event's loaders and execution.
+ */
+export function accessKeyOf(viewer: Viewer): string {
+  return `${viewer.role}:${viewer.businessId}:${viewer.partnerId}:${viewer.customerId}`;
+}
+
 export function canSeeBooking(viewer: Viewer, booking: { businessId: string; partnerId: string; customerId: string }): boolean {
   const scope = bookingScopeOf(viewer);
   return (

@@ -53,7 +53,7 @@ function viewerFromClaims(claims: JWTPayload): Viewer {
 export class TokenVerifier {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: JWTVerifyGetKey | undefined;
-  private readonly verified = new Map<string, { viewer: Viewer; expiresAt: number }>();
+  private readonly verified = new Map<string, { viewer: Viewer; expiresAt: number; tokenExpiresAt: number | null }>();
 
   constructor(private readonly options: TokenOptions) {
     this.secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
@@ -63,18 +63,26 @@ export class TokenVerifier {
   /** The viewer an `Authorization` header identifies; anonymous without one. Throws UNAUTHENTICATED for a bad token. */
   async viewerFor(authorization: string | undefined): Promise<Viewer> {
     if (!authorization) return ANONYMOUS;
+    return (await this.sessionFor(authorization)).viewer;
+  }
+
+  /**
+   * The viewer of a bearer token and when the token expires (epoch ms; a token without `exp` is
+   * trusted for a minute at a time): a WebSocket connection ends when its token does.
+   */
+  async sessionFor(authorization: string): Promise<{ viewer: Viewer; expiresAt: number | null }> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw invalidToken('expected an Authorization header of the form "Bearer <token>".');
     const token = match[1];
     const cached = this.verified.get(token);
-    if (cached && cached.expiresAt > Date.now()) return cached.viewer;
+    if (cached && cached.expiresAt > Date.now()) return { viewer: cached.viewer, expiresAt: cached.tokenExpiresAt };
 
     const claims = await this.verify(token);
     const viewer = viewerFromClaims(claims);
     if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear();
-    const expiresAt = claims.exp ? claims.exp * 1000 : Date.now() + 60_000;
-    this.verified.set(token, { viewer, expiresAt });
-    return viewer;
+    const tokenExpiresAt = claims.exp ? claims.exp * 1000 : null;
+    this.verified.set(token, { viewer, expiresAt: tokenExpiresAt ?? Date.now() + 60_000, tokenExpiresAt });
+    return { viewer, expiresAt: tokenExpiresAt };
   }
 
   private async verify(token: string): Promise<JWTPayload> {

@@ -1,16 +1,8 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { partnerById } from '../partners/partners.loaders.js';
-import { badUserInput } from '../shared/errors.js';
-import { rawIdOf, type NodeType } from '../shared/global-id.js';
+import { idArgument } from '../shared/global-id.js';
 import { findAvailablePartners, findAvailableStarts } from './availability.queries.js';
-
-/** The raw id inside an argument that must be an ID of `type`; a malformed one is a bad argument. */
-function idArgument(globalId: string, type: NodeType, argument: string): string {
-  const rawId = rawIdOf(globalId, type);
-  if (!rawId) throw badUserInput(`Expected \`${argument}\` to be the ID of a ${type.toLowerCase()}, got "${globalId}".`, argument);
-  return rawId;
-}
 
 export const availabilityResolvers: Resolvers = {
   Query: {

@@ -2,6 +2,8 @@ import type { BookingStatus } from '../__generated__/resolvers-types.js';
 import { canSeeBooking, canSeeCustomer, isStaffOf, requireSignedIn } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
+import { insertBookingEvents } from '../events/booking-events.repository.js';
+import type { BookingEventType } from '../events/booking-event.model.js';
 import { todayIn, withinAdvance } from '../availability/available-starts.js';
 import { findBusinessesByIds } from '../businesses/businesses.repository.js';
 import { findCustomersByIds } from '../customers/customers.repository.js';
@@ -129,6 +131,7 @@ export async function createBooking(ctx: ActionContext, input: CreateBookingInpu
     // Booking the slots also clears their hold columns.
     await holdSlotsForBooking(trx, slots.map((s) => s.id), booking.id);
     await adjustActiveBookingCount(trx, partnerId, 1);
+    await insertBookingEvents(trx, [{ type: 'BOOKING_CREATED', booking }]);
     await audit(trx, ctx.viewer, booking, 'booking.created', undefined, {
       ...snapshot(booking),
       slotIds: slots.map((s) => s.id),
@@ -362,6 +365,7 @@ async function changeStatus(
     if (to === 'CANCELLED') await releaseSlotsOfBooking(trx, before.id);
     if (isActive(before.status) && !isActive(to)) await adjustActiveBookingCount(trx, before.partnerId, -1);
     await audit(trx, ctx.viewer, after, `booking.${to.toLowerCase()}`, { status: before.status }, { status: after.status, ...(cancelReason ? { cancelReason } : {}) });
+    await insertBookingEvents(trx, [{ type: `BOOKING_${to}` as BookingEventType, booking: after }]);
     return after;
   });
   await announce(ctx.changes, result, (booking) => bookingChange(`booking.${to.toLowerCase()}`, booking));
@@ -424,6 +428,7 @@ export async function rescheduleBooking(ctx: ActionContext, input: { bookingId: 
       for (const [id, delta] of moves) await adjustActiveBookingCount(trx, id, delta);
     }
     await audit(trx, ctx.viewer, after, 'booking.rescheduled', pick(before), { ...pick(after), slotIds });
+    await insertBookingEvents(trx, [{ type: 'BOOKING_RESCHEDULED', booking: after, previous: before }]);
     return after;
   });
   await announce(ctx.changes, result, (after) => (after === moved ? null : bookingChange('booking.rescheduled', moved!, after)));

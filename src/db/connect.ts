@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from './tables.js';
+import { isBackground } from './background.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 /**
@@ -63,8 +64,10 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 export interface DatabaseHandle {
   db: Kysely<Database>;
   backend: 'postgres' | 'pglite';
-  /** Statements sent since start; tests read it to prove a query's cost does not grow with page size. */
+  /** Statements sent since start by requests; tests read it to prove a query's cost does not grow with page size. */
   statementCount(): number;
+  /** Statements sent since start by background work (see inBackground). */
+  backgroundStatementCount(): number;
   close(): Promise<void>;
 }
 
@@ -80,8 +83,10 @@ export interface ConnectOptions {
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
   let statements = 0;
+  let backgroundStatements = 0;
   const log = (event: LogEvent) => {
-    statements++;
+    if (isBackground()) backgroundStatements++;
+    else statements++;
     options.onStatement?.(event);
   };
 
@@ -98,7 +103,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     // An idle client that loses its connection (server restart) must not crash the process.
     pool.on('error', (error) => console.error('[db] idle client error:', error.message));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), log });
-    return { db, backend: 'postgres', statementCount: () => statements, close: () => db.destroy() };
+    return { db, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -108,5 +113,5 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   const client = await PGlite.create(dataDir, { extensions: { btree_gist }, parsers: TYPE_PARSERS });
   await client.exec(`SET TIME ZONE 'UTC'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
-  return { db, backend: 'pglite', statementCount: () => statements, close: () => db.destroy() };
+  return { db, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
 }

@@ -176,6 +176,69 @@ export interface PartnerScheduleExceptionsTable {
   updated_at: DefaultTimestamp;
 }
 
+export type BookingEventType =
+  | 'BOOKING_CREATED'
+  | 'BOOKING_CONFIRMED'
+  | 'BOOKING_CANCELLED'
+  | 'BOOKING_RESCHEDULED'
+  | 'BOOKING_COMPLETED'
+  | 'BOOKING_NO_SHOW'
+  | 'PAYMENT_STATUS_CHANGED';
+
+export interface BookingEventsTable {
+  id: GeneratedId;
+  business_id: Id;
+  booking_id: Id;
+  payment_id: Id | null;
+  partner_ids: ColumnType<string[], string[], string[]>;
+  type: BookingEventType;
+  occurred_at: DefaultTimestamp;
+  data: ColumnType<unknown, string, string>;
+  position: Id | null;
+  relayed_at: Timestamp | null;
+  published_at: Timestamp | null;
+}
+
+export interface BookingEventRelayTable {
+  id: number;
+  last_position: Id;
+}
+
+export type WebhookEndpointStatus = 'active' | 'paused';
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookEndpointsTable {
+  id: GeneratedId;
+  business_id: Id;
+  partner_id: Id | null;
+  url: string;
+  event_types: ColumnType<BookingEventType[], BookingEventType[], BookingEventType[]>;
+  secret: string;
+  status: Generated<WebhookEndpointStatus>;
+  consecutive_failures: Generated<number>;
+  paused_at: Timestamp | null;
+  pause_reason: string | null;
+  created_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: GeneratedId;
+  business_id: Id;
+  endpoint_id: Id;
+  event_id: Id;
+  event_position: Id;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: DefaultTimestamp;
+  last_attempt_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+  redelivery_of: Id | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   businesses: BusinessesTable;
   services: ServicesTable;
@@ -190,4 +253,8 @@ export interface Database {
   slot_holds: SlotHoldsTable;
   idempotency_keys: IdempotencyKeysTable;
   processed_payment_events: ProcessedPaymentEventsTable;
+  booking_events: BookingEventsTable;
+  booking_event_relay: BookingEventRelayTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

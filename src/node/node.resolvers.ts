@@ -7,6 +7,7 @@ import { partnerById } from '../partners/partners.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
 import { serviceById } from '../services/services.loaders.js';
 import { slotById } from '../slots/slots.loaders.js';
+import { loadVisibleDelivery, webhookEndpointById } from '../webhooks/webhooks.loaders.js';
 import { badUserInput } from '../shared/errors.js';
 import { parseGlobalId, type NodeType } from '../shared/global-id.js';
 import type { LoaderRegistry } from '../shared/loader-registry.js';
@@ -26,6 +27,8 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<{ __typena
     case 'Slot': node = await slotById(loaders).load(rawId); break;
     case 'Booking': node = await bookingById(loaders).load(rawId); break;
     case 'SlotHold': node = await slotHoldById(loaders).load(rawId); break;
+    case 'WebhookEndpoint': node = await webhookEndpointById(loaders).load(rawId); break;
+    case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);

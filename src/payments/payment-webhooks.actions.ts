@@ -7,6 +7,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import type { PaymentEvent, PaymentEventType } from './payment-provider.js';
+import { insertBookingEvents, insertPaymentEvent } from '../events/booking-events.repository.js';
 import { recordProcessedEvent } from './processed-payment-events.repository.js';
 import { lockPaymentByProviderTxnId, updatePaymentStatus } from './payments.repository.js';
 
@@ -58,6 +59,7 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
     if (PRECEDENCE[to] <= PRECEDENCE[before.status]) return 'unchanged';
 
     const after = await updatePaymentStatus(trx, before.id, to);
+    await insertPaymentEvent(trx, after, before.status);
     const entries: AuditEntry[] = [{
       businessId: after.businessId,
       entity: 'payment',
@@ -73,6 +75,7 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
       const booking = await lockBookingById(trx, after.bookingId);
       if (booking && booking.status === 'PENDING' && canTransition(booking.status, 'CONFIRMED')) {
         confirmed = await updateBookingStatus(trx, booking.id, 'CONFIRMED');
+        await insertBookingEvents(trx, [{ type: 'BOOKING_CONFIRMED', booking: confirmed }]);
         entries.push({
           businessId: booking.businessId,
           entity: 'booking',

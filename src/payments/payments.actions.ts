@@ -9,6 +9,7 @@ import type { Logger } from '../server/context.js';
 import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { inTransaction } from '../shared/transaction.js';
+import { insertPaymentEvent } from '../events/booking-events.repository.js';
 import { abort, ok, runAction, userError, type ActionResult } from '../shared/user-errors.js';
 import type { PaymentModel } from './payment.model.js';
 import type { PaymentProvider, PaymentProviderRegistry } from './payment-provider.js';
@@ -122,6 +123,7 @@ export async function createPayment(
       actor: actorOf(ctx.viewer),
       changes: { after: { status: payment.status, bookingId: payment.bookingId, provider: payment.provider, providerTxnId: payment.providerTxnId, amountCents: payment.amountCents, currency: payment.currency } },
     }]);
+    await insertPaymentEvent(trx, payment, null);
     return payment;
   });
   return result.ok ? ok({ payment: result.value, clientSecret: created.clientSecret }) : result;
@@ -178,6 +180,7 @@ export async function refundPayment(services: PaymentServices, payment: PaymentM
       actor,
       changes: { before: { status: before.status }, after: { status: after.status, amountRefundedCents: after.amountCents, refundId: refund.refundId } },
     }]);
+    await insertPaymentEvent(trx, after, before.status);
     return after;
   });
 }

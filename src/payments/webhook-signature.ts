@@ -1,9 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * The webhook signature scheme, for payment providers' events coming in (and outbound webhooks
- * going out, which reuse it): the header `Payment-Signature: t=<unix seconds>,v1=<hex>` where the
- * hex is HMAC-SHA256, keyed with the shared secret, of `<t>.<raw body>`.
+ * The webhook signature scheme, for payment providers' events coming in (header
+ * `Payment-Signature`) and for outbound webhooks going out (header `Webhook-Signature`, keyed with
+ * the endpoint's secret, see src/webhooks/): `t=<unix seconds>,v1=<hex>` where the hex is
+ * HMAC-SHA256, keyed with the shared secret, of `<t>.<raw body>`.
  *
  * The timestamp is signed with the body, so a captured request cannot be replayed once it is older
  * than the tolerance; within it, the event id deduplicates. Several `v1` entries may be sent

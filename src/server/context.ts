@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { ReadThroughCache } from '../cache/keyed-cache.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
+import type { BookingEventHub } from '../events/event-hub.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
 
@@ -17,6 +18,8 @@ export interface AppServices {
   holdMinutes: number;
   /** The payment providers by name (`test`, and real ones when configured). */
   paymentProviders: PaymentProviderRegistry;
+  /** This process's delivery of relayed booking events to its subscribers. */
+  events: BookingEventHub;
 }
 
 export interface Logger {

@@ -15,6 +15,10 @@ export const ErrorCode = {
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   /** Another request with the same idempotency key is still running; retry once it has finished. */
   IdempotencyKeyInUse: 'IDEMPOTENCY_KEY_IN_USE',
+  /** A WebSocket connection already runs as many subscriptions as it may; complete one first. */
+  TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
+  /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;

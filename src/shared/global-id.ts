@@ -1,9 +1,11 @@
+import { badUserInput } from './errors.js';
+
 /**
  * Relay global object IDs: base64url("Type:rawId"). Clients treat them as opaque; the raw database
  * id never leaks as a bare number, and one `node(id)` entry point can fetch any type.
  */
-export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment' | 'SlotHold';
-export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment', 'SlotHold'];
+export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment' | 'SlotHold' | 'WebhookEndpoint' | 'WebhookDelivery';
+export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment', 'SlotHold', 'WebhookEndpoint', 'WebhookDelivery'];
 
 export function toGlobalId(type: NodeType, rawId: string): string {
   return Buffer.from(`${type}:${rawId}`).toString('base64url');
@@ -28,4 +30,11 @@ export function parseGlobalId(globalId: string): { type: NodeType; rawId: string
 export function rawIdOf(globalId: string, type: NodeType): string | null {
   const parsed = parseGlobalId(globalId);
   return parsed && parsed.type === type ? parsed.rawId : null;
+}
+
+/** The raw id inside an argument that must be an ID of `type`; a malformed one is a bad argument. */
+export function idArgument(globalId: string, type: NodeType, argument: string): string {
+  const rawId = rawIdOf(globalId, type);
+  if (!rawId) throw badUserInput(`Expected \`${argument}\` to be the ID of a ${type.toLowerCase()}, got "${globalId}".`, argument);
+  return rawId;
 }

@@ -39,11 +39,11 @@ describe('POST /webhooks/payments/:provider', () => {
     ]);
   });
 
-  it('costs a fixed handful of statements: 6 to apply a failure, 3 for a duplicate', async () => {
+  it('costs a fixed handful of statements: 7 to apply a failure, 3 for a duplicate', async () => {
     const s = await scene();
     const event = testProviderOf(api).signedEvent({ type: 'payment.failed', txnId: s.payment.txnId });
-    // BEGIN, record the event, lock the payment, update it, write the audit row, COMMIT
-    expect((await api.countStatements(() => deliver(api, event))).statements).toBe(6);
+    // BEGIN, record the event, lock the payment, update it, write its booking event, write the audit row, COMMIT
+    expect((await api.countStatements(() => deliver(api, event))).statements).toBe(7);
     // BEGIN, record the event (already there: nothing else runs), COMMIT
     expect((await api.countStatements(() => deliver(api, event))).statements).toBe(3);
   });

@@ -1,4 +1,4 @@
-import { startApp, type App } from '../../src/app.js';
+import { startApp, type App, type AppConfig } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/server/context.js';
 import type { DatabaseHandle } from '../../src/db/connect.js';
@@ -28,10 +28,15 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
-  const database = await openTestDatabase();
+/**
+ * Starts the API on its own test database, or on `options.database` (a second app over the same
+ * database plays a second API process); `config` overrides the app's settings.
+ */
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle } = {}): Promise<TestApi> {
+  const ownDatabase = !options.database;
+  const database = options.database ?? (await openTestDatabase());
   const app = await startApp(
-    { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000 },
+    { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,
     { log: testLogger },
   );
@@ -60,7 +65,7 @@ export async function startTestApi(): Promise<TestApi> {
     token: (claims) => signDevelopmentToken(TEST_JWT_SECRET, claims),
     async close() {
       await app.stop();
-      await database.close();
+      if (ownDatabase) await database.close();
     },
   };
 }

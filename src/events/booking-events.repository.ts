@@ -1,0 +1,145 @@
+import { sql } from 'kysely';
+import type { BookingModel } from '../bookings/booking.model.js';
+import type { PaymentModel } from '../payments/payment.model.js';
+import { query, type Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
+import type { BookingEventData, BookingEventModel, BookingEventType } from './booking-event.model.js';
+
+/** An event to write in the outbox, in the transaction of the change it describes. */
+export interface BookingEventDraft {
+  type: BookingEventType;
+  booking: BookingModel;
+  /** The booking before a reschedule. */
+  previous?: BookingModel;
+  /** The payment of a PAYMENT_STATUS_CHANGED event, and its status before (null when it is new). */
+  payment?: { after: PaymentModel; previousStatus: string | null };
+}
+
+function dataOf(draft: BookingEventDraft): BookingEventData {
+  const { booking, previous, payment } = draft;
+  return {
+    booking: { status: booking.status, partnerId: booking.partnerId, startsAt: booking.startsAt, endsAt: booking.endsAt },
+    ...(previous ? { previous: { partnerId: previous.partnerId, startsAt: previous.startsAt, endsAt: previous.endsAt } } : {}),
+    ...(payment
+      ? { payment: { status: payment.after.status, previousStatus: payment.previousStatus, amountCents: payment.after.amountCents, currency: payment.after.currency, provider: payment.after.provider } }
+      : {}),
+  };
+}
+
+/** Writes events into the outbox inside the change's transaction: they commit or roll back with it. */
+export async function insertBookingEvents(trx: Trx, drafts: BookingEventDraft[]): Promise<void> {
+  if (!drafts.length) return;
+  await trx
+    .insertInto('booking_events')
+    .values(
+      drafts.map((d) => ({
+        business_id: d.booking.businessId,
+        booking_id: d.booking.id,
+        payment_id: d.payment?.after.id ?? null,
+        partner_ids: d.previous && d.previous.partnerId !== d.booking.partnerId ? [d.booking.partnerId, d.previous.partnerId] : [d.booking.partnerId],
+        type: d.type,
+        data: JSON.stringify(dataOf(d)),
+      })),
+    )
+    .execute();
+}
+
+const EVENT_COLUMNS = sql.raw(
+  `e.id, e.position, e.type, e.business_id AS "businessId", e.booking_id AS "bookingId", e.payment_id AS "paymentId",
+   e.partner_ids::text[] AS "partnerIds", e.occurred_at AS "occurredAt", e.data`,
+);
+
+/** Rows come back with `data` parsed by the driver (jsonb). */
+type EventRow = BookingEventModel;
+
+// ---------------------------------------------------------------------------------------------
+// The relay: one run at a time across all processes, serialized by the counter row's lock.
+
+/** Locks the relay's counter (waiting for a run in another process to commit) and returns it. */
+export async function lockRelayCounter(trx: Trx): Promise<number> {
+  const rows = await query<{ last: string }>(trx, 'lockRelayCounter', sql`
+    SELECT last_position AS last FROM booking_event_relay WHERE id = 1 FOR UPDATE`);
+  return Number(rows[0].last);
+}
+
+/**
+ * Gives the oldest committed events without a position the next positions, in id order, moves the
+ * counter past them, and returns them: one statement. Runs after lockRelayCounter, in its
+ * transaction: in READ COMMITTED this statement's snapshot is taken after the lock was granted, so
+ * it sees what the previous run committed.
+ */
+export async function positionNextEvents(trx: Trx, lastPosition: number, limit: number): Promise<BookingEventModel[]> {
+  const rows = await query<EventRow>(trx, 'positionNextEvents', sql`
+    WITH next AS (
+      SELECT id, ${lastPosition}::bigint + row_number() OVER (ORDER BY id) AS position
+      FROM (SELECT id FROM booking_events WHERE position IS NULL ORDER BY id LIMIT ${limit}) q
+    ), moved AS (
+      UPDATE booking_events e SET position = n.position, relayed_at = now()
+      FROM next n WHERE e.id = n.id
+      RETURNING ${EVENT_COLUMNS}
+    ), counter AS (
+      UPDATE booking_event_relay SET last_position = (SELECT max(position) FROM next)
+      WHERE id = 1 AND EXISTS (SELECT 1 FROM next)
+    )
+    SELECT * FROM moved`);
+  return rows.sort((a, b) => Number(a.position) - Number(b.position));
+}
+
+/** Events that were given a position at least `olderThanMs` ago and never published (the publisher died or Redis was down). */
+export function findUnpublishedEvents(db: Db, olderThanMs: number, limit: number): Promise<BookingEventModel[]> {
+  return query<EventRow>(db, 'findUnpublishedEvents', sql`
+    SELECT ${EVENT_COLUMNS} FROM booking_events e
+    WHERE e.position IS NOT NULL AND e.published_at IS NULL AND e.relayed_at < now() - make_interval(secs => ${olderThanMs / 1000})
+    ORDER BY e.position LIMIT ${limit}`);
+}
+
+export async function markEventsPublished(db: Db, positions: string[]): Promise<void> {
+  if (!positions.length) return;
+  await sql`/* markEventsPublished */ UPDATE booking_events SET published_at = now()
+    WHERE position = ANY(${positions}::bigint[]) AND published_at IS NULL`.execute(db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+/** The last position handed out (0 before the first event). */
+export async function lastEventPosition(db: Db): Promise<number> {
+  const rows = await query<{ last: string }>(db, 'lastEventPosition', sql`SELECT last_position AS last FROM booking_event_relay WHERE id = 1`);
+  return Number(rows[0].last);
+}
+
+/** Every business's events after a position, in order: a process catching up after a gap or a Redis reconnect. */
+export function findEventsAfter(db: Db, after: number, limit: number): Promise<BookingEventModel[]> {
+  return query<EventRow>(db, 'findEventsAfter', sql`
+    SELECT ${EVENT_COLUMNS} FROM booking_events e
+    WHERE e.position > ${after}::bigint AND e.position IS NOT NULL
+    ORDER BY e.position LIMIT ${limit}`);
+}
+
+/** A business's events after a position (replay), optionally only those touching one partner. */
+export function findBusinessEventsAfter(db: Db, args: { businessId: string; partnerId: string | null; after: number; limit: number }): Promise<BookingEventModel[]> {
+  return query<EventRow>(db, 'findBusinessEventsAfter', sql`
+    SELECT ${EVENT_COLUMNS} FROM booking_events e
+    WHERE e.business_id = ${args.businessId}::bigint AND e.position > ${args.after}::bigint
+      ${args.partnerId !== null ? sql`AND ${args.partnerId}::bigint = ANY(e.partner_ids)` : sql``}
+    ORDER BY e.position LIMIT ${args.limit}`);
+}
+
+/**
+ * Writes a PAYMENT_STATUS_CHANGED event for a payment just created or changed, in the payment's
+ * transaction, with its booking's state read by the same statement (no extra round trip).
+ */
+export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previousStatus: string | null): Promise<void> {
+  const paymentData = JSON.stringify({ status: payment.status, previousStatus, amountCents: payment.amountCents, currency: payment.currency, provider: payment.provider });
+  await sql`/* insertPaymentEvent */
+    INSERT INTO booking_events (business_id, booking_id, payment_id, partner_ids, type, data)
+    SELECT bk.business_id, bk.id, ${payment.id}::bigint, ARRAY[bk.partner_id], 'PAYMENT_STATUS_CHANGED',
+      jsonb_build_object(
+        'booking', jsonb_build_object(
+          'status', upper(bk.status),
+          'partnerId', bk.partner_id::text,
+          'startsAt', to_char(bk.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+          'endsAt', to_char(bk.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+        'payment', ${paymentData}::jsonb)
+    FROM bookings bk WHERE bk.id = ${payment.bookingId}::bigint`.execute(trx);
+}

@@ -1,0 +1,89 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { accessKeyOf } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
+import { bookingById } from '../bookings/bookings.loaders.js';
+import { partnerById } from '../partners/partners.loaders.js';
+import { paymentById } from '../payments/payments.loaders.js';
+import { badUserInput, forbidden, unauthenticated } from '../shared/errors.js';
+import { idArgument } from '../shared/global-id.js';
+import { LoaderRegistry } from '../shared/loader-registry.js';
+import type { BookingEventsPageModel } from './booking-event.model.js';
+import { findBusinessEventsAfter } from './booking-events.repository.js';
+import type { DeliveredEvent, EventFilter } from './event-hub.js';
+
+const MAX_PAGE = 500;
+const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
+
+/**
+ * Whose events the viewer may follow in a business: staff (and admins) all of it, optionally one
+ * partner's; a partner only their own bookings'. Customers follow their bookings through queries.
+ */
+export function eventFilterFor(viewer: Viewer, businessGid: string, partnerGid: string | null | undefined): EventFilter {
+  const businessId = idArgument(businessGid, 'Business', 'businessId');
+  const partnerId = partnerGid ? idArgument(partnerGid, 'Partner', 'partnerId') : null;
+  switch (viewer.role) {
+    case 'ANONYMOUS':
+      throw unauthenticated();
+    case 'CUSTOMER':
+      throw forbidden('Customers cannot follow booking events; staff and partners can.');
+    case 'PARTNER':
+      if (viewer.businessId !== businessId) throw forbidden('A partner follows the events of their own business only.');
+      if (partnerId !== null && partnerId !== viewer.partnerId) throw forbidden('A partner follows the events of their own bookings only.');
+      return { businessId, partnerId: viewer.partnerId };
+    case 'STAFF':
+      if (viewer.businessId !== businessId) throw forbidden('Staff follow the events of their own business only.');
+      return { businessId, partnerId };
+    case 'ADMIN':
+      return { businessId, partnerId };
+  }
+}
+
+export const bookingEventResolvers: Resolvers = {
+  Query: {
+    bookingEventsSince: async (_, args, { viewer, app }): Promise<BookingEventsPageModel> => {
+      const filter = eventFilterFor(viewer, args.businessId, args.partnerId);
+      const first = args.first ?? 100;
+      if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badUserInput(`Expected \`first\` from 1 to ${MAX_PAGE}, got ${first}.`, 'first');
+      if (args.after != null && !CURSOR.test(args.after)) throw badUserInput(`Expected \`after\` to be a BookingEvent.cursor (a decimal integer), got "${args.after}".`, 'after');
+      const after = args.after == null ? 0 : Number(args.after);
+      const rows = await findBusinessEventsAfter(app.db, { businessId: filter.businessId!, partnerId: filter.partnerId, after, limit: first + 1 });
+      const events = rows.slice(0, first);
+      return { events, hasMore: rows.length > first, endCursor: events.length ? events[events.length - 1].position : (args.after ?? null) };
+    },
+  },
+  Subscription: {
+    bookingEvents: {
+      subscribe: (_, args, ctx) => {
+        const filter = eventFilterFor(ctx.viewer, args.businessId, args.partnerId);
+        const key = accessKeyOf(ctx.viewer);
+        // The subscription's context lives as long as the subscription; each event gets loaders of
+        // its own, or nested fields would be served from what earlier events loaded. Subscribers
+        // with the same access share them for that event: one batch per event, not per subscriber.
+        const freshLoaders = ({ shared }: DeliveredEvent) => {
+          let loaders = shared.get(key) as LoaderRegistry | undefined;
+          if (!loaders) shared.set(key, (loaders = new LoaderRegistry(ctx.app.db, ctx.viewer)));
+          ctx.loaders = loaders;
+        };
+        return ctx.app.events.stream(filter, freshLoaders);
+      },
+      resolve: (delivered: DeliveredEvent) => delivered.event,
+    },
+  },
+  BookingEvent: {
+    cursor: (e) => e.position,
+    booking: (e, _, { loaders }) => bookingById(loaders).load(e.bookingId),
+    status: (e) => e.data.booking.status as never,
+    startsAt: (e) => e.data.booking.startsAt,
+    endsAt: (e) => e.data.booking.endsAt,
+    partner: (e, _, { loaders }) => partnerById(loaders).load(e.data.booking.partnerId),
+    previousStartsAt: (e) => e.data.previous?.startsAt ?? null,
+    previousEndsAt: (e) => e.data.previous?.endsAt ?? null,
+    previousPartner: (e, _, { loaders }) => {
+      const previous = e.data.previous?.partnerId;
+      return previous && previous !== e.data.booking.partnerId ? partnerById(loaders).load(previous) : null;
+    },
+    payment: (e, _, { loaders }) => (e.paymentId ? paymentById(loaders).load(e.paymentId) : null),
+    paymentStatus: (e) => (e.data.payment?.status ?? null) as never,
+    previousPaymentStatus: (e) => (e.data.payment?.previousStatus ?? null) as never,
+  },
+};

@@ -1,0 +1,191 @@
+import type { Server } from 'node:http';
+import { createSourceEventStream, execute, GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { accessKeyOf } from '../auth/access.js';
+import type { TokenVerifier } from '../auth/tokens.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { WebSocketConfig } from '../config.js';
+import { ErrorCode } from '../shared/errors.js';
+import { createRequestContext, type AppServices, type RequestContext } from './context.js';
+import type { createErrorFormatter } from './errors.js';
+import { GRAPHQL_PATH } from './http.js';
+
+/** Validated documents by query text: thousands of subscribers usually send a handful of texts. */
+const DOCUMENT_CACHE_LIMIT = 500;
+/** Per-event scratch space that a subscription's source events may carry (see events/event-stream.ts). */
+interface SharedScratch {
+  shared: Map<string, unknown>;
+}
+
+function hasScratch(payload: unknown): payload is SharedScratch {
+  return typeof payload === 'object' && payload !== null && (payload as SharedScratch).shared instanceof Map;
+}
+
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+/**
+ * graphql-js's `subscribe`, except that subscribers of one event that sent the same operation with
+ * the same variables and have the same access (accessKeyOf) share one execution of it: the result
+ * is the same for all of them, and thousands of staff dashboards on one business then cost one
+ * execution per event instead of one each. The shared result lives in the event's scratch space,
+ * so it is dropped with the event.
+ */
+async function subscribeSharingExecution(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  let documentId = documentIds.get(args.document);
+  if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+  const viewer = (args.contextValue as RequestContext).viewer;
+  const group = `execution:${documentId}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}:${accessKeyOf(viewer)}`;
+  const events = source[Symbol.asyncIterator]();
+  const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
+    if (!hasScratch(payload)) return execute({ ...args, rootValue: payload });
+    let result = payload.shared.get(group) as Promise<ExecutionResult> | undefined;
+    if (!result) payload.shared.set(group, (result = Promise.resolve(execute({ ...args, rootValue: payload }))));
+    return result;
+  };
+  const results: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const step = await events.next();
+      return step.done ? step : { value: await run(step.value), done: false };
+    },
+    async return() {
+      return events.return ? ((await events.return()) as IteratorResult<ExecutionResult>) : { value: undefined, done: true };
+    },
+    async throw(error: unknown) {
+      if (events.throw) return (await events.throw(error)) as IteratorResult<ExecutionResult>;
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return results;
+    },
+  };
+  return results;
+}
+
+/** The codes Apollo gives the same errors over HTTP. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
+}
+
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface WebSocketEndpoint {
+  /** Open connections (acknowledged or not). */
+  readonly connections: number;
+  /** Closes every connection with 1001 (going away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+/**
+ * GraphQL subscriptions over WebSocket (graphql-ws's `graphql-transport-ws` protocol), on the HTTP
+ * server's port and path. The protocol's close codes come from graphql-ws: 4400 bad message, 4401
+ * subscribe before the init ack, 4403 refused init (here: no or a bad token), 4408 no init in time,
+ * 4409 a subscription id reused, 4429 a second init; and 4403 when the token expires.
+ *
+ * Only subscriptions travel over the socket: queries and mutations go over HTTP, which has the
+ * fast path, the Idempotency-Key header and the status codes.
+ */
+export function startWebSocketEndpoint(options: {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  services: AppServices;
+  verifier: TokenVerifier;
+  config: WebSocketConfig;
+  formatError: ReturnType<typeof createErrorFormatter>;
+}): WebSocketEndpoint {
+  const { schema, services, verifier, config, formatError } = options;
+  const wss = new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
+  const documents = new Map<string, DocumentNode>();
+
+  /** Parses and validates a query once per text; errors are returned, not cached. */
+  function documentFor(query: string): DocumentNode | readonly GraphQLError[] {
+    const cached = documents.get(query);
+    if (cached) return cached;
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+    }
+    const errors = validate(schema, document);
+    if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+    if (documents.size >= DOCUMENT_CACHE_LIMIT) documents.clear();
+    documents.set(query, document);
+    return document;
+  }
+
+  /** Closes the socket with 4403 once the token has expired (timers longer than ~24.8 days are chained). */
+  function closeAt(expiresAt: number, extra: { socket: { close(code: number, reason: string): void }; expiry?: NodeJS.Timeout }) {
+    const wait = expiresAt - Date.now();
+    const timer = wait <= 0
+      ? setTimeout(() => extra.socket.close(CloseCode.Forbidden, 'Forbidden: the token expired'), 0)
+      : setTimeout(() => closeAt(expiresAt, extra), Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+    extra.expiry = timer;
+  }
+
+  const server = useServer<Record<string, unknown>, { viewer: Viewer; expiry: NodeJS.Timeout }>(
+    {
+      schema,
+      subscribe: subscribeSharingExecution,
+      connectionInitWaitTimeout: config.initTimeoutMs,
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (typeof authorization !== 'string') return false;
+        try {
+          const { viewer, expiresAt } = await verifier.sessionFor(authorization);
+          ctx.extra.viewer = viewer;
+          // A subscription must not outlive the token that allowed it.
+          if (expiresAt !== null) closeAt(expiresAt, ctx.extra);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        // The subscription being started is already counted.
+        if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`A connection may run at most ${config.maxSubscriptionsPerConnection} subscriptions at once; complete one first or open another connection.`, {
+              extensions: { code: ErrorCode.TooManySubscriptions },
+            }),
+          ];
+        }
+        const document = documentFor(payload.query);
+        if (!('kind' in document)) return document;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Expected one operation, or `operationName` naming one of them.', { extensions: { code: 'BAD_REQUEST' } })];
+        if (operation.operation !== 'subscription') {
+          return [new GraphQLError(`Only subscriptions run over WebSocket; send queries and mutations with POST ${GRAPHQL_PATH}.`, { extensions: { code: 'BAD_REQUEST' } })];
+        }
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: createRequestContext(services, ctx.extra.viewer!),
+        };
+      },
+      // Errors are masked and logged exactly as over HTTP.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+    },
+    wss,
+    config.keepAliveMs,
+  );
+
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    close: () => server.dispose() as Promise<void>,
+  };
+}

@@ -1,0 +1,226 @@
+import type { WebhookConfig } from '../config.js';
+import { inBackground } from '../db/background.js';
+import type { Db } from '../db/sql-helpers.js';
+import type { Logger } from '../server/context.js';
+import { CoalescedRuns } from '../shared/coalesced-runs.js';
+import { webhookRequestOf } from './webhook-request.js';
+import {
+  claimDueWebhookDeliveries,
+  countWebhookEndpointFailure,
+  parkWebhookDeliveries,
+  recordWebhookFailure,
+  recordWebhookSuccess,
+  releaseWebhookDelivery,
+  type ClaimedDelivery,
+} from './webhooks.repository.js';
+
+export interface WebhookDispatcherOptions {
+  db: Db;
+  log: Logger;
+  config: WebhookConfig;
+  /** Deliveries claimed by one statement and POSTed at once. */
+  batchSize?: number;
+}
+
+/** The longest wait between two attempts, however many failed before. */
+export const MAX_RETRY_DELAY_MS = 3_600_000;
+/** A claim's lease outlasts the request's timeout by this much: time to record the outcome. */
+const LEASE_MARGIN_MS = 30_000;
+/** Stored errors are cut to this length (the column's limit). */
+const MAX_ERROR_LENGTH = 500;
+
+/**
+ * The wait before attempt `failedAttempts + 1`: base, 2 x base, 4 x base ... up to an hour, each
+ * drawn from the upper half of its range ("equal jitter"), so that the retries of many deliveries
+ * that failed together (an endpoint back up after an outage) do not arrive together again, while
+ * each wait is still at least as long as the one before.
+ */
+export function retryDelayMs(baseMs: number, failedAttempts: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(baseMs * 2 ** Math.max(failedAttempts - 1, 0), MAX_RETRY_DELAY_MS);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+type Outcome =
+  | { kind: 'succeeded'; statusCode: number }
+  | { kind: 'failed'; statusCode: number | null; error: string }
+  /** Aborted because the dispatcher is stopping: handed back, not counted as a failure. */
+  | { kind: 'interrupted' };
+
+/** Thrown inside a failure's transaction when a later attempt took the delivery over: nothing is recorded. */
+class StaleAttempt extends Error {}
+
+function truncated(text: string): string {
+  return text.length <= MAX_ERROR_LENGTH ? text : `${text.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+}
+
+function describeRequestError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+  return `The request failed before an answer: ${detail}.`;
+}
+
+/**
+ * Sends webhook deliveries. A run claims a batch of due deliveries of active endpoints in one
+ * statement (each gets a lease: see claimDueWebhookDeliveries), POSTs them at once, outside any
+ * transaction, and records each outcome: a 2xx is a success; anything else (another status, a
+ * timeout, a refused connection) is retried with exponential backoff until the delivery is as old
+ * as the retry window, then given up. Failures in a row are counted per endpoint, and the endpoint
+ * is paused at the limit: its deliveries wait (they are not dropped) until it is resumed.
+ *
+ * Every process may run one; they never send the same attempt twice at once. A process that dies
+ * mid-request leaves the delivery claimed until its lease ends, then another sends it again:
+ * delivery is at least once, and receivers deduplicate on the Webhook-Id header.
+ */
+export class WebhookDispatcher {
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly polling: CoalescedRuns;
+  private readonly inFlight = new Set<AbortController>();
+  private readonly runs = new Set<Promise<number>>();
+  /** For tests and /metrics. */
+  readonly stats = { runs: 0, attempts: 0, succeeded: 0, failed: 0, gaveUp: 0, paused: 0, interrupted: 0 };
+
+  constructor(private readonly options: WebhookDispatcherOptions) {
+    this.batchSize = options.batchSize ?? 50;
+    this.leaseMs = options.config.timeoutMs + LEASE_MARGIN_MS;
+    this.polling = new CoalescedRuns(
+      () => this.sendAllDue(),
+      (error) => options.log.error('The webhook dispatcher failed; it will run again', { message: (error as Error).message, stack: (error as Error).stack }),
+    );
+  }
+
+  private get stopped(): boolean {
+    return this.polling.stopped;
+  }
+
+  /** Polls for due deliveries every `pollIntervalMs` (none with 0: this process then only creates deliveries). */
+  start(): void {
+    const interval = this.options.config.pollIntervalMs;
+    if (interval > 0) this.polling.every(interval);
+  }
+
+  /** Asks for runs until nothing is due; returns when a run that started after this call has finished. */
+  kick(): Promise<void> {
+    return this.polling.kick();
+  }
+
+  /**
+   * Stops polling and aborts the requests in flight; their deliveries are handed back, due at once
+   * for another process (or this one's next start). Returns once every outcome is recorded, so the
+   * database may be closed after it.
+   */
+  async stop(): Promise<void> {
+    const stopping = this.polling.stop();
+    for (const controller of this.inFlight) controller.abort();
+    await stopping;
+    await Promise.allSettled([...this.runs]);
+  }
+
+  /** One run: claims up to a batch of due deliveries, sends them and records the outcomes; returns how many were claimed. */
+  runOnce(): Promise<number> {
+    const run = inBackground(() => this.claimAndSend());
+    this.runs.add(run);
+    void run.catch(() => undefined).finally(() => this.runs.delete(run));
+    return run;
+  }
+
+  private async sendAllDue(): Promise<void> {
+    let claimed: number;
+    do claimed = await this.runOnce();
+    while (claimed === this.batchSize && !this.stopped);
+  }
+
+  private async claimAndSend(): Promise<number> {
+    if (this.stopped) return 0;
+    const claimed = await claimDueWebhookDeliveries(this.options.db, this.batchSize, this.leaseMs);
+    this.stats.runs++;
+    await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
+    return claimed.length;
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const outcome = await this.post(delivery);
+    try {
+      await this.record(delivery, outcome);
+    } catch (error) {
+      // The lease runs out and the delivery is attempted again: nothing is lost.
+      this.options.log.error('Could not record a webhook attempt; the delivery is retried when its lease ends', {
+        deliveryId: delivery.id,
+        message: (error as Error).message,
+      });
+    }
+  }
+
+  private async post(delivery: ClaimedDelivery): Promise<Outcome> {
+    if (this.stopped) return { kind: 'interrupted' };
+    const { timeoutMs } = this.options.config;
+    const { body, headers } = webhookRequestOf({ endpointId: delivery.endpointId, secret: delivery.secret, event: delivery.event, unixSeconds: Math.floor(Date.now() / 1000) });
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    this.stats.attempts++;
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        headers,
+        body,
+        // A redirect is an answer other than 2xx: following it could lead anywhere.
+        redirect: 'manual',
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      // The answer's body is not needed; dropping it frees the connection.
+      await response.body?.cancel().catch(() => undefined);
+      if (response.status >= 200 && response.status < 300) return { kind: 'succeeded', statusCode: response.status };
+      return { kind: 'failed', statusCode: response.status, error: `Expected a 2xx answer, got HTTP ${response.status}.` };
+    } catch (error) {
+      if (controller.signal.aborted) return { kind: 'interrupted' };
+      if ((error as Error).name === 'TimeoutError') return { kind: 'failed', statusCode: null, error: `No answer within ${timeoutMs} ms.` };
+      return { kind: 'failed', statusCode: null, error: describeRequestError(error) };
+    } finally {
+      this.inFlight.delete(controller);
+    }
+  }
+
+  private async record(delivery: ClaimedDelivery, outcome: Outcome): Promise<void> {
+    const { db, config, log } = this.options;
+    if (outcome.kind === 'succeeded') {
+      this.stats.succeeded++;
+      await recordWebhookSuccess(db, delivery.id, outcome.statusCode);
+      return;
+    }
+    if (outcome.kind === 'interrupted') {
+      this.stats.interrupted++;
+      await releaseWebhookDelivery(db, delivery.id, delivery.attempt, 'Interrupted: the sending process stopped; sent again.');
+      return;
+    }
+    this.stats.failed++;
+    const error = truncated(outcome.error);
+    const pauseReason = truncated(`Paused after ${config.pauseAfterFailures} failed attempts in a row; the last one: ${error}`);
+    try {
+      await db.transaction().execute(async (trx) => {
+        // The endpoint first: its row lock orders the outcomes of one endpoint's deliveries.
+        const endpoint = await countWebhookEndpointFailure(trx, delivery.endpointId, config.pauseAfterFailures, pauseReason);
+        const recorded = await recordWebhookFailure(trx, {
+          id: delivery.id,
+          attempt: delivery.attempt,
+          statusCode: outcome.statusCode,
+          error,
+          retryDelayMs: retryDelayMs(config.retryBaseMs, delivery.attempt),
+          retryWindowMs: config.retryWindowMs,
+          parked: endpoint.paused,
+        });
+        if (!recorded) throw new StaleAttempt();
+        if (recorded.gaveUp) {
+          this.stats.gaveUp++;
+          log.info('Gave up a webhook delivery at the end of its retry window', { deliveryId: delivery.id, attempts: delivery.attempt, error });
+        }
+        if (endpoint.pausedNow) {
+          this.stats.paused++;
+          await parkWebhookDeliveries(trx, delivery.endpointId);
+          log.info('Paused a webhook endpoint', { endpointId: delivery.endpointId, reason: pauseReason });
+        }
+      });
+    } catch (caught) {
+      if (!(caught instanceof StaleAttempt)) throw caught;
+    }
+  }
+}

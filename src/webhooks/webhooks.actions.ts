@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import type { BookingEventType } from '../__generated__/resolvers-types.js';
+import { insertAuditLogs } from '../audit/audit.repository.js';
+import type { ManagementScope } from '../auth/access.js';
+import type { Db } from '../db/sql-helpers.js';
+import { findPartnersByIds } from '../partners/partners.repository.js';
+import { forbidden } from '../shared/errors.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { inTransaction } from '../shared/transaction.js';
+import { abort, runAction, userError, type ActionResult } from '../shared/user-errors.js';
+import { canManageWebhookEndpoint } from './webhook-access.js';
+import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
+import {
+  activateWebhookEndpoint,
+  countLiveWebhookEndpoints,
+  failPendingWebhookDeliveries,
+  findWebhookDeliveriesByIds,
+  findWebhookEndpointSecret,
+  insertRedelivery,
+  insertWebhookEndpoint,
+  lockBusinessForWebhooks,
+  lockWebhookEndpointById,
+  softDeleteWebhookEndpoint,
+  unparkWebhookDeliveries,
+} from './webhooks.repository.js';
+
+/**
+ * Webhook endpoint rules. The caller's scope comes from webhookScopeOf: an endpoint outside it
+ * (another business's, or for a partner one that is not theirs) reads exactly like a missing one.
+ */
+
+/** Live endpoints per business: each event costs a delivery per matching endpoint. */
+export const MAX_ENDPOINTS_PER_BUSINESS = 20;
+export const MAX_URL_LENGTH = 2048;
+
+const ENDPOINT_ID_FIELD = ['input', 'endpointId'];
+
+function endpointNotFound(gid: string): never {
+  abort('NOT_FOUND', `Expected the ID of a webhook endpoint you may manage, got "${gid}".`, ENDPOINT_ID_FIELD);
+}
+
+/** 32 random bytes: the HMAC key that signs the endpoint's requests. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
+
+/** The URL to store (normalized by the WHATWG parser, so the scheme is lower case), or a user error. */
+function checkedUrl(raw: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    abort('INVALID_INPUT', `Expected an absolute https:// or http:// URL, got "${raw.slice(0, 200)}".`, ['input', 'url']);
+  }
+  if (url.href.length > MAX_URL_LENGTH) {
+    abort('INVALID_INPUT', `Expected a URL of at most ${MAX_URL_LENGTH} characters, got ${url.href.length}.`, ['input', 'url']);
+  }
+  return url.href;
+}
+
+// ---------------------------------------------------------------------------------------------
+// webhookEndpointCreate
+
+export interface WebhookEndpointCreateArgs {
+  businessId: string;
+  partnerId?: string | null;
+  url: string;
+  eventTypes: BookingEventType[];
+}
+
+export interface CreatedWebhookEndpoint {
+  endpoint: WebhookEndpointModel;
+  /** Shown once, in the creation's payload. */
+  secret: string;
+}
+
+export async function createWebhookEndpoint(db: Db, scope: ManagementScope, input: WebhookEndpointCreateArgs): Promise<ActionResult<CreatedWebhookEndpoint>> {
+  const businessId = rawIdOf(input.businessId, 'Business');
+  if (!businessId || (scope.businessId !== null && scope.businessId !== businessId)) {
+    return userError('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
+  }
+  let partnerId: string | null = null;
+  if (input.partnerId != null) {
+    partnerId = rawIdOf(input.partnerId, 'Partner');
+    if (!partnerId) return userError('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
+  }
+  if (scope.partnerId !== null) {
+    if (partnerId !== null && partnerId !== scope.partnerId) throw forbidden('Expected a partner to register webhook endpoints for themself only, got another partner\'s ID.');
+    partnerId = scope.partnerId;
+  }
+
+  const checked = await runAction(async () => {
+    const url = checkedUrl(input.url);
+    if (!input.eventTypes.length) abort('INVALID_INPUT', 'Expected at least one event type to send, got none.', ['input', 'eventTypes']);
+    return { url, eventTypes: [...new Set(input.eventTypes)] };
+  });
+  if (!checked.ok) return checked;
+  const { url, eventTypes } = checked.value;
+
+  return inTransaction(db, async (trx) => {
+    if (!(await lockBusinessForWebhooks(trx, businessId))) abort('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
+    if (partnerId !== null) {
+      const [partner] = await findPartnersByIds(trx, [partnerId]);
+      if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
+    }
+    const live = await countLiveWebhookEndpoints(trx, businessId);
+    if (live >= MAX_ENDPOINTS_PER_BUSINESS) {
+      abort('INVALID_INPUT', `A business may have at most ${MAX_ENDPOINTS_PER_BUSINESS} webhook endpoints and this one has ${live}; delete one first.`);
+    }
+
+    const secret = newWebhookSecret();
+    const endpoint = await insertWebhookEndpoint(trx, { businessId, partnerId, url, eventTypes, secret });
+    await insertAuditLogs(trx, [{
+      businessId,
+      entity: 'webhook_endpoint',
+      entityId: endpoint.id,
+      action: 'webhook_endpoint.created',
+      actor: scope.actor,
+      changes: { after: { url, eventTypes, partnerId } },
+    }]);
+    return { endpoint, secret };
+  });
+}
+
+/** A created endpoint with its secret again, for the replay of an idempotent creation (null once it is deleted). */
+export async function findCreatedWebhookEndpoint(db: Db, endpoint: WebhookEndpointModel | null): Promise<CreatedWebhookEndpoint | null> {
+  const secret = endpoint && (await findWebhookEndpointSecret(db, endpoint.id));
+  return endpoint && secret ? { endpoint, secret } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// webhookEndpointDelete, webhookEndpointResume
+
+/** Soft-deletes an endpoint and gives up its pending deliveries; returns its id. */
+export async function deleteWebhookEndpoint(db: Db, scope: ManagementScope, input: { endpointId: string }): Promise<ActionResult<string>> {
+  const id = rawIdOf(input.endpointId, 'WebhookEndpoint');
+  return inTransaction(db, async (trx) => {
+    const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
+    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
+    await softDeleteWebhookEndpoint(trx, endpoint.id);
+    const given = await failPendingWebhookDeliveries(trx, endpoint.id, 'Given up: the endpoint was deleted.');
+    await insertAuditLogs(trx, [{
+      businessId: endpoint.businessId,
+      entity: 'webhook_endpoint',
+      entityId: endpoint.id,
+      action: 'webhook_endpoint.deleted',
+      actor: scope.actor,
+      changes: { before: { url: endpoint.url, status: endpoint.status }, pendingDeliveriesGivenUp: given },
+    }]);
+    return endpoint.id;
+  });
+}
+
+/** Re-activates a paused endpoint, resets its failure count and makes its waiting deliveries due now. */
+export async function resumeWebhookEndpoint(db: Db, scope: ManagementScope, input: { endpointId: string }): Promise<ActionResult<WebhookEndpointModel>> {
+  const id = rawIdOf(input.endpointId, 'WebhookEndpoint');
+  return inTransaction(db, async (trx) => {
+    const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
+    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
+    // Resuming an active endpoint changes nothing, so a retried request is harmless.
+    if (endpoint.status === 'ACTIVE') return endpoint;
+    const resumed = await activateWebhookEndpoint(trx, endpoint.id);
+    const due = await unparkWebhookDeliveries(trx, endpoint.id);
+    await insertAuditLogs(trx, [{
+      businessId: endpoint.businessId,
+      entity: 'webhook_endpoint',
+      entityId: endpoint.id,
+      action: 'webhook_endpoint.resumed',
+      actor: scope.actor,
+      changes: {
+        before: { status: endpoint.status, consecutiveFailures: endpoint.consecutiveFailures, pauseReason: endpoint.pauseReason },
+        after: { status: resumed.status, consecutiveFailures: resumed.consecutiveFailures },
+        deliveriesDue: due,
+      },
+    }]);
+    return resumed;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// webhookDeliveryRedeliver
+
+/** A new delivery of the same event to the same endpoint, due now; the original stays in the log. */
+export async function redeliverWebhook(db: Db, scope: ManagementScope, input: { deliveryId: string }): Promise<ActionResult<WebhookDeliveryModel>> {
+  const id = rawIdOf(input.deliveryId, 'WebhookDelivery');
+  const notFound: () => never = () => abort('NOT_FOUND', `Expected the ID of a webhook delivery you may see, got "${input.deliveryId}".`, ['input', 'deliveryId']);
+  return inTransaction(db, async (trx) => {
+    const [original] = id ? await findWebhookDeliveriesByIds(trx, [id]) : [];
+    if (!original) notFound();
+    // Locked so that a pause or resume recorded meanwhile cannot leave the new delivery due on a
+    // paused endpoint (or parked on an active one).
+    const endpoint = await lockWebhookEndpointById(trx, original.endpointId);
+    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) notFound();
+    const newId = await insertRedelivery(trx, original.id);
+    await insertAuditLogs(trx, [{
+      businessId: endpoint.businessId,
+      entity: 'webhook_delivery',
+      entityId: newId,
+      action: 'webhook_delivery.redelivered',
+      actor: scope.actor,
+      changes: { redeliveryOf: original.id, endpointId: endpoint.id, eventCursor: original.event.position },
+    }]);
+    const [created] = await findWebhookDeliveriesByIds(trx, [newId]);
+    return created;
+  });
+}

@@ -1,0 +1,353 @@
+import { sql } from 'kysely';
+import type { BookingEventModel, BookingEventType } from '../events/booking-event.model.js';
+import { allOf, groupBy, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
+import type { WebhookDeliveryStatus } from '../__generated__/resolvers-types.js';
+import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
+
+/**
+ * The webhook tables. A pending delivery of a paused endpoint is parked at next_attempt_at =
+ * 'infinity', past the end of the dispatcher's index range, so a paused endpoint's backlog costs the
+ * claim nothing; every statement that writes next_attempt_at keeps to that rule. 'infinity' never
+ * leaves this file: the drivers cannot turn it into a date.
+ */
+
+const ENDPOINT_COLUMNS = sql.raw(
+  `w.id, w.business_id AS "businessId", w.partner_id AS "partnerId", w.url, w.event_types AS "eventTypes",
+   upper(w.status) AS status, w.consecutive_failures AS "consecutiveFailures", w.paused_at AS "pausedAt",
+   w.pause_reason AS "pauseReason", w.created_at AS "createdAt"`,
+);
+
+const EVENT_COLUMNS_TEXT = `e.id AS "eventId", e.position AS "eventPosition", e.type AS "eventType", e.business_id AS "eventBusinessId",
+   e.booking_id AS "eventBookingId", e.payment_id AS "eventPaymentId", e.partner_ids::text[] AS "eventPartnerIds",
+   e.occurred_at AS "eventOccurredAt", e.data AS "eventData"`;
+const EVENT_COLUMNS = sql.raw(EVENT_COLUMNS_TEXT);
+
+const DELIVERY_COLUMNS = sql.raw(
+  `d.id, d.business_id AS "businessId", d.endpoint_id AS "endpointId", upper(d.status) AS status, d.attempts,
+   CASE WHEN d.status = 'pending' AND d.next_attempt_at <> 'infinity' THEN d.next_attempt_at END AS "nextAttemptAt",
+   d.last_attempt_at AS "lastAttemptAt", d.last_status_code AS "lastStatusCode", d.last_error AS "lastError",
+   d.delivered_at AS "deliveredAt", d.created_at AS "createdAt", d.redelivery_of AS "redeliveryOfId", ${EVENT_COLUMNS_TEXT}`,
+);
+
+interface EventColumns {
+  eventId: string;
+  eventPosition: string;
+  eventType: BookingEventType;
+  eventBusinessId: string;
+  eventBookingId: string;
+  eventPaymentId: string | null;
+  eventPartnerIds: string[];
+  eventOccurredAt: string;
+  eventData: BookingEventModel['data'];
+}
+
+type DeliveryRow = Omit<WebhookDeliveryModel, 'event'> & EventColumns;
+
+function eventOf(row: EventColumns): BookingEventModel {
+  return {
+    id: row.eventId,
+    position: row.eventPosition,
+    type: row.eventType,
+    businessId: row.eventBusinessId,
+    bookingId: row.eventBookingId,
+    paymentId: row.eventPaymentId,
+    partnerIds: row.eventPartnerIds,
+    occurredAt: row.eventOccurredAt,
+    data: row.eventData,
+  };
+}
+
+function deliveryOf(row: DeliveryRow): WebhookDeliveryModel {
+  const { eventId, eventPosition, eventType, eventBusinessId, eventBookingId, eventPaymentId, eventPartnerIds, eventOccurredAt, eventData, ...delivery } = row;
+  return { ...delivery, event: eventOf(row) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/** Live (not deleted) endpoints by id. */
+export function findWebhookEndpointsByIds(db: Db, ids: readonly string[]): Promise<WebhookEndpointModel[]> {
+  return query(db, 'findWebhookEndpointsByIds', sql`
+    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ANY(${ids}::bigint[]) AND w.deleted_at IS NULL`);
+}
+
+/** The live endpoints of each business, oldest first (a business has at most a few: see MAX_ENDPOINTS_PER_BUSINESS). */
+export async function findWebhookEndpointsByBusinessIds(db: Db, businessIds: readonly string[]): Promise<Map<string, WebhookEndpointModel[]>> {
+  const rows = await query<WebhookEndpointModel>(db, 'findWebhookEndpointsByBusinessIds', sql`
+    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w
+    WHERE w.business_id = ANY(${businessIds}::bigint[]) AND w.deleted_at IS NULL ORDER BY w.business_id, w.id`);
+  return groupBy(rows, (row) => row.businessId);
+}
+
+/** Deliveries by id, with their events; whoever may see the endpoint may see them. */
+export async function findWebhookDeliveriesByIds(db: Db, ids: readonly string[]): Promise<WebhookDeliveryModel[]> {
+  const rows = await query<DeliveryRow>(db, 'findWebhookDeliveriesByIds', sql`
+    SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN booking_events e ON e.id = d.event_id
+    WHERE d.id = ANY(${ids}::bigint[])`);
+  return rows.map(deliveryOf);
+}
+
+export interface DeliveryListArgs {
+  status: WebhookDeliveryStatus | null;
+  /** The id of the last delivery seen (pages go newest first). */
+  after: string | null;
+  limit: number;
+}
+
+/** One page of each endpoint's delivery log, newest first, in one statement. */
+export async function findWebhookDeliveryPagesByEndpointIds(db: Db, endpointIds: readonly string[], args: DeliveryListArgs): Promise<Map<string, WebhookDeliveryModel[]>> {
+  const pages = await lateralPages<DeliveryRow>(db, 'findWebhookDeliveryPagesByEndpointIds', endpointIds, sql`
+    SELECT p.parent_id AS "parentId", ${DELIVERY_COLUMNS}
+    FROM webhook_deliveries d JOIN booking_events e ON e.id = d.event_id
+    WHERE ${allOf([
+      sql`d.endpoint_id = p.parent_id`,
+      args.status && sql`d.status = ${args.status.toLowerCase()}`,
+      args.after !== null && sql`d.id < ${args.after}::bigint`,
+    ])}
+    ORDER BY d.id DESC LIMIT ${args.limit}`);
+  const models = new Map<string, WebhookDeliveryModel[]>();
+  for (const [endpointId, rows] of pages) models.set(endpointId, rows.map((row) => deliveryOf(row)));
+  return models;
+}
+
+/** A live endpoint's signing secret (for the idempotent replay of its creation, the only place it is shown). */
+export async function findWebhookEndpointSecret(db: Db, id: string): Promise<string | null> {
+  const rows = await query<{ secret: string }>(db, 'findWebhookEndpointSecret', sql`
+    SELECT w.secret FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL`);
+  return rows[0]?.secret ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint changes: each runs inside the action's transaction.
+
+/**
+ * Locks a live business against concurrent endpoint registrations (the per-business cap) and says
+ * whether it exists. FOR NO KEY UPDATE: bookings and other rows pointing at the business take a
+ * KEY SHARE lock, which this does not block.
+ */
+export async function lockBusinessForWebhooks(trx: Trx, businessId: string): Promise<boolean> {
+  const rows = await query(trx, 'lockBusinessForWebhooks', sql`
+    SELECT 1 FROM businesses b WHERE b.id = ${businessId}::bigint AND b.deleted_at IS NULL FOR NO KEY UPDATE`);
+  return rows.length > 0;
+}
+
+export async function countLiveWebhookEndpoints(trx: Trx, businessId: string): Promise<number> {
+  const rows = await query<{ count: number }>(trx, 'countLiveWebhookEndpoints', sql`
+    SELECT count(*)::int AS count FROM webhook_endpoints w WHERE w.business_id = ${businessId}::bigint AND w.deleted_at IS NULL`);
+  return rows[0].count;
+}
+
+export interface NewWebhookEndpoint {
+  businessId: string;
+  partnerId: string | null;
+  url: string;
+  eventTypes: BookingEventType[];
+  secret: string;
+}
+
+export async function insertWebhookEndpoint(trx: Trx, e: NewWebhookEndpoint): Promise<WebhookEndpointModel> {
+  const rows = await query<WebhookEndpointModel>(trx, 'insertWebhookEndpoint', sql`
+    INSERT INTO webhook_endpoints AS w (business_id, partner_id, url, event_types, secret)
+    VALUES (${e.businessId}::bigint, ${e.partnerId}::bigint, ${e.url}, ${e.eventTypes}::text[], ${e.secret})
+    RETURNING ${ENDPOINT_COLUMNS}`);
+  return rows[0];
+}
+
+export async function lockWebhookEndpointById(trx: Trx, id: string): Promise<WebhookEndpointModel | undefined> {
+  const rows = await query<WebhookEndpointModel>(trx, 'lockWebhookEndpointById', sql`
+    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL FOR UPDATE`);
+  return rows[0];
+}
+
+export async function softDeleteWebhookEndpoint(trx: Trx, id: string): Promise<void> {
+  await query(trx, 'softDeleteWebhookEndpoint', sql`UPDATE webhook_endpoints SET deleted_at = now() WHERE id = ${id}::bigint`);
+}
+
+/** Gives up an endpoint's pending deliveries (it was deleted); returns how many. */
+export async function failPendingWebhookDeliveries(trx: Trx, endpointId: string, reason: string): Promise<number> {
+  const rows = await query(trx, 'failPendingWebhookDeliveries', sql`
+    UPDATE webhook_deliveries SET status = 'failed', last_error = ${reason}
+    WHERE endpoint_id = ${endpointId}::bigint AND status = 'pending' RETURNING id`);
+  return rows.length;
+}
+
+/** Re-activates an endpoint with a clean failure count. */
+export async function activateWebhookEndpoint(trx: Trx, id: string): Promise<WebhookEndpointModel> {
+  const rows = await query<WebhookEndpointModel>(trx, 'activateWebhookEndpoint', sql`
+    UPDATE webhook_endpoints AS w SET status = 'active', consecutive_failures = 0, paused_at = NULL, pause_reason = NULL
+    WHERE w.id = ${id}::bigint RETURNING ${ENDPOINT_COLUMNS}`);
+  return rows[0];
+}
+
+/** Makes the parked (paused-endpoint) deliveries of an endpoint due now; returns how many. */
+export async function unparkWebhookDeliveries(trx: Trx, endpointId: string): Promise<number> {
+  const rows = await query(trx, 'unparkWebhookDeliveries', sql`
+    UPDATE webhook_deliveries SET next_attempt_at = now()
+    WHERE endpoint_id = ${endpointId}::bigint AND status = 'pending' AND next_attempt_at = 'infinity' RETURNING id`);
+  return rows.length;
+}
+
+/** A new delivery of a delivery's event to the same endpoint, due now (parked if the endpoint is paused). */
+export async function insertRedelivery(trx: Trx, deliveryId: string): Promise<string> {
+  const rows = await query<{ id: string }>(trx, 'insertRedelivery', sql`
+    INSERT INTO webhook_deliveries (business_id, endpoint_id, event_id, event_position, redelivery_of, next_attempt_at)
+    SELECT d.business_id, d.endpoint_id, d.event_id, d.event_position, d.id,
+           CASE WHEN w.status = 'active' THEN now() ELSE 'infinity'::timestamptz END
+    FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+    WHERE d.id = ${deliveryId}::bigint
+    RETURNING id`);
+  return rows[0].id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out: in the relay's transaction.
+
+/**
+ * One delivery per (event, matching live endpoint), in one statement however many events: an
+ * endpoint matches an event of its business whose type it lists, and, if it has a partner, whose
+ * partner ids (the booking's partner, and the previous one after a move) include that partner.
+ * Paused endpoints get their deliveries too, parked until they are resumed.
+ */
+export async function insertDeliveriesForEvents(trx: Trx, events: readonly BookingEventModel[]): Promise<number> {
+  if (!events.length) return 0;
+  const rows = await query<{ count: number }>(trx, 'insertDeliveriesForEvents', sql`
+    WITH inserted AS (
+      INSERT INTO webhook_deliveries (business_id, endpoint_id, event_id, event_position, next_attempt_at)
+      SELECT w.business_id, w.id, ev.id, ev.position, CASE WHEN w.status = 'active' THEN now() ELSE 'infinity'::timestamptz END
+      FROM unnest(${events.map((e) => e.id)}::bigint[], ${events.map((e) => e.position)}::bigint[], ${events.map((e) => e.businessId)}::bigint[],
+                  ${events.map((e) => e.type)}::text[], ${events.map((e) => e.partnerIds[0])}::bigint[], ${events.map((e) => e.partnerIds[1] ?? null)}::bigint[])
+           AS ev(id, position, business_id, type, partner_id, previous_partner_id)
+      JOIN webhook_endpoints w ON w.business_id = ev.business_id AND w.deleted_at IS NULL AND ev.type = ANY(w.event_types)
+      WHERE w.partner_id IS NULL OR w.partner_id = ev.partner_id OR w.partner_id = ev.previous_partner_id
+      ORDER BY ev.position, w.id
+      RETURNING 1
+    )
+    SELECT count(*)::int AS count FROM inserted`);
+  return rows[0].count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dispatcher
+
+/** A delivery claimed for one attempt, with what the request needs. */
+export interface ClaimedDelivery {
+  id: string;
+  /** This attempt's number (1 for the first); the outcome is recorded only if it is still the latest. */
+  attempt: number;
+  endpointId: string;
+  url: string;
+  secret: string;
+  event: BookingEventModel;
+}
+
+/**
+ * Claims up to `limit` due deliveries of active endpoints for one attempt each, in one statement:
+ * the attempt is counted and next_attempt_at pushed `leaseMs` ahead, so no other dispatcher takes
+ * them meanwhile (SKIP LOCKED passes over rows another claim is taking right now; a row it has
+ * just taken is no longer due when re-checked). If this process dies before recording the outcome,
+ * the delivery is due again when the lease ends.
+ */
+export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  const rows = await query<EventColumns & Omit<ClaimedDelivery, 'event'>>(db, 'claimDueWebhookDeliveries', sql`
+    UPDATE webhook_deliveries d
+    SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+    FROM webhook_endpoints w, booking_events e
+    WHERE d.id IN (
+        SELECT q.id FROM webhook_deliveries q JOIN webhook_endpoints qw ON qw.id = q.endpoint_id
+        WHERE q.status = 'pending' AND q.next_attempt_at <= now() AND qw.status = 'active' AND qw.deleted_at IS NULL
+        ORDER BY q.next_attempt_at, q.id
+        LIMIT ${limit}
+        FOR UPDATE OF q SKIP LOCKED)
+      AND w.id = d.endpoint_id AND e.id = d.event_id
+    RETURNING d.id, d.attempts AS attempt, d.endpoint_id AS "endpointId", w.url, w.secret, ${EVENT_COLUMNS}`);
+  return rows.map((row) => ({ id: row.id, attempt: row.attempt, endpointId: row.endpointId, url: row.url, secret: row.secret, event: eventOf(row) }));
+}
+
+/**
+ * Records a 2xx answer and resets the endpoint's failure count, in one statement. Whichever attempt
+ * of a delivery succeeds first wins, even one whose lease had run out.
+ */
+export async function recordWebhookSuccess(db: Db, id: string, statusCode: number): Promise<void> {
+  await query(db, 'recordWebhookSuccess', sql`
+    WITH d AS (
+      UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = now(), last_attempt_at = now(),
+        last_status_code = ${statusCode}, last_error = NULL
+      WHERE id = ${id}::bigint AND status = 'pending'
+      RETURNING endpoint_id
+    )
+    UPDATE webhook_endpoints w SET consecutive_failures = 0
+    FROM d WHERE w.id = d.endpoint_id AND w.status = 'active' AND w.consecutive_failures > 0`);
+}
+
+/**
+ * Counts a failed attempt against its endpoint (locking it: outcomes of one endpoint are recorded
+ * one at a time) and pauses it at `pauseAfter` failures in a row. Returns the endpoint's status
+ * after, and whether this failure paused it.
+ */
+export async function countWebhookEndpointFailure(trx: Trx, endpointId: string, pauseAfter: number, pauseReason: string): Promise<{ paused: boolean; pausedNow: boolean }> {
+  const rows = await query<{ paused: boolean; pausedNow: boolean }>(trx, 'countWebhookEndpointFailure', sql`
+    UPDATE webhook_endpoints w SET
+      consecutive_failures = w.consecutive_failures + 1,
+      status = CASE WHEN o.pausing THEN 'paused' ELSE w.status END,
+      paused_at = CASE WHEN o.pausing THEN now() ELSE w.paused_at END,
+      pause_reason = CASE WHEN o.pausing THEN ${pauseReason} ELSE w.pause_reason END
+    FROM (
+      SELECT id, status = 'active' AND consecutive_failures + 1 >= ${pauseAfter}::int AS pausing
+      FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR UPDATE
+    ) o
+    WHERE w.id = o.id
+    RETURNING w.status = 'paused' AS paused, o.pausing AS "pausedNow"`);
+  return rows[0] ?? { paused: false, pausedNow: false };
+}
+
+export interface FailedAttempt {
+  id: string;
+  attempt: number;
+  statusCode: number | null;
+  error: string;
+  /** Until the next attempt, unless the retry window ends first (then the last attempt is at its end). */
+  retryDelayMs: number;
+  retryWindowMs: number;
+  /** The endpoint is paused: the delivery waits for a resume instead. */
+  parked: boolean;
+}
+
+/**
+ * Records a failed attempt: the next one is scheduled, or the delivery is given up once it is as old
+ * as the retry window. Only the latest attempt's outcome counts (false when a later claim took the
+ * delivery over, or it is no longer pending).
+ */
+export async function recordWebhookFailure(trx: Trx, f: FailedAttempt): Promise<{ gaveUp: boolean } | null> {
+  const rows = await query<{ gaveUp: boolean }>(trx, 'recordWebhookFailure', sql`
+    UPDATE webhook_deliveries d SET
+      last_attempt_at = now(), last_status_code = ${f.statusCode}::int, last_error = ${f.error},
+      status = CASE WHEN now() >= d.created_at + make_interval(secs => ${f.retryWindowMs / 1000}) THEN 'failed' ELSE 'pending' END,
+      next_attempt_at = CASE
+        WHEN ${f.parked}::boolean THEN 'infinity'::timestamptz
+        ELSE LEAST(now() + make_interval(secs => ${f.retryDelayMs / 1000}), d.created_at + make_interval(secs => ${f.retryWindowMs / 1000}))
+      END
+    WHERE d.id = ${f.id}::bigint AND d.attempts = ${f.attempt}::int AND d.status = 'pending'
+    RETURNING d.status = 'failed' AS "gaveUp"`);
+  return rows[0] ?? null;
+}
+
+/** Parks every pending delivery of an endpoint that was just paused; returns how many. */
+export async function parkWebhookDeliveries(trx: Trx, endpointId: string): Promise<number> {
+  const rows = await query(trx, 'parkWebhookDeliveries', sql`
+    UPDATE webhook_deliveries SET next_attempt_at = 'infinity'
+    WHERE endpoint_id = ${endpointId}::bigint AND status = 'pending' AND next_attempt_at <> 'infinity' RETURNING id`);
+  return rows.length;
+}
+
+/**
+ * Hands a claimed delivery back without an outcome (the process is stopping mid-request): due at
+ * once for another process, not counted as a failure.
+ */
+export async function releaseWebhookDelivery(db: Db, id: string, attempt: number, note: string): Promise<void> {
+  await query(db, 'releaseWebhookDelivery', sql`
+    UPDATE webhook_deliveries d SET last_error = ${note},
+      next_attempt_at = CASE WHEN w.status = 'active' THEN now() ELSE 'infinity'::timestamptz END
+    FROM webhook_endpoints w
+    WHERE d.id = ${id}::bigint AND d.attempts = ${attempt}::int AND d.status = 'pending' AND w.id = d.endpoint_id`);
+}
