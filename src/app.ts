@@ -121,7 +121,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   }));
 
   const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events };
-  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log }));
+  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
@@ -200,7 +200,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       await relay.stop();
       // Requests in flight are aborted and their deliveries handed back for the next process.
       await webhooks?.stop();
-      events.stop();
+      await events.stop();
       await bus.close();
       await cache.close();
     },

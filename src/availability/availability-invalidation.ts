@@ -13,6 +13,7 @@ import { businessScope, cityScope } from './availability.queries.js';
  */
 export function subscribeAvailabilityInvalidation(changes: ChangeFeed, cache: ReadThroughCache, db: Db): () => void {
   return changes.subscribe(async (change) => {
+    if (change.availability === false) return;
     let cities: string[];
     try {
       cities = await findCitiesOfPartners(db, change.businessId, change.partnerIds);

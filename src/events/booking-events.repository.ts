@@ -127,7 +127,9 @@ export function findBusinessEventsAfter(db: Db, args: { businessId: string; part
 
 /**
  * Writes a PAYMENT_STATUS_CHANGED event for a payment just created or changed, in the payment's
- * transaction, with its booking's state read by the same statement (no extra round trip).
+ * transaction, with its booking's state read by the same statement (no extra round trip). The
+ * booking row is locked (payment, then booking: the order every payment path takes), so a
+ * reschedule in flight commits first and the event shows the booking's partner and time after it.
  */
 export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previousStatus: string | null): Promise<void> {
   const paymentData = JSON.stringify({ status: payment.status, previousStatus, amountCents: payment.amountCents, currency: payment.currency, provider: payment.provider });
@@ -141,5 +143,6 @@ export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previo
           'startsAt', to_char(bk.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
           'endsAt', to_char(bk.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
         'payment', ${paymentData}::jsonb)
-    FROM bookings bk WHERE bk.id = ${payment.bookingId}::bigint`.execute(trx);
+    FROM bookings bk WHERE bk.id = ${payment.bookingId}::bigint
+    FOR UPDATE OF bk`.execute(trx);
 }

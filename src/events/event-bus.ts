@@ -1,30 +1,41 @@
 import { Redis } from 'ioredis';
-import type { BookingEventModel } from './booking-event.model.js';
 
 /**
- * Fan-out of relayed events to every API process. Pub/sub is at most once: a message published
- * while a subscriber is disconnected is lost to it. So the bus also says when that may have happened
- * (`onResync`, after a reconnect), and the hub then reads what it missed from the outbox.
+ * Tells every API process that events up to a position were relayed. The message is that position
+ * only: each process reads the events themselves from the outbox (one statement per signal), so
+ * nothing received from Redis is trusted as data: a stray or forged message (another deployment
+ * sharing the Redis, a client on the same server) can only cause a read that finds nothing new.
+ *
+ * Pub/sub is at most once: a message published while a subscriber is disconnected is lost to it.
+ * So the bus also says when that may have happened (`onResync`, after a reconnect), and the hub
+ * then reads what it missed from the outbox.
  */
+export interface BusHandlers {
+  /** Events up to this position were relayed. */
+  onSignal(upTo: number): void;
+  /** Signals may have been missed. */
+  onResync(): void;
+}
+
 export interface EventBus {
   readonly backend: 'redis' | 'memory';
-  /** Publishes a batch of events; rejects if the bus could not take it (the relay publishes it again later). */
-  publish(events: BookingEventModel[]): Promise<void>;
-  /** Starts receiving. `onResync` is called when messages may have been missed. */
-  subscribe(handlers: { onEvents(events: BookingEventModel[]): void; onResync(): void }): Promise<void>;
+  /** Publishes a signal; rejects if the bus could not take it (the relay publishes again later). */
+  publish(upTo: number): Promise<void>;
+  /** Starts receiving. */
+  subscribe(handlers: BusHandlers): Promise<void>;
   close(): Promise<void>;
 }
 
 /** One process only (embedded mode, no REDIS_URL). */
 export class MemoryEventBus implements EventBus {
   readonly backend = 'memory' as const;
-  private handlers: { onEvents(events: BookingEventModel[]): void } | null = null;
+  private handlers: BusHandlers | null = null;
 
-  async publish(events: BookingEventModel[]): Promise<void> {
-    this.handlers?.onEvents(events);
+  async publish(upTo: number): Promise<void> {
+    this.handlers?.onSignal(upTo);
   }
 
-  async subscribe(handlers: { onEvents(events: BookingEventModel[]): void; onResync(): void }): Promise<void> {
+  async subscribe(handlers: BusHandlers): Promise<void> {
     this.handlers = handlers;
   }
 
@@ -40,7 +51,7 @@ export interface RedisBusOptions {
 }
 
 /**
- * Redis pub/sub on one channel, `{prefix}booking-events`; each message is a JSON array of events.
+ * Redis pub/sub on one channel, `{prefix}booking-events`; each message is a position in decimal.
  * Two connections: a subscribed connection can send nothing else. The publisher fails fast (no
  * offline queue), so a publish while Redis is down rejects at once and the events stay unpublished
  * in the outbox for the relay's next run. The subscriber reconnects (and resubscribes) by itself.
@@ -67,14 +78,15 @@ export class RedisEventBus implements EventBus {
     this.subscriber.on('error', () => {});
   }
 
-  async publish(events: BookingEventModel[]): Promise<void> {
+  async publish(upTo: number): Promise<void> {
     if (this.publisher.status === 'wait') await this.publisher.connect().catch(() => {});
-    await this.publisher.publish(this.channel, JSON.stringify(events));
+    await this.publisher.publish(this.channel, String(upTo));
   }
 
-  async subscribe(handlers: { onEvents(events: BookingEventModel[]): void; onResync(): void }): Promise<void> {
+  async subscribe(handlers: BusHandlers): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) handlers.onEvents(JSON.parse(message) as BookingEventModel[]);
+      // Anything else on the channel is ignored (see BusHandlers: it is never trusted as data).
+      if (channel === this.channel && /^[0-9]{1,15}$/.test(message)) handlers.onSignal(Number(message));
     });
     // 'ready' follows every (re)connection, the first one included: whatever was published while
     // this connection was down (or before it first came up) is read from the outbox.

@@ -3,6 +3,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import type { BookingEventModel } from './booking-event.model.js';
 import { findEventsAfter, lastEventPosition } from './booking-events.repository.js';
+import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import type { EventBus } from './event-bus.js';
 import { EventStream } from './event-stream.js';
 
@@ -33,21 +34,23 @@ export function matches(filter: EventFilter, event: BookingEventModel): boolean 
 const CATCH_UP_BATCH = 1000;
 
 /**
- * One per process: receives relayed events from the bus and hands them, in position order and
- * each once, to the local subscribers whose filter matches.
+ * One per process: hands relayed events, in position order and each once, to the local subscribers
+ * whose filter matches.
  *
- * It remembers the last position it delivered. Positions are dense, so a gap is visible: an event
- * arriving after a gap, a bus reconnect (`onResync`), or the periodic check of the relay's counter
- * makes it read the missing events from the outbox first. So nothing is lost to pub/sub's at-most-once
- * delivery, and duplicates (a republished batch) are dropped here.
+ * It remembers the last position it delivered and reads what follows from the outbox whenever it
+ * learns there may be more: a bus signal, a bus reconnect (signals may have been lost), or its
+ * periodic check (a signal lost without a reconnect). Positions are dense, so reading "after the
+ * last delivered" can neither skip nor repeat an event. Reads run one at a time, and requests
+ * arriving meanwhile coalesce into one more read: memory does not grow with the signals received
+ * while the database is slow.
  */
 export class BookingEventHub {
   private delivered = 0;
-  private readonly listeners = new Set<HubListener>();
-  /** Work on the delivered position runs one piece at a time, in arrival order. */
-  private queue: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | null = null;
   private started = false;
+  /** The highest position a signal announced: a signal at or below `delivered` needs no read. */
+  private announced = 0;
+  private readonly listeners = new Set<HubListener>();
+  private readonly reads: CoalescedRuns;
   readonly stats = { delivered: 0, caughtUp: 0, duplicates: 0 };
 
   constructor(
@@ -55,42 +58,38 @@ export class BookingEventHub {
       db: Db;
       bus: EventBus;
       log: Logger;
-      /** How often the relay's counter is checked for events the bus did not bring (while anyone listens). */
+      /** How often the outbox is read for events no signal announced (while anyone listens). */
       checkIntervalMs: number;
       /** Events that may wait for one slow subscriber before its subscription ends. */
       maxQueuedPerSubscriber: number;
     },
-  ) {}
+  ) {
+    this.reads = new CoalescedRuns(
+      () => this.readNewEvents(),
+      (error) => options.log.error('Booking events could not be read from the outbox; the next signal or check reads again', { message: (error as Error).message, stack: (error as Error).stack }),
+    );
+  }
 
   /** Starts after the last position handed out so far: earlier events are for the replay query. */
   async start(): Promise<void> {
-    await this.options.bus.subscribe({
-      onEvents: (events) => this.enqueue(() => this.accept(events)),
-      onResync: () => this.enqueue(() => this.catchUp()),
-    });
+    // The position first, then the signals: none is judged before the position is known.
     await inBackground(() => this.initialize());
-    const tick = () => {
-      if (!this.started) this.enqueue(() => this.initialize());
-      else if (this.listeners.size) this.enqueue(() => this.checkCounter());
-      this.timer = setTimeout(tick, this.options.checkIntervalMs);
-      this.timer.unref();
-    };
-    this.timer = setTimeout(tick, this.options.checkIntervalMs);
-    this.timer.unref();
+    await this.options.bus.subscribe({
+      onSignal: (upTo) => {
+        if (upTo <= this.delivered) {
+          this.stats.duplicates++;
+          return;
+        }
+        this.announced = Math.max(this.announced, upTo);
+        void this.reads.kick();
+      },
+      onResync: () => void this.reads.kick(),
+    });
+    this.reads.every(this.options.checkIntervalMs, () => {});
   }
 
-  /** Delivery starts after the last position handed out; if the database cannot say yet, the next tick asks again. */
-  private async initialize(): Promise<void> {
-    try {
-      this.delivered = Math.max(this.delivered, await lastEventPosition(this.options.db));
-      this.started = true;
-    } catch (error) {
-      this.options.log.error('Booking events: could not read the last position; retrying', { message: (error as Error).message });
-    }
-  }
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+  async stop(): Promise<void> {
+    await this.reads.stop();
     this.listeners.clear();
   }
 
@@ -112,44 +111,31 @@ export class BookingEventHub {
     return () => void this.listeners.delete(listener);
   }
 
-  /** Resolves once everything received so far has been handled (tests). */
-  settled(): Promise<void> {
-    return this.queue;
+  /** Reads and delivers what the outbox holds after the last delivered position; resolves when done (tests). */
+  catchUp(): Promise<void> {
+    return this.reads.kick();
   }
 
-  private enqueue(work: () => Promise<void>): void {
-    this.queue = this.queue.then(() => inBackground(work)).catch((error) => {
-      this.options.log.error('Booking events could not be delivered; the next check reads them from the outbox', { message: (error as Error).message, stack: (error as Error).stack });
-    });
-  }
-
-  private async accept(events: BookingEventModel[]): Promise<void> {
-    if (!this.started) return; // start() reads the counter after subscribing: these are before it.
-    const sorted = events.length > 1 ? [...events].sort((a, b) => Number(a.position) - Number(b.position)) : events;
-    for (const event of sorted) {
-      const position = Number(event.position);
-      if (position <= this.delivered) {
-        this.stats.duplicates++;
-        continue;
-      }
-      if (position !== this.delivered + 1) return this.catchUp();
-      this.dispatch(event);
+  /** Delivery starts after the last position handed out; if the database cannot say yet, the next read asks again. */
+  private async initialize(): Promise<void> {
+    try {
+      this.delivered = await lastEventPosition(this.options.db);
+      this.started = true;
+    } catch (error) {
+      this.options.log.error('Booking events: could not read the last position; retrying', { message: (error as Error).message });
     }
   }
 
-  /** Reads everything after the last delivered position from the outbox and delivers it. */
-  private async catchUp(): Promise<void> {
-    if (!this.started) return;
+  private async readNewEvents(): Promise<void> {
+    if (!this.started) return this.initialize();
+    // Nothing to read: no signal above what was delivered, and no subscriber to check for.
+    if (this.announced <= this.delivered && !this.listeners.size) return;
     for (;;) {
       const events = await findEventsAfter(this.options.db, this.delivered, CATCH_UP_BATCH);
-      for (const event of events) if (Number(event.position) === this.delivered + 1) this.dispatch(event);
-      this.stats.caughtUp += events.length;
+      for (const event of events) this.dispatch(event);
+      if (events.length && Number(events[events.length - 1].position) > this.announced) this.stats.caughtUp += events.length;
       if (events.length < CATCH_UP_BATCH) return;
     }
-  }
-
-  private async checkCounter(): Promise<void> {
-    if ((await lastEventPosition(this.options.db)) > this.delivered) await this.catchUp();
   }
 
   private dispatch(event: BookingEventModel): void {

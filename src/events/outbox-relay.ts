@@ -100,7 +100,7 @@ export class OutboxRelay {
 
   private async publish(events: BookingEventModel[]): Promise<void> {
     try {
-      await this.options.bus.publish(events);
+      await this.options.bus.publish(Number(events[events.length - 1].position));
     } catch (error) {
       this.stats.publishFailures++;
       // Left unpublished in the outbox: a later run publishes them again. Subscribers on other

@@ -9,6 +9,8 @@ import type { ChangeFeed } from '../shared/change-feed.js';
 import type { PaymentEvent, PaymentEventType } from './payment-provider.js';
 import { insertBookingEvents, insertPaymentEvent } from '../events/booking-events.repository.js';
 import { recordProcessedEvent } from './processed-payment-events.repository.js';
+import type { PaymentModel } from './payment.model.js';
+import { paymentChange } from './payments.actions.js';
 import { lockPaymentByProviderTxnId, updatePaymentStatus } from './payments.repository.js';
 
 /**
@@ -51,6 +53,7 @@ export interface WebhookServices {
 export async function applyPaymentEvent(services: WebhookServices, provider: string, event: PaymentEvent): Promise<WebhookOutcome> {
   const actor = `provider:${provider}`;
   let confirmed: BookingModel | null = null;
+  let changedPayment: PaymentModel | null = null;
   const outcome = await services.db.transaction().execute(async (trx): Promise<WebhookOutcome> => {
     if (!(await recordProcessedEvent(trx, { provider, eventId: event.id, type: event.type }))) return 'duplicate';
     const before = await lockPaymentByProviderTxnId(trx, provider, event.providerTxnId);
@@ -59,6 +62,7 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
     if (PRECEDENCE[to] <= PRECEDENCE[before.status]) return 'unchanged';
 
     const after = await updatePaymentStatus(trx, before.id, to);
+    changedPayment = after;
     await insertPaymentEvent(trx, after, before.status);
     const entries: AuditEntry[] = [{
       businessId: after.businessId,
@@ -93,6 +97,9 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
     return 'applied';
   });
   const booking = confirmed as BookingModel | null;
+  const payment = changedPayment as PaymentModel | null;
+  // The confirmation's change below also runs the relay; a payment change alone announces itself.
+  if (payment && !booking) await services.changes.publish(paymentChange(payment));
   if (booking) {
     await services.changes.publish({
       action: 'booking.confirmed',

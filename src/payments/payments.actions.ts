@@ -8,6 +8,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
+import { announce, type Change, type ChangeFeed } from '../shared/change-feed.js';
 import { inTransaction } from '../shared/transaction.js';
 import { insertPaymentEvent } from '../events/booking-events.repository.js';
 import { abort, ok, runAction, userError, type ActionResult } from '../shared/user-errors.js';
@@ -33,6 +34,13 @@ export interface PaymentServices {
   db: Db;
   providers: PaymentProviderRegistry;
   log: Logger;
+  /** Told about committed payment changes (the outbox relay listens). */
+  changes: ChangeFeed;
+}
+
+/** A payment's status changed: no partner's time did, so availability stays; the booking event relay runs. */
+export function paymentChange(payment: PaymentModel): Change {
+  return { action: 'payment.status_changed', businessId: payment.businessId, partnerIds: [], ranges: [], bookingIds: [payment.bookingId], availability: false };
 }
 
 export interface PaymentActionContext extends PaymentServices {
@@ -126,6 +134,7 @@ export async function createPayment(
     await insertPaymentEvent(trx, payment, null);
     return payment;
   });
+  await announce(ctx.changes, result, paymentChange);
   return result.ok ? ok({ payment: result.value, clientSecret: created.clientSecret }) : result;
 }
 
@@ -165,7 +174,8 @@ export async function refundPayment(services: PaymentServices, payment: PaymentM
     services.log.error('A payment provider failed to refund a payment', { provider: provider.name, paymentId: payment.id, message: (error as Error).message });
     return userError('PROVIDER_ERROR', `The payment provider "${provider.name}" did not answer; nothing was refunded. Try again.`, at);
   }
-  return inTransaction(services.db, async (trx) => {
+  let changed = false;
+  const result = await inTransaction(services.db, async (trx) => {
     const before = await lockPaymentById(trx, payment.id);
     if (!before) throw new Error(`Payment ${payment.id} disappeared while it was refunded.`);
     // Recorded meanwhile by a concurrent refund or the provider's event: the refund is done once.
@@ -181,6 +191,9 @@ export async function refundPayment(services: PaymentServices, payment: PaymentM
       changes: { before: { status: before.status }, after: { status: after.status, amountRefundedCents: after.amountCents, refundId: refund.refundId } },
     }]);
     await insertPaymentEvent(trx, after, before.status);
+    changed = true;
     return after;
   });
+  await announce(services.changes, result, (after) => (changed ? paymentChange(after) : null));
+  return result;
 }

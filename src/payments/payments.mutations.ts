@@ -13,6 +13,7 @@ const actionContext = (context: RequestContext, unit: UnitOfWork): PaymentAction
   viewer: context.viewer,
   providers: context.app.paymentProviders,
   log: context.app.log,
+  changes: unit.changes,
 });
 
 /** A payment is visible exactly when its booking is (as through `node`). */

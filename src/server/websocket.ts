@@ -139,6 +139,8 @@ export function startWebSocketEndpoint(options: {
         if (typeof authorization !== 'string') return false;
         try {
           const { viewer, expiresAt } = await verifier.sessionFor(authorization);
+          // Closed while the token was checked: no timer may outlive the socket.
+          if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
           ctx.extra.viewer = viewer;
           // A subscription must not outlive the token that allowed it.
           if (expiresAt !== null) closeAt(expiresAt, ctx.extra);

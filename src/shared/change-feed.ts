@@ -1,7 +1,8 @@
 /**
  * What a committed change touched, announced after the commit and before the mutation returns.
- * Listeners (the availability cache's invalidation) subscribe here, so actions need not know them;
- * a listener's failure is logged and does not fail the mutation that already committed.
+ * Listeners (the availability cache's invalidation, the booking event relay) subscribe here, so
+ * actions need not know them; a listener's failure is logged and does not fail the mutation that
+ * already committed.
  */
 export interface TimeRange {
   startsAt: string;
@@ -18,6 +19,8 @@ export interface Change {
   ranges: TimeRange[];
   /** The bookings the change is about, if any. */
   bookingIds?: string[];
+  /** `false` for a change that moved no time at all (a payment's status): availability listeners skip it. */
+  availability?: false;
 }
 
 export type ChangeListener = (change: Change) => void | Promise<void>;

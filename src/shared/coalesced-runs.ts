@@ -42,9 +42,7 @@ export class CoalescedRuns {
       this.again = true;
       return this.running;
     }
-    this.running = inBackground(() => this.loop()).finally(() => {
-      this.running = null;
-    });
+    this.running = inBackground(() => this.loop());
     return this.running;
   }
 
@@ -56,13 +54,19 @@ export class CoalescedRuns {
   }
 
   private async loop(): Promise<void> {
-    do {
+    for (;;) {
       this.again = false;
       try {
         await this.run();
       } catch (error) {
         this.onError(error);
       }
-    } while (this.again && !this.halted);
+      // Decided and cleared in the same synchronous step: a kick arriving after this starts a new
+      // loop, and one arriving before it set `again` and is served by another pass.
+      if (!this.again || this.halted) {
+        this.running = null;
+        return;
+      }
+    }
   }
 }

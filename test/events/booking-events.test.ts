@@ -20,7 +20,9 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
   let api: TestApi;
   const clients: Client[] = [];
   beforeAll(async () => {
-    api = await startTestApi();
+    // Timers a minute apart: every event here must reach its subscribers through the kick that
+    // follows its own commit, not a periodic pass.
+    api = await startTestApi({ config: { events: { relayIntervalMs: 60_000, republishAfterMs: 60_000, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 } } });
   });
   afterEach(async () => {
     // Every test starts with no subscriber left from the one before.
@@ -78,7 +80,7 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
     staff.unsubscribe();
   });
 
-  it('gives the no-show event, and payment status changes followed by the confirmation they cause', async () => {
+  it('gives the no-show event, and payment status changes (started, succeeded with the confirmation it causes, refunded)', async () => {
     const s = await bookedScene(api, 'confirmed');
     const staff = record(client(s.tokens.staff), BOOKING_EVENTS, { businessId: s.business.gid });
     await untilSubscribed(api.app, 1);
@@ -86,17 +88,23 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
 
     const created = await ok(CREATE, { slotIds: s.partners[1].slots.slice(0, 2).map((x) => x.gid) }, s.tokens.customer);
     const pay = await ok(PAY, { bookingId: created.booking.id, provider: 'test' }, s.tokens.customer);
+    // Each payment change reaches subscribers on its own (no booking change follows to carry it).
+    await staff.waitFor(3);
     const event = testProviderOf(api).signedEvent({ type: 'payment.succeeded', txnId: pay.payment.providerTxnId, amountCents: s.service.priceCents });
     expect((await deliver(api, event)).status).toBe(200);
+    await staff.waitFor(5);
+    await ok(`mutation($input: PaymentRefundInput!) { paymentRefund(input: $input) { payment { id } userErrors { code } } }`, { paymentId: pay.payment.id }, s.tokens.staff);
 
-    const events = (await staff.waitFor(5)).map((r) => r.bookingEvents);
+    const events = (await staff.waitFor(6)).map((r) => r.bookingEvents);
     expect(events.map((e) => [e.type, e.status, e.paymentStatus, e.previousPaymentStatus])).toEqual([
       ['BOOKING_NO_SHOW', 'NO_SHOW', null, null],
       ['BOOKING_CREATED', 'PENDING', null, null],
       ['PAYMENT_STATUS_CHANGED', 'PENDING', 'PENDING', null],
       ['PAYMENT_STATUS_CHANGED', 'PENDING', 'SUCCEEDED', 'PENDING'],
       ['BOOKING_CONFIRMED', 'CONFIRMED', null, null],
+      ['PAYMENT_STATUS_CHANGED', 'CONFIRMED', 'REFUNDED', 'SUCCEEDED'],
     ]);
+    // Read when delivered, before the refund.
     expect(events[3].payment).toEqual({ id: pay.payment.id, status: 'SUCCEEDED' });
     staff.unsubscribe();
   });
@@ -136,7 +144,7 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
     await otherStaff.waitFor(1);
     await partnerOne.waitFor(1);
     // Delivered in position order to everyone: once the later events arrived, nothing else is coming for these filters.
-    await api.app.events.settled();
+    await api.app.events.catchUp();
     expect(types(staff)).toEqual(['BOOKING_RESCHEDULED', 'BOOKING_CREATED']);
     expect(types(partnerTwo)).toEqual(['BOOKING_RESCHEDULED', 'BOOKING_CREATED']);
     expect(types(staffOnlyPartnerTwo)).toEqual(['BOOKING_RESCHEDULED', 'BOOKING_CREATED']);

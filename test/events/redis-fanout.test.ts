@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import type { AppConfig } from '../../src/app.js';
@@ -24,6 +25,7 @@ const CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm(input: 
  * resynchronisation after a reconnect.
  */
 describe('Booking events across instances, through Redis', () => {
+  const prefix = `events-${uniqueSuffix()}:`;
   let redis: ChildProcess;
   let redisPort: number;
   let database: DatabaseHandle;
@@ -36,7 +38,7 @@ describe('Booking events across instances, through Redis', () => {
     redis = await startRedis(redisPort);
     database = await openTestDatabase();
     const config: Partial<AppConfig> = {
-      cache: { redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: `events-${uniqueSuffix()}:`, ttlSeconds: 60, commandTimeoutMs: 200 },
+      cache: { redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: prefix, ttlSeconds: 60, commandTimeoutMs: 200 },
       events: { relayIntervalMs: 100, republishAfterMs: 300, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 },
     };
     a = await startTestApi({ database, config });
@@ -153,6 +155,29 @@ describe('Booking events across instances, through Redis', () => {
     const deadline = Date.now() + 5000;
     while ((await eventRows(s.booking.gid))[0].published_at === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect((await eventRows(s.booking.gid))[0].published_at).not.toBeNull();
+  });
+
+  it('trusts nothing read from Redis: garbage and forged positions on the channel change nothing', async () => {
+    const s = await bookedScene(a);
+    const events = subscribeOnA(s.tokens.staff, s.business.gid);
+    await untilSubscribed(a.app, 1);
+    const publisher = new Redis(`redis://127.0.0.1:${redisPort}`);
+    try {
+      const before = a.app.events.position;
+      // Not a position; a position far ahead; a fake event as the old message format would carry it.
+      for (const message of ['{"not":"json"', '999999999', JSON.stringify([{ position: String(before + 1), businessId: s.business.id, type: 'BOOKING_CANCELLED' }])]) {
+        await publisher.publish(`${prefix}booking-events`, message);
+      }
+      await a.app.events.catchUp();
+      expect(a.app.events.position).toBe(before);
+      expect(events.results).toEqual([]);
+    } finally {
+      publisher.disconnect();
+    }
+    // The instance is alive and the next real event is delivered.
+    await mutate(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
+    const [delivered] = await events.waitFor(1);
+    expect(delivered.bookingEvents).toMatchObject({ type: 'BOOKING_CONFIRMED', booking: { id: s.booking.gid } });
   });
 
   it('gives dense, unique positions when both instances relay concurrent mutations, and the subscriber gets each event once, in order', async () => {
