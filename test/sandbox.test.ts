@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, validate, type OperationDefinitionNode } from 'graphql';
+import { resolverMaps } from '../src/resolvers.js';
+import { EXAMPLE_OPERATIONS } from '../src/server/example-operations.js';
 import { createSandboxHandler } from '../src/server/sandbox.js';
+import { buildExecutableSchema } from '../src/server/schema.js';
 
 const OPERATIONS = 'query Catalog { business(slug: "north-end-barbers") { name } }';
 
@@ -27,6 +31,19 @@ describe('Sandbox: a GraphQL IDE served by the API itself, offline', () => {
     const html = await res.text();
     expect(html).toContain('<title>Booking API sandbox</title>');
     expect(html).toContain('query Catalog');
+  });
+
+  it('runs subscriptions over WebSocket at the same URL, with the Headers tab as the connection\'s init payload', async () => {
+    const html = await (await page()).text();
+    expect(html).toContain("subscriptionsProtocol: 'WS'");
+    expect(html).toMatch(/connectionParams\(\) \{[\s\S]*localStorage\.getItem\('graphiql:headers'\)/);
+  });
+
+  it('opens with example operations that are all valid against the schema, a subscription among them', () => {
+    const document = parse(EXAMPLE_OPERATIONS);
+    expect(validate(buildExecutableSchema(resolverMaps), document)).toEqual([]);
+    const kinds = document.definitions.map((d) => (d as OperationDefinitionNode).operation);
+    expect(kinds).toContain('subscription');
   });
 
   it('serves every asset the page references, from this server, with its content type', async () => {

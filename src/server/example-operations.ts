@@ -42,4 +42,21 @@ mutation Cancel($bookingId: ID!) {
     userErrors { field message code }
   }
 }
+
+# Live booking events (staff or partner token), over WebSocket; book or cancel in another tab.
+subscription Events($businessId: ID!) {
+  bookingEvents(businessId: $businessId) {
+    cursor type occurredAt status startsAt
+    booking { id customer { name } service { name } partner { name } }
+  }
+}
+
+# Catching up after a disconnection: the events after the last cursor you handled.
+query Missed($businessId: ID!, $after: String) {
+  bookingEventsSince(businessId: $businessId, after: $after) {
+    events { cursor type status booking { id } }
+    endCursor
+    hasMore
+  }
+}
 `;

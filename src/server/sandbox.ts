@@ -137,6 +137,16 @@ function renderPage(options: SandboxOptions, assetUrl: (name: string) => string)
     ...${scriptJson(graphiqlOptions)},
     // The default mirrors every edit into ?query=, and a reload of such a URL would reach the API, not this page.
     onEditQuery() {},
+    // Subscriptions over WebSocket (graphql-ws) at the same URL; the Headers tab's JSON (its
+    // Authorization) becomes the connection's init payload, read when a connection opens.
+    subscriptionsProtocol: 'WS',
+    connectionParams() {
+      try {
+        return JSON.parse(localStorage.getItem('graphiql:headers') || ${scriptJson(options.defaultHeaders ?? '{}')}) || {};
+      } catch {
+        return {};
+      }
+    },
   });
 </script>
 </body>
