@@ -22,7 +22,7 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
   beforeAll(async () => {
     // Timers a minute apart: every event here must reach its subscribers through the kick that
     // follows its own commit, not a periodic pass.
-    api = await startTestApi({ config: { events: { relayIntervalMs: 60_000, republishAfterMs: 60_000, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 } } });
+    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 60_000, republishAfterMs: 60_000, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 } } });
   });
   afterEach(async () => {
     // Every test starts with no subscriber left from the one before.

@@ -7,7 +7,7 @@ import { inBackground } from '../../src/db/background.js';
 import type { EventBus } from '../../src/events/event-bus.js';
 import { OutboxRelay } from '../../src/events/outbox-relay.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { openTestDatabase } from '../support/database.js';
+import { openIsolatedTestDatabase } from '../support/database.js';
 import { uniqueSuffix } from '../support/builders.js';
 import { freePort, startRedis, stopRedis } from '../support/redis.js';
 import { bookedScene } from '../support/scenes.js';
@@ -36,7 +36,7 @@ describe('Booking events across instances, through Redis', () => {
   beforeAll(async () => {
     redisPort = await freePort();
     redis = await startRedis(redisPort);
-    database = await openTestDatabase();
+    database = await openIsolatedTestDatabase();
     const config: Partial<AppConfig> = {
       cache: { redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: prefix, ttlSeconds: 60, commandTimeoutMs: 200 },
       events: { relayIntervalMs: 100, republishAfterMs: 300, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 },

@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import type { DatabaseHandle } from '../../src/db/connect.js';
 import { signDevelopmentToken } from '../../src/auth/tokens.js';
 import { TEST_JWT_SECRET } from '../support/api.js';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { createBookableBusiness, uniqueSuffix } from '../support/builders.js';
-import { onRealPostgres, openTestDatabase } from '../support/database.js';
+import { onRealPostgres, openIsolatedTestDatabase } from '../support/database.js';
 import { freePort, startRedis, stopRedis } from '../support/redis.js';
 import { BOOKING_EVENTS, record, wsClient } from '../support/subscriptions.js';
 
@@ -19,7 +18,7 @@ const CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $in
  */
 describe.skipIf(!onRealPostgres)('Booking events across two API processes', () => {
   let redis: ChildProcess;
-  let database: DatabaseHandle;
+  let database: Awaited<ReturnType<typeof openIsolatedTestDatabase>>;
   let first: ApiProcess;
   let second: ApiProcess;
   const clients: Client[] = [];
@@ -27,8 +26,8 @@ describe.skipIf(!onRealPostgres)('Booking events across two API processes', () =
   beforeAll(async () => {
     const port = await freePort();
     redis = await startRedis(port);
-    database = await openTestDatabase();
-    const env = { DATABASE_URL: process.env.DATABASE_URL!, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: `two-${uniqueSuffix()}:`, EVENT_CHECK_INTERVAL_MS: '600000' };
+    database = await openIsolatedTestDatabase();
+    const env = { DATABASE_URL: database.url!, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: `two-${uniqueSuffix()}:`, EVENT_CHECK_INTERVAL_MS: '600000' };
     [first, second] = await Promise.all([startApiProcess(env), startApiProcess(env)]);
   }, 60_000);
   afterAll(async () => {

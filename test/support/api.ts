@@ -2,7 +2,7 @@ import { startApp, type App, type AppConfig } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/server/context.js';
 import type { DatabaseHandle } from '../../src/db/connect.js';
-import { openTestDatabase } from './database.js';
+import { openIsolatedTestDatabase, openTestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-for-the-test-suite-only';
 
@@ -29,12 +29,13 @@ export interface TestApi {
 }
 
 /**
- * Starts the API on its own test database, or on `options.database` (a second app over the same
- * database plays a second API process); `config` overrides the app's settings.
+ * Starts the API on its own test database (one of this file alone with `isolated`, see
+ * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
+ * second API process); `config` overrides the app's settings.
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle } = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean } = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
-  const database = options.database ?? (await openTestDatabase());
+  const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,

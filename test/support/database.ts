@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -9,4 +11,42 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
   const handle = await connectDatabase({ databaseUrl, poolMax: 60 });
   if (!databaseUrl) await migrateToLatest(handle.db);
   return handle;
+}
+
+/**
+ * A database of this test file alone, also on real PostgreSQL: a new database next to DATABASE_URL's,
+ * migrated, and dropped on close. For tests of the booking events, whose relay positions every
+ * committed event of its database: on the shared one, another test file's relay could take this
+ * file's events, and tell its own bus rather than this file's. `url` is set on PostgreSQL (for
+ * processes the test starts).
+ */
+export async function openIsolatedTestDatabase(): Promise<DatabaseHandle & { url: string | undefined }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return { ...(await openTestDatabase()), url: undefined };
+  const url = new URL(base);
+  const name = `${url.pathname.slice(1)}_iso_${randomUUID().slice(0, 8)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${name}`;
+  const handle = await connectDatabase({ databaseUrl: url.toString(), poolMax: 60 });
+  await migrateToLatest(handle.db);
+  return {
+    ...handle,
+    url: url.toString(),
+    async close() {
+      await handle.close();
+      const dropper = new pg.Client({ connectionString: base });
+      await dropper.connect();
+      try {
+        await dropper.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
 }

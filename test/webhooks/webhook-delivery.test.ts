@@ -50,9 +50,9 @@ describe('Outbound webhooks: delivery', () => {
   const businessIds = new Set<string>();
 
   beforeAll(async () => {
-    // The relay and the event hub run only when kicked: their timers would add statements to the
-    // counts below (they are not marked as background work).
-    api = await startTestApi({ config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 } } });
+    // The relay runs only when kicked: each test decides when its events are positioned. A database
+    // of this file alone: no other file's relay creates (or its dispatcher sends) these deliveries.
+    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 } } });
     receiver = await new Receiver().start();
   });
   afterEach(() => settleDeliveries(api, businessIds));
@@ -495,7 +495,7 @@ describe('Outbound webhooks: end to end', () => {
   let api: TestApi;
   let receiver: Receiver;
   beforeAll(async () => {
-    api = await startTestApi({ config: { webhooks: { timeoutMs: 5000, retryBaseMs: 1000, retryWindowMs: 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 50 } } });
+    api = await startTestApi({ isolated: true, config: { webhooks: { timeoutMs: 5000, retryBaseMs: 1000, retryWindowMs: 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 50 } } });
     receiver = await new Receiver().start();
   });
   afterAll(async () => {
