@@ -12,7 +12,6 @@ import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
-import { inBackground } from './db/background.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
 import { eventMetrics } from './events/event-metrics.js';
@@ -101,24 +100,20 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   const eventsConfig = config.events ?? DEFAULT_EVENTS_CONFIG;
   const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
   const relay = new OutboxRelay({
-    db: database.db,
+    db: database.background,
     bus,
     log,
     intervalMs: eventsConfig.relayIntervalMs,
     republishAfterMs: eventsConfig.republishAfterMs,
-    // webhooks:
     onPositioned: [createWebhookDeliveries],
   });
-  const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.db, log, config: config.webhooks }) : null;
+  const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
-  const events = new BookingEventHub({ db: database.db, bus, log, checkIntervalMs: eventsConfig.checkIntervalMs, maxQueuedPerSubscriber: eventsConfig.maxQueuedPerSubscriber });
+  const events = new BookingEventHub({ db: database.background, bus, log, checkIntervalMs: eventsConfig.checkIntervalMs, maxQueuedPerSubscriber: eventsConfig.maxQueuedPerSubscriber });
   await events.start();
   relay.start();
   // The deliveries a relay run created are sent right after it rather than at the next poll.
-  changes.subscribe(() => void inBackground(async () => {
-    await relay.kick();
-    await webhooks?.kick();
-  }));
+  changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
   const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from './tables.js';
-import { isBackground } from './background.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 /**
@@ -63,10 +62,16 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
+  /**
+   * The same database (pool or embedded session) for work no request waits for: the outbox relay,
+   * the event hub, the webhook dispatcher. Its statements are counted apart, so that
+   * `statementCount()` measures what requests cost while such work runs beside them.
+   */
+  background: Kysely<Database>;
   backend: 'postgres' | 'pglite';
   /** Statements sent since start by requests; tests read it to prove a query's cost does not grow with page size. */
   statementCount(): number;
-  /** Statements sent since start by background work (see inBackground). */
+  /** Statements sent since start through `background`. */
   backgroundStatementCount(): number;
   close(): Promise<void>;
 }
@@ -78,16 +83,19 @@ export interface ConnectOptions {
   /** Embedded database directory; `memory://` for a throwaway one. */
   dataDir?: string;
   /** Called with every statement sent and how long it took (slow-query logging). */
-  onStatement?: (event: LogEvent) => void;
+  onStatement?: (event: LogEvent, background: boolean) => void;
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
   let statements = 0;
   let backgroundStatements = 0;
   const log = (event: LogEvent) => {
-    if (isBackground()) backgroundStatements++;
-    else statements++;
-    options.onStatement?.(event);
+    statements++;
+    options.onStatement?.(event, false);
+  };
+  const logBackground = (event: LogEvent) => {
+    backgroundStatements++;
+    options.onStatement?.(event, true);
   };
 
   if (options.databaseUrl) {
@@ -102,8 +110,12 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     });
     // An idle client that loses its connection (server restart) must not crash the process.
     pool.on('error', (error) => console.error('[db] idle client error:', error.message));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), log });
-    return { db, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+    // One wrapper for both instances: prepared statement names are per connection, so they must
+    // come from one map. Only `db` is destroyed: it ends the pool they share.
+    const preparing = preparingPool(pool);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
+    const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
+    return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -112,6 +124,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir, { extensions: { btree_gist }, parsers: TYPE_PARSERS });
   await client.exec(`SET TIME ZONE 'UTC'`);
+  // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
-  return { db, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+  const background = new Kysely<Database>({ dialect: new PGliteDialect(client), log: logBackground });
+  return { db, background, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
 }

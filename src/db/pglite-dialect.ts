@@ -36,30 +36,41 @@ export class PGliteDialect implements Dialect {
   }
 }
 
+/** The one session of a PGlite client, lent to one holder at a time. */
+interface SessionLock {
+  /** Resolves when the current holder releases the session. */
+  queue: Promise<void>;
+  releaseCurrent: (() => void) | undefined;
+}
+
+/** One lock per client, shared by every Kysely instance over it (requests' and background work's). */
+const sessionLocks = new WeakMap<PGlite, SessionLock>();
+
 class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
-  /** Resolves when the current holder releases the session. */
-  private queue: Promise<void> = Promise.resolve();
-  private releaseCurrent: (() => void) | undefined;
+  private readonly lock: SessionLock;
 
   constructor(private readonly client: PGlite) {
     this.connection = new PGliteConnection(client);
+    let lock = sessionLocks.get(client);
+    if (!lock) sessionLocks.set(client, (lock = { queue: Promise.resolve(), releaseCurrent: undefined }));
+    this.lock = lock;
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.queue;
+    const previous = this.lock.queue;
     let release!: () => void;
-    this.queue = new Promise<void>((resolve) => (release = resolve));
+    this.lock.queue = new Promise<void>((resolve) => (release = resolve));
     await previous;
-    this.releaseCurrent = release;
+    this.lock.releaseCurrent = release;
     return this.connection;
   }
 
   async releaseConnection(): Promise<void> {
-    const release = this.releaseCurrent;
-    this.releaseCurrent = undefined;
+    const release = this.lock.releaseCurrent;
+    this.lock.releaseCurrent = undefined;
     release?.();
   }
 

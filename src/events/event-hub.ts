@@ -1,4 +1,3 @@
-import { inBackground } from '../db/background.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import type { BookingEventModel } from './booking-event.model.js';
@@ -73,7 +72,7 @@ export class BookingEventHub {
   /** Starts after the last position handed out so far: earlier events are for the replay query. */
   async start(): Promise<void> {
     // The position first, then the signals: none is judged before the position is known.
-    await inBackground(() => this.initialize());
+    await this.initialize();
     await this.options.bus.subscribe({
       onSignal: (upTo) => {
         if (upTo <= this.delivered) {

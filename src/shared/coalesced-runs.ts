@@ -1,10 +1,7 @@
-import { inBackground } from '../db/background.js';
-
 /**
  * Background work that runs on demand (`kick`) and on a timer, one run at a time: asks that arrive
  * during a run coalesce into one more run after it. Used by the outbox relay and the webhook
- * dispatcher. Runs are background work (see inBackground); a failed run is reported and the next
- * kick or tick runs again.
+ * dispatcher. A failed run is reported and the next kick or tick runs again.
  */
 export class CoalescedRuns {
   private running: Promise<void> | null = null;
@@ -42,7 +39,7 @@ export class CoalescedRuns {
       this.again = true;
       return this.running;
     }
-    this.running = inBackground(() => this.loop());
+    this.running = this.loop();
     return this.running;
   }
 

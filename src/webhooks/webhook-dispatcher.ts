@@ -1,5 +1,4 @@
 import type { WebhookConfig } from '../config.js';
-import { inBackground } from '../db/background.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
@@ -118,7 +117,7 @@ export class WebhookDispatcher {
 
   /** One run: claims up to a batch of due deliveries, sends them and records the outcomes; returns how many were claimed. */
   runOnce(): Promise<number> {
-    const run = inBackground(() => this.claimAndSend());
+    const run = this.claimAndSend();
     this.runs.add(run);
     void run.catch(() => undefined).finally(() => this.runs.delete(run));
     return run;

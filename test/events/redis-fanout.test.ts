@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import type { AppConfig } from '../../src/app.js';
-import { inBackground } from '../../src/db/background.js';
 import type { EventBus } from '../../src/events/event-bus.js';
 import { OutboxRelay } from '../../src/events/outbox-relay.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -143,8 +142,8 @@ describe('Booking events across instances, through Redis', () => {
     await confirmOnDyingInstance(s.booking.gid, s.tokens.staff);
     // A relay that commits positions and then fails to publish, as a process killed between the two.
     const deadBus: EventBus = { backend: 'memory', publish: async () => { throw new Error('killed'); }, subscribe: async () => {}, close: async () => {} };
-    const doomed = new OutboxRelay({ db: database.db, bus: deadBus, log: { info() {}, error() {} }, intervalMs: 60_000, republishAfterMs: 60_000 });
-    await inBackground(() => doomed.kick());
+    const doomed = new OutboxRelay({ db: database.background, bus: deadBus, log: { info() {}, error() {} }, intervalMs: 60_000, republishAfterMs: 60_000 });
+    await doomed.kick();
     expect(await eventRows(s.booking.gid)).toEqual([{ position: expect.any(String), published_at: null, type: 'BOOKING_CONFIRMED' }]);
     expect(events.results).toEqual([]);
 

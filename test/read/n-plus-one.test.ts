@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { signDevelopmentToken } from '../../src/auth/tokens.js';
-import { isBackground } from '../../src/db/background.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { TEST_JWT_SECRET, type GraphQLResponse } from '../support/api.js';
@@ -42,7 +41,7 @@ interface RecordingApi {
 async function startRecordingApi(): Promise<RecordingApi> {
   const sent: string[] = [];
   // Requests' statements only: the relay's timer may position other test files' events meanwhile.
-  const database = await connectDatabase({ databaseUrl: process.env.DATABASE_URL, poolMax: 20, onStatement: (event) => void (isBackground() || sent.push(event.query.sql)) });
+  const database = await connectDatabase({ databaseUrl: process.env.DATABASE_URL, poolMax: 20, onStatement: (event, background) => void (background || sent.push(event.query.sql)) });
   if (!process.env.DATABASE_URL) await migrateToLatest(database.db);
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000 },

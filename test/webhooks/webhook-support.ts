@@ -91,7 +91,7 @@ export async function until<T>(check: () => Promise<T> | T, what: string, timeou
 export const quietLog: Logger = { info() {}, error() {} };
 
 export function dispatcherFor(api: TestApi, config: Partial<WebhookConfig> = {}, batchSize?: number): WebhookDispatcher {
-  return new WebhookDispatcher({ db: api.db, log: quietLog, config: { ...DEFAULT_WEBHOOK_CONFIG, pollIntervalMs: 0, ...config }, batchSize });
+  return new WebhookDispatcher({ db: api.database.background, log: quietLog, config: { ...DEFAULT_WEBHOOK_CONFIG, pollIntervalMs: 0, ...config }, batchSize });
 }
 
 /** Runs the dispatcher until a run claims nothing; returns how many were claimed in all. */
