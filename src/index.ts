@@ -28,6 +28,7 @@ async function main() {
   console.log(`\nBooking API ready on ${where}`);
   console.log(`  GraphQL endpoint: ${app.url}   (POST application/json)`);
   console.log(`  Sandbox:          ${app.url}   (open it in a browser)`);
+  console.log(`  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`);
   if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo);
 
   let stopping = false;
