@@ -17,7 +17,7 @@ export interface WebhookDispatcherOptions {
   db: Db;
   log: Logger;
   config: WebhookConfig;
-  /** Deliveries claimed by one statement and POSTed at once. */
+  /** Attempts in flight at most (the polling loop); also the most one claim statement takes. */
   batchSize?: number;
 }
 
@@ -74,6 +74,8 @@ export class WebhookDispatcher {
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private readonly polling: CoalescedRuns;
+  /** Attempts started by the polling loop and not yet recorded. */
+  private readonly pending = new Set<Promise<void>>();
   private readonly inFlight = new Set<AbortController>();
   private readonly runs = new Set<Promise<number>>();
   /** For tests and /metrics. */
@@ -112,7 +114,7 @@ export class WebhookDispatcher {
     const stopping = this.polling.stop();
     for (const controller of this.inFlight) controller.abort();
     await stopping;
-    await Promise.allSettled([...this.runs]);
+    await Promise.allSettled([...this.runs, ...this.pending]);
   }
 
   /** One run: claims up to a batch of due deliveries, sends them and records the outcomes; returns how many were claimed. */
@@ -123,10 +125,26 @@ export class WebhookDispatcher {
     return run;
   }
 
+  /**
+   * Keeps up to `batchSize` attempts in flight: claims as many due deliveries as there is room for
+   * and starts them; each attempt that ends asks for another pass. So one slow endpoint holds one
+   * slot for its timeout, not the whole batch.
+   */
   private async sendAllDue(): Promise<void> {
-    let claimed: number;
-    do claimed = await this.runOnce();
-    while (claimed === this.batchSize && !this.stopped);
+    for (;;) {
+      const room = this.batchSize - this.pending.size;
+      if (room <= 0 || this.stopped) return;
+      const claimed = await claimDueWebhookDeliveries(this.options.db, room, this.leaseMs);
+      this.stats.runs++;
+      for (const delivery of claimed) {
+        const attempt: Promise<void> = this.attempt(delivery).finally(() => {
+          this.pending.delete(attempt);
+          void this.kick();
+        });
+        this.pending.add(attempt);
+      }
+      if (claimed.length < room) return;
+    }
   }
 
   private async claimAndSend(): Promise<number> {
@@ -153,11 +171,11 @@ export class WebhookDispatcher {
   private async post(delivery: ClaimedDelivery): Promise<Outcome> {
     if (this.stopped) return { kind: 'interrupted' };
     const { timeoutMs } = this.options.config;
-    const { body, headers } = webhookRequestOf({ endpointId: delivery.endpointId, secret: delivery.secret, event: delivery.event, unixSeconds: Math.floor(Date.now() / 1000) });
     const controller = new AbortController();
     this.inFlight.add(controller);
     this.stats.attempts++;
     try {
+      const { body, headers } = webhookRequestOf({ endpointId: delivery.endpointId, secret: delivery.secret, event: delivery.event, unixSeconds: Math.floor(Date.now() / 1000) });
       const response = await fetch(delivery.url, {
         method: 'POST',
         headers,
@@ -183,12 +201,12 @@ export class WebhookDispatcher {
     const { db, config, log } = this.options;
     if (outcome.kind === 'succeeded') {
       this.stats.succeeded++;
-      await recordWebhookSuccess(db, delivery.id, outcome.statusCode);
+      await db.transaction().execute((trx) => recordWebhookSuccess(trx, delivery.endpointId, delivery.id, outcome.statusCode));
       return;
     }
     if (outcome.kind === 'interrupted') {
       this.stats.interrupted++;
-      await releaseWebhookDelivery(db, delivery.id, delivery.attempt, 'Interrupted: the sending process stopped; sent again.');
+      await db.transaction().execute((trx) => releaseWebhookDelivery(trx, delivery.endpointId, delivery.id, delivery.attempt, 'Interrupted: the sending process stopped; sent again.'));
       return;
     }
     this.stats.failed++;

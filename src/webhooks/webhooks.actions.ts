@@ -55,6 +55,10 @@ function checkedUrl(raw: string): string {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     abort('INVALID_INPUT', `Expected an absolute https:// or http:// URL, got "${raw.slice(0, 200)}".`, ['input', 'url']);
   }
+  if (url.username || url.password) {
+    // fetch refuses such a URL, and the credentials would end up in errors and logs.
+    abort('INVALID_INPUT', 'Expected a URL without user name or password; requests are authenticated by their signature.', ['input', 'url']);
+  }
   if (url.href.length > MAX_URL_LENGTH) {
     abort('INVALID_INPUT', `Expected a URL of at most ${MAX_URL_LENGTH} characters, got ${url.href.length}.`, ['input', 'url']);
   }

@@ -156,7 +156,7 @@ export async function insertWebhookEndpoint(trx: Trx, e: NewWebhookEndpoint): Pr
 
 export async function lockWebhookEndpointById(trx: Trx, id: string): Promise<WebhookEndpointModel | undefined> {
   const rows = await query<WebhookEndpointModel>(trx, 'lockWebhookEndpointById', sql`
-    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL FOR UPDATE`);
+    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL FOR NO KEY UPDATE`);
   return rows[0];
 }
 
@@ -207,7 +207,9 @@ export async function insertRedelivery(trx: Trx, deliveryId: string): Promise<st
  * One delivery per (event, matching live endpoint), in one statement however many events: an
  * endpoint matches an event of its business whose type it lists, and, if it has a partner, whose
  * partner ids (the booking's partner, and the previous one after a move) include that partner.
- * Paused endpoints get their deliveries too, parked until they are resumed.
+ * Paused endpoints get their deliveries too, parked until they are resumed. The endpoints are read
+ * FOR SHARE: a resume (or pause) committing meanwhile is waited for and its status used, so no
+ * delivery is parked on an endpoint that was just resumed.
  */
 export async function insertDeliveriesForEvents(trx: Trx, events: readonly BookingEventModel[]): Promise<number> {
   if (!events.length) return 0;
@@ -221,6 +223,7 @@ export async function insertDeliveriesForEvents(trx: Trx, events: readonly Booki
       JOIN webhook_endpoints w ON w.business_id = ev.business_id AND w.deleted_at IS NULL AND ev.type = ANY(w.event_types)
       WHERE w.partner_id IS NULL OR w.partner_id = ev.partner_id OR w.partner_id = ev.previous_partner_id
       ORDER BY ev.position, w.id
+      FOR SHARE OF w
       RETURNING 1
     )
     SELECT count(*)::int AS count FROM inserted`);
@@ -265,11 +268,13 @@ export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: 
 }
 
 /**
- * Records a 2xx answer and resets the endpoint's failure count, in one statement. Whichever attempt
- * of a delivery succeeds first wins, even one whose lease had run out.
+ * Records a 2xx answer and resets the endpoint's failure count. Whichever attempt of a delivery
+ * succeeds first wins, even one whose lease had run out. The endpoint is locked first, as failures,
+ * pauses and deletes lock it before its deliveries: one lock order, no deadlock.
  */
-export async function recordWebhookSuccess(db: Db, id: string, statusCode: number): Promise<void> {
-  await query(db, 'recordWebhookSuccess', sql`
+export async function recordWebhookSuccess(trx: Trx, endpointId: string, id: string, statusCode: number): Promise<void> {
+  await sql`/* lockEndpointForOutcome */ SELECT 1 FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR NO KEY UPDATE`.execute(trx);
+  await query(trx, 'recordWebhookSuccess', sql`
     WITH d AS (
       UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = now(), last_attempt_at = now(),
         last_status_code = ${statusCode}, last_error = NULL
@@ -294,7 +299,7 @@ export async function countWebhookEndpointFailure(trx: Trx, endpointId: string, 
       pause_reason = CASE WHEN o.pausing THEN ${pauseReason} ELSE w.pause_reason END
     FROM (
       SELECT id, status = 'active' AND consecutive_failures + 1 >= ${pauseAfter}::int AS pausing
-      FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR UPDATE
+      FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR NO KEY UPDATE
     ) o
     WHERE w.id = o.id
     RETURNING w.status = 'paused' AS paused, o.pausing AS "pausedNow"`);
@@ -344,10 +349,12 @@ export async function parkWebhookDeliveries(trx: Trx, endpointId: string): Promi
  * Hands a claimed delivery back without an outcome (the process is stopping mid-request): due at
  * once for another process, not counted as a failure.
  */
-export async function releaseWebhookDelivery(db: Db, id: string, attempt: number, note: string): Promise<void> {
-  await query(db, 'releaseWebhookDelivery', sql`
+export async function releaseWebhookDelivery(trx: Trx, endpointId: string, id: string, attempt: number, note: string): Promise<void> {
+  // The endpoint's latest status, locked, as recordWebhookSuccess does (same order, same reason).
+  const rows = await query<{ active: boolean }>(trx, 'lockEndpointForOutcome', sql`
+    SELECT status = 'active' AS active FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR NO KEY UPDATE`);
+  await query(trx, 'releaseWebhookDelivery', sql`
     UPDATE webhook_deliveries d SET last_error = ${note},
-      next_attempt_at = CASE WHEN w.status = 'active' THEN now() ELSE 'infinity'::timestamptz END
-    FROM webhook_endpoints w
-    WHERE d.id = ${id}::bigint AND d.attempts = ${attempt}::int AND d.status = 'pending' AND w.id = d.endpoint_id`);
+      next_attempt_at = CASE WHEN ${rows[0]?.active ?? false}::boolean THEN now() ELSE 'infinity'::timestamptz END
+    WHERE d.id = ${id}::bigint AND d.attempts = ${attempt}::int AND d.status = 'pending'`);
 }

@@ -4,7 +4,8 @@ import { verifySignature } from '../../src/payments/webhook-signature.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import type { Trx } from '../../src/shared/transaction.js';
 import { createWebhookDeliveries } from '../../src/webhooks/webhook-fan-out.js';
-import { claimDueWebhookDeliveries } from '../../src/webhooks/webhooks.repository.js';
+import { activateWebhookEndpoint, claimDueWebhookDeliveries, lockWebhookEndpointById, unparkWebhookDeliveries } from '../../src/webhooks/webhooks.repository.js';
+import { onRealPostgres } from '../support/database.js';
 import { startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness, createBusiness } from '../support/builders.js';
 import { bookedScene } from '../support/scenes.js';
@@ -491,6 +492,46 @@ describe('Outbound webhooks: delivery', () => {
   });
 });
 
+describe.skipIf(!onRealPostgres)('Outbound webhooks: a resume racing the relay (PostgreSQL: two sessions at once)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 } } });
+  });
+  afterAll(() => api.close());
+
+  it('parks no delivery on an endpoint resumed while the relay creates its deliveries', async () => {
+    const s = await bookedScene(api);
+    const endpoint = await createEndpoint(api, s.tokens.staff, { businessId: s.business.gid, url: 'http://127.0.0.1:9/never-called', eventTypes: ['BOOKING_CONFIRMED'] });
+    await sql`UPDATE webhook_endpoints SET status = 'paused', paused_at = now() WHERE id = ${endpoint.id}::bigint`.execute(api.db);
+    await api.db.insertInto('booking_events').values({
+      business_id: s.business.id, booking_id: s.booking.id, partner_ids: [s.partner.id], type: 'BOOKING_CONFIRMED',
+      data: JSON.stringify({ booking: { status: 'CONFIRMED', partnerId: s.partner.id, startsAt: '2030-01-01T10:00:00Z', endsAt: '2030-01-01T11:00:00Z' } }),
+    }).execute();
+
+    // A resume holds the endpoint's lock, not committed yet, while the relay runs its fan-out.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const resume = api.db.transaction().execute(async (trx) => {
+      await lockWebhookEndpointById(trx, endpoint.id);
+      await activateWebhookEndpoint(trx, endpoint.id);
+      await unparkWebhookDeliveries(trx, endpoint.id);
+      locked();
+      await gate;
+    });
+    await holding;
+    const relaying = api.app.relay.kick();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await resume;
+    await relaying;
+    // The fan-out waited for the resume and saw the endpoint active: the delivery is due, not parked.
+    const rows = await deliveryRows(api, endpoint.id);
+    expect(rows.map((r) => ({ parked: r.parked, dueNow: r.dueNow }))).toEqual([{ parked: false, dueNow: true }]);
+  });
+});
+
 describe('Outbound webhooks: end to end', () => {
   let api: TestApi;
   let receiver: Receiver;
@@ -530,5 +571,25 @@ describe('Outbound webhooks: end to end', () => {
     expect(verifySignature(endpoint.secret, request.headers['webhook-signature'] as string, request.body, { nowSeconds: Math.floor(Date.now() / 1000), toleranceSeconds: 60 }).ok).toBe(true);
     await until(async () => (await deliveryRows(api, endpoint.id))[0]?.status === 'succeeded', 'the success to be recorded');
     expect(api.app.webhooks?.stats.succeeded).toBe(1);
+  });
+
+  it('keeps sending while one endpoint hangs: a slow endpoint holds one slot, not the batch', async () => {
+    const s = await bookedScene(api);
+    const slow = receiver.endpoint(() => 'hang');
+    const fast = receiver.endpoint();
+    await createEndpoint(api, s.tokens.staff, { businessId: s.business.gid, url: slow.url, eventTypes: ['BOOKING_CREATED'] });
+    await createEndpoint(api, s.tokens.staff, { businessId: s.business.gid, url: fast.url, eventTypes: ['BOOKING_CONFIRMED'] });
+    const res = await api.gql(
+      `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code } } }`,
+      { input: { customerId: s.customer.gid, slotIds: s.partner.slots.slice(4, 6).map((x) => x.gid) } },
+      { token: s.tokens.staff },
+    );
+    await until(() => receiver.at(slow.path).length === 1, 'the slow endpoint to be called');
+    const confirmed = Date.now();
+    await api.gql(`mutation($input: BookingConfirmInput!) { bookingConfirm(input: $input) { userErrors { code } } }`, { input: { bookingId: res.data.bookingCreate.booking.id } }, { token: s.tokens.staff });
+    // The slow one hangs until its 5 s timeout; the confirmation's delivery does not wait for it.
+    await until(() => receiver.at(fast.path).length === 1, 'the fast endpoint', 3000);
+    expect(Date.now() - confirmed).toBeLessThan(3000);
+    expect(receiver.at(slow.path)).toHaveLength(1);
   });
 });

@@ -106,6 +106,7 @@ describe('Mutation: webhookEndpointCreate, webhookEndpointDelete, webhookEndpoin
       [{ url: 'ftp://x.example.com/hook' }, { field: ['input', 'url'], message: 'Expected an absolute https:// or http:// URL, got "ftp://x.example.com/hook".', code: 'INVALID_INPUT' }],
       [{ url: 'javascript:alert(1)' }, { field: ['input', 'url'], message: 'Expected an absolute https:// or http:// URL, got "javascript:alert(1)".', code: 'INVALID_INPUT' }],
       [{ url: longUrl }, { field: ['input', 'url'], message: 'Expected a URL of at most 2048 characters, got 2049.', code: 'INVALID_INPUT' }],
+      [{ url: 'https://user:secret@hooks.example.com/x' }, { field: ['input', 'url'], message: 'Expected a URL without user name or password; requests are authenticated by their signature.', code: 'INVALID_INPUT' }],
       [{ eventTypes: [] }, { field: ['input', 'eventTypes'], message: 'Expected at least one event type to send, got none.', code: 'INVALID_INPUT' }],
       [{ businessId: other.business.gid }, { field: ['input', 'businessId'], message: `Expected the ID of a business you manage, got "${other.business.gid}".`, code: 'NOT_FOUND' }],
       [{ businessId: 'not-an-id' }, { field: ['input', 'businessId'], message: 'Expected the ID of a business you manage, got "not-an-id".', code: 'NOT_FOUND' }],
