@@ -55,10 +55,18 @@ type EventRow = BookingEventModel;
 // ---------------------------------------------------------------------------------------------
 // The relay: one run at a time across all processes, serialized by the counter row's lock.
 
-/** Locks the relay's counter (waiting for a run in another process to commit) and returns it. */
+/** How long a relay run's transaction may sit idle before PostgreSQL ends its session. */
+const RELAY_IDLE_LIMIT = '30s';
+
+/**
+ * Locks the relay's counter (waiting for a run in another process to commit) and returns it. The
+ * same statement bounds how long this transaction may sit idle: a process that froze holding the
+ * lock would otherwise stop every relay of every process until its connection died.
+ */
 export async function lockRelayCounter(trx: Trx): Promise<number> {
   const rows = await query<{ last: string }>(trx, 'lockRelayCounter', sql`
-    SELECT last_position AS last FROM booking_event_relay WHERE id = 1 FOR UPDATE`);
+    SELECT last_position AS last, set_config('idle_in_transaction_session_timeout', ${RELAY_IDLE_LIMIT}, true)
+    FROM booking_event_relay WHERE id = 1 FOR UPDATE`);
   return Number(rows[0].last);
 }
 
