@@ -44,12 +44,37 @@ export async function insertBookingEvents(trx: Trx, drafts: BookingEventDraft[])
     .execute();
 }
 
-const EVENT_COLUMNS = sql.raw(
-  `e.id, e.position, e.type, e.business_id AS "businessId", e.booking_id AS "bookingId", e.payment_id AS "paymentId",
-   e.partner_ids::text[] AS "partnerIds", e.occurred_at AS "occurredAt", e.data`,
-);
+/** Each field of the model and the column expression it comes from (alias `e`). */
+const EVENT_FIELDS: ReadonlyArray<readonly [keyof BookingEventModel, string]> = [
+  ['id', 'e.id'],
+  ['position', 'e.position'],
+  ['type', 'e.type'],
+  ['businessId', 'e.business_id'],
+  ['bookingId', 'e.booking_id'],
+  ['paymentId', 'e.payment_id'],
+  // bigint[] as text[]: both drivers then give strings, like every other id.
+  ['partnerIds', 'e.partner_ids::text[]'],
+  ['occurredAt', 'e.occurred_at'],
+  // jsonb: parsed by the driver.
+  ['data', 'e.data'],
+];
 
-/** Rows come back with `data` parsed by the driver (jsonb). */
+/**
+ * A booking event's columns (table alias `e`) named as its model's fields, each name after
+ * `prefix`: reads that join events to other rows (webhook deliveries) take them prefixed and get
+ * the model back with bookingEventOf.
+ */
+export function bookingEventColumns(prefix = '') {
+  return sql.raw(EVENT_FIELDS.map(([field, column]) => `${column} AS "${prefix}${field}"`).join(', '));
+}
+
+/** The event in a row read with bookingEventColumns(prefix). */
+export function bookingEventOf(row: Record<string, unknown>, prefix: string): BookingEventModel {
+  return Object.fromEntries(EVENT_FIELDS.map(([field]) => [field, row[`${prefix}${field}`]])) as unknown as BookingEventModel;
+}
+
+const EVENT_COLUMNS = bookingEventColumns();
+
 type EventRow = BookingEventModel;
 
 // ---------------------------------------------------------------------------------------------
@@ -93,12 +118,13 @@ export async function positionNextEvents(trx: Trx, lastPosition: number, limit: 
   return rows.sort((a, b) => Number(a.position) - Number(b.position));
 }
 
-/** Events that were given a position at least `olderThanMs` ago and never published (the publisher died or Redis was down). */
-export function findUnpublishedEvents(db: Db, olderThanMs: number, limit: number): Promise<BookingEventModel[]> {
-  return query<EventRow>(db, 'findUnpublishedEvents', sql`
-    SELECT ${EVENT_COLUMNS} FROM booking_events e
+/** Positions of events that were given a position at least `olderThanMs` ago and never published (the publisher died or Redis was down). */
+export async function findUnpublishedPositions(db: Db, olderThanMs: number, limit: number): Promise<string[]> {
+  const rows = await query<{ position: string }>(db, 'findUnpublishedPositions', sql`
+    SELECT e.position FROM booking_events e
     WHERE e.position IS NOT NULL AND e.published_at IS NULL AND e.relayed_at < now() - make_interval(secs => ${olderThanMs / 1000})
     ORDER BY e.position LIMIT ${limit}`);
+  return rows.map((r) => r.position);
 }
 
 export async function markEventsPublished(db: Db, positions: string[]): Promise<void> {

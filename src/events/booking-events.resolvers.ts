@@ -1,10 +1,10 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { accessKeyOf } from '../auth/access.js';
+import { accessKeyOf, managementScopeOf, scopeOrRefuse } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
-import { badUserInput, forbidden, unauthenticated } from '../shared/errors.js';
+import { badUserInput, forbidden } from '../shared/errors.js';
 import { idArgument } from '../shared/global-id.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { BookingEventsPageModel } from './booking-event.model.js';
@@ -15,27 +15,17 @@ const MAX_PAGE = 500;
 const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
 
 /**
- * Whose events the viewer may follow in a business: staff (and admins) all of it, optionally one
- * partner's; a partner only their own bookings'. Customers follow their bookings through queries.
+ * Whose events the viewer may follow in a business: the management scope, as for webhook
+ * endpoints. Staff (and admins) all of it, optionally one partner's; a partner only their own
+ * bookings'. Customers follow their bookings through queries.
  */
 export function eventFilterFor(viewer: Viewer, businessGid: string, partnerGid: string | null | undefined): EventFilter {
   const businessId = idArgument(businessGid, 'Business', 'businessId');
   const partnerId = partnerGid ? idArgument(partnerGid, 'Partner', 'partnerId') : null;
-  switch (viewer.role) {
-    case 'ANONYMOUS':
-      throw unauthenticated();
-    case 'CUSTOMER':
-      throw forbidden('Customers cannot follow booking events; staff and partners can.');
-    case 'PARTNER':
-      if (viewer.businessId !== businessId) throw forbidden('A partner follows the events of their own business only.');
-      if (partnerId !== null && partnerId !== viewer.partnerId) throw forbidden('A partner follows the events of their own bookings only.');
-      return { businessId, partnerId: viewer.partnerId };
-    case 'STAFF':
-      if (viewer.businessId !== businessId) throw forbidden('Staff follow the events of their own business only.');
-      return { businessId, partnerId };
-    case 'ADMIN':
-      return { businessId, partnerId };
-  }
+  const scope = scopeOrRefuse(managementScopeOf(viewer, { partnersMay: true }), viewer, 'a staff, partner or admin token to follow booking events');
+  if (scope.businessId !== null && scope.businessId !== businessId) throw forbidden('Booking events are followed for your own business only.');
+  if (scope.partnerId !== null && partnerId !== null && partnerId !== scope.partnerId) throw forbidden('A partner follows the events of their own bookings only.');
+  return { businessId, partnerId: scope.partnerId ?? partnerId };
 }
 
 export const bookingEventResolvers: Resolvers = {
@@ -46,7 +36,7 @@ export const bookingEventResolvers: Resolvers = {
       if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badUserInput(`Expected \`first\` from 1 to ${MAX_PAGE}, got ${first}.`, 'first');
       if (args.after != null && !CURSOR.test(args.after)) throw badUserInput(`Expected \`after\` to be a BookingEvent.cursor (a decimal integer), got "${args.after}".`, 'after');
       const after = args.after == null ? 0 : Number(args.after);
-      const rows = await findBusinessEventsAfter(app.db, { businessId: filter.businessId!, partnerId: filter.partnerId, after, limit: first + 1 });
+      const rows = await findBusinessEventsAfter(app.db, { businessId: filter.businessId, partnerId: filter.partnerId, after, limit: first + 1 });
       const events = rows.slice(0, first);
       return { events, hasMore: rows.length > first, endCursor: events.length ? events[events.length - 1].position : (args.after ?? null) };
     },

@@ -8,7 +8,7 @@ import { EventStream } from './event-stream.js';
 
 /** Which events a local subscriber wants. */
 export interface EventFilter {
-  businessId: string | null;
+  businessId: string;
   /** Only events touching this partner (its bookings, and bookings moved away from it). */
   partnerId: string | null;
 }
@@ -26,7 +26,7 @@ export interface HubListener {
 }
 
 export function matches(filter: EventFilter, event: BookingEventModel): boolean {
-  if (filter.businessId !== null && event.businessId !== filter.businessId) return false;
+  if (event.businessId !== filter.businessId) return false;
   return filter.partnerId === null || event.partnerIds.includes(filter.partnerId);
 }
 
@@ -84,7 +84,7 @@ export class BookingEventHub {
       },
       onResync: () => void this.reads.kick(),
     });
-    this.reads.every(this.options.checkIntervalMs, () => {});
+    this.reads.every(this.options.checkIntervalMs);
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@ import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import type { Trx } from '../shared/transaction.js';
 import type { BookingEventModel } from './booking-event.model.js';
 import {
-  findUnpublishedEvents,
+  findUnpublishedPositions,
   lockRelayCounter,
   markEventsPublished,
   positionNextEvents,
@@ -89,30 +89,31 @@ export class OutboxRelay {
       return positioned;
     });
     this.stats.runs++;
-    if (events.length) await this.publish(events);
+    if (events.length) await this.publish(events.map((e) => e.position));
     return events.length;
   }
 
   private async republishStale(): Promise<void> {
-    const stale = await findUnpublishedEvents(this.options.db, this.options.republishAfterMs, this.batchSize);
+    const stale = await findUnpublishedPositions(this.options.db, this.options.republishAfterMs, this.batchSize);
     if (stale.length) await this.publish(stale);
   }
 
-  private async publish(events: BookingEventModel[]): Promise<void> {
+  /** Signals the last of `positions` (ascending) and marks them all published. */
+  private async publish(positions: string[]): Promise<void> {
     try {
-      await this.options.bus.publish(Number(events[events.length - 1].position));
+      await this.options.bus.publish(Number(positions[positions.length - 1]));
     } catch (error) {
       this.stats.publishFailures++;
       // Left unpublished in the outbox: a later run publishes them again. Subscribers on other
       // processes read them from the outbox when their Redis connection comes back.
       this.options.log.error('Could not publish booking events; they stay in the outbox for the next run', {
-        from: events[0].position,
-        to: events[events.length - 1].position,
+        from: positions[0],
+        to: positions[positions.length - 1],
         message: (error as Error).message,
       });
       return;
     }
-    this.stats.published += events.length;
-    await markEventsPublished(this.options.db, events.map((e) => e.position));
+    this.stats.published += positions.length;
+    await markEventsPublished(this.options.db, positions);
   }
 }
