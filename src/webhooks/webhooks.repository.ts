@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { BookingEventModel, BookingEventType } from '../events/booking-event.model.js';
+import { bookingEventColumns, bookingEventOf } from '../events/booking-events.repository.js';
 import { allOf, groupBy, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { WebhookDeliveryStatus } from '../__generated__/resolvers-types.js';
@@ -18,49 +19,22 @@ const ENDPOINT_COLUMNS = sql.raw(
    w.pause_reason AS "pauseReason", w.created_at AS "createdAt"`,
 );
 
-const EVENT_COLUMNS_TEXT = `e.id AS "eventId", e.position AS "eventPosition", e.type AS "eventType", e.business_id AS "eventBusinessId",
-   e.booking_id AS "eventBookingId", e.payment_id AS "eventPaymentId", e.partner_ids::text[] AS "eventPartnerIds",
-   e.occurred_at AS "eventOccurredAt", e.data AS "eventData"`;
-const EVENT_COLUMNS = sql.raw(EVENT_COLUMNS_TEXT);
+/** Deliveries carry their event: its columns come prefixed, see bookingEventColumns. */
+const EVENT_PREFIX = 'event.';
+const EVENT_COLUMNS = bookingEventColumns(EVENT_PREFIX);
 
 const DELIVERY_COLUMNS = sql.raw(
   `d.id, d.business_id AS "businessId", d.endpoint_id AS "endpointId", upper(d.status) AS status, d.attempts,
    CASE WHEN d.status = 'pending' AND d.next_attempt_at <> 'infinity' THEN d.next_attempt_at END AS "nextAttemptAt",
    d.last_attempt_at AS "lastAttemptAt", d.last_status_code AS "lastStatusCode", d.last_error AS "lastError",
-   d.delivered_at AS "deliveredAt", d.created_at AS "createdAt", d.redelivery_of AS "redeliveryOfId", ${EVENT_COLUMNS_TEXT}`,
+   d.delivered_at AS "deliveredAt", d.created_at AS "createdAt", d.redelivery_of AS "redeliveryOfId"`,
 );
 
-interface EventColumns {
-  eventId: string;
-  eventPosition: string;
-  eventType: BookingEventType;
-  eventBusinessId: string;
-  eventBookingId: string;
-  eventPaymentId: string | null;
-  eventPartnerIds: string[];
-  eventOccurredAt: string;
-  eventData: BookingEventModel['data'];
-}
-
-type DeliveryRow = Omit<WebhookDeliveryModel, 'event'> & EventColumns;
-
-function eventOf(row: EventColumns): BookingEventModel {
-  return {
-    id: row.eventId,
-    position: row.eventPosition,
-    type: row.eventType,
-    businessId: row.eventBusinessId,
-    bookingId: row.eventBookingId,
-    paymentId: row.eventPaymentId,
-    partnerIds: row.eventPartnerIds,
-    occurredAt: row.eventOccurredAt,
-    data: row.eventData,
-  };
-}
+type DeliveryRow = Omit<WebhookDeliveryModel, 'event'> & Record<string, unknown>;
 
 function deliveryOf(row: DeliveryRow): WebhookDeliveryModel {
-  const { eventId, eventPosition, eventType, eventBusinessId, eventBookingId, eventPaymentId, eventPartnerIds, eventOccurredAt, eventData, ...delivery } = row;
-  return { ...delivery, event: eventOf(row) };
+  const delivery = Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith(EVENT_PREFIX))) as Omit<WebhookDeliveryModel, 'event'>;
+  return { ...delivery, event: bookingEventOf(row, EVENT_PREFIX) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,7 +57,7 @@ export async function findWebhookEndpointsByBusinessIds(db: Db, businessIds: rea
 /** Deliveries by id, with their events; whoever may see the endpoint may see them. */
 export async function findWebhookDeliveriesByIds(db: Db, ids: readonly string[]): Promise<WebhookDeliveryModel[]> {
   const rows = await query<DeliveryRow>(db, 'findWebhookDeliveriesByIds', sql`
-    SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN booking_events e ON e.id = d.event_id
+    SELECT ${DELIVERY_COLUMNS}, ${EVENT_COLUMNS} FROM webhook_deliveries d JOIN booking_events e ON e.id = d.event_id
     WHERE d.id = ANY(${ids}::bigint[])`);
   return rows.map(deliveryOf);
 }
@@ -98,7 +72,7 @@ export interface DeliveryListArgs {
 /** One page of each endpoint's delivery log, newest first, in one statement. */
 export async function findWebhookDeliveryPagesByEndpointIds(db: Db, endpointIds: readonly string[], args: DeliveryListArgs): Promise<Map<string, WebhookDeliveryModel[]>> {
   const pages = await lateralPages<DeliveryRow>(db, 'findWebhookDeliveryPagesByEndpointIds', endpointIds, sql`
-    SELECT p.parent_id AS "parentId", ${DELIVERY_COLUMNS}
+    SELECT p.parent_id AS "parentId", ${DELIVERY_COLUMNS}, ${EVENT_COLUMNS}
     FROM webhook_deliveries d JOIN booking_events e ON e.id = d.event_id
     WHERE ${allOf([
       sql`d.endpoint_id = p.parent_id`,
@@ -252,7 +226,7 @@ export interface ClaimedDelivery {
  * the delivery is due again when the lease ends.
  */
 export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await query<EventColumns & Omit<ClaimedDelivery, 'event'>>(db, 'claimDueWebhookDeliveries', sql`
+  const rows = await query<Omit<ClaimedDelivery, 'event'> & Record<string, unknown>>(db, 'claimDueWebhookDeliveries', sql`
     UPDATE webhook_deliveries d
     SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     FROM webhook_endpoints w, booking_events e
@@ -264,7 +238,7 @@ export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: 
         FOR UPDATE OF q SKIP LOCKED)
       AND w.id = d.endpoint_id AND e.id = d.event_id
     RETURNING d.id, d.attempts AS attempt, d.endpoint_id AS "endpointId", w.url, w.secret, ${EVENT_COLUMNS}`);
-  return rows.map((row) => ({ id: row.id, attempt: row.attempt, endpointId: row.endpointId, url: row.url, secret: row.secret, event: eventOf(row) }));
+  return rows.map((row) => ({ id: row.id, attempt: row.attempt, endpointId: row.endpointId, url: row.url, secret: row.secret, event: bookingEventOf(row, EVENT_PREFIX) }));
 }
 
 /**
