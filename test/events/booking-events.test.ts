@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { startTestApi, tokensFor, type TestApi } from '../support/api.js';
+import { mutateOk, startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness } from '../support/builders.js';
 import { bookedScene } from '../support/scenes.js';
 import { BOOKING_EVENTS, record, untilSubscribed, wsClient } from '../support/subscriptions.js';
@@ -37,13 +37,7 @@ describe('Subscription: bookingEvents (one process, in-process pub/sub)', () => 
     return c;
   }
 
-  async function ok(query: string, input: Record<string, unknown>, token: string | undefined) {
-    const res = await api.gql(query, { input }, { token });
-    expect(res.errors).toBeUndefined();
-    const payload = Object.values(res.data as Record<string, any>)[0];
-    expect(payload.userErrors).toEqual([]);
-    return payload;
-  }
+  const ok = (query: string, input: Record<string, unknown>, token: string | undefined) => mutateOk(api, query, input, token);
 
   it('delivers every booking change in order, each with the booking read fresh for that event', async () => {
     const s = await bookedScene(api);

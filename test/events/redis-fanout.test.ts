@@ -5,7 +5,7 @@ import type { Client } from 'graphql-ws';
 import type { AppConfig } from '../../src/app.js';
 import type { EventBus } from '../../src/events/event-bus.js';
 import { OutboxRelay } from '../../src/events/outbox-relay.js';
-import { startTestApi, type TestApi } from '../support/api.js';
+import { mutateOk, startTestApi, type TestApi } from '../support/api.js';
 import { openIsolatedTestDatabase } from '../support/database.js';
 import { uniqueSuffix } from '../support/builders.js';
 import { freePort, startRedis, stopRedis } from '../support/redis.js';
@@ -60,14 +60,6 @@ describe('Booking events across instances, through Redis', () => {
     return record(client, BOOKING_EVENTS, { businessId });
   }
 
-  async function mutate(api: TestApi, query: string, input: Record<string, unknown>, token: string) {
-    const res = await api.gql(query, { input }, { token });
-    expect(res.errors).toBeUndefined();
-    const payload = Object.values(res.data as Record<string, any>)[0];
-    expect(payload.userErrors).toEqual([]);
-    return payload;
-  }
-
   /**
    * Confirms a booking through a third instance that "dies" right after its commit (its relay never
    * runs). The other instances' relays are paused meanwhile, so the event is seen unrelayed; the
@@ -78,7 +70,7 @@ describe('Booking events across instances, through Redis', () => {
     await b.app.relay.stop();
     const dying = await startTestApi({ database, config: { events: { relayIntervalMs: 60_000, republishAfterMs: 60_000, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 10 } } });
     await dying.app.relay.stop();
-    await mutate(dying, CONFIRM, { bookingId: bookingGid }, token);
+    await mutateOk(dying, CONFIRM, { bookingId: bookingGid }, token);
     await dying.close();
   }
 
@@ -89,7 +81,7 @@ describe('Booking events across instances, through Redis', () => {
     const s = await bookedScene(a);
     const events = subscribeOnA(s.tokens.staff, s.business.gid);
     await untilSubscribed(a.app, 1);
-    await mutate(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
+    await mutateOk(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
     const [first] = await events.waitFor(1);
     expect(first.bookingEvents).toMatchObject({ type: 'BOOKING_CONFIRMED', booking: { id: s.booking.gid, status: 'CONFIRMED' } });
   });
@@ -100,7 +92,7 @@ describe('Booking events across instances, through Redis', () => {
     await untilSubscribed(a.app, 1);
 
     await stopRedis(redis);
-    await mutate(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
+    await mutateOk(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
     // Committed and positioned, but not published: Redis is down.
     await b.app.relay.kick();
     expect(await eventRows(s.booking.gid)).toEqual([{ position: expect.any(String), published_at: null, type: 'BOOKING_CONFIRMED' }]);
@@ -174,7 +166,7 @@ describe('Booking events across instances, through Redis', () => {
       publisher.disconnect();
     }
     // The instance is alive and the next real event is delivered.
-    await mutate(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
+    await mutateOk(b, CONFIRM, { bookingId: s.booking.gid }, s.tokens.staff);
     const [delivered] = await events.waitFor(1);
     expect(delivered.bookingEvents).toMatchObject({ type: 'BOOKING_CONFIRMED', booking: { id: s.booking.gid } });
   });
@@ -186,7 +178,7 @@ describe('Booking events across instances, through Redis', () => {
     const slots = [...s.partners[0].slots.slice(4, 8), ...s.partners[1].slots];
     // 6 bookings of 60 minutes (2 slots each), half through each instance, all at once.
     const pairs = Array.from({ length: slots.length / 2 }, (_, i) => slots.slice(2 * i, 2 * i + 2));
-    await Promise.all(pairs.map((pair, i) => mutate(i % 2 ? a : b, CREATE, { customerId: s.customer.gid, slotIds: pair.map((x) => x.gid) }, s.tokens.staff)));
+    await Promise.all(pairs.map((pair, i) => mutateOk(i % 2 ? a : b, CREATE, { customerId: s.customer.gid, slotIds: pair.map((x) => x.gid) }, s.tokens.staff)));
     const received = (await events.waitFor(pairs.length)).map((r) => Number(r.bookingEvents.cursor));
     expect(received).toHaveLength(pairs.length);
     expect([...received].sort((x, y) => x - y)).toEqual(received);

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { startApp, type App, type AppConfig } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/server/context.js';
@@ -79,4 +80,13 @@ export async function tokensFor(api: TestApi, ids: { businessGid: string; partne
     partner: ids.partnerGid ? await api.token({ sub: 'partner-1', role: 'partner', business_id: ids.businessGid, partner_id: ids.partnerGid }) : undefined,
     customer: ids.customerGid ? await api.token({ sub: 'customer-1', role: 'customer', business_id: ids.businessGid, customer_id: ids.customerGid }) : undefined,
   };
+}
+
+/** Runs a mutation that must succeed (no top-level errors, no user errors) and returns its payload. */
+export async function mutateOk(api: TestApi, mutation: string, input: Record<string, unknown>, token: string | undefined): Promise<any> {
+  const res = await api.gql(mutation, { input }, { token });
+  expect(res.errors).toBeUndefined();
+  const payload = Object.values(res.data as Record<string, any>)[0];
+  expect(payload.userErrors).toEqual([]);
+  return payload;
 }
