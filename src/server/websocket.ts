@@ -131,7 +131,7 @@ export function startWebSocketEndpoint(options: {
 
   const server = useServer<Record<string, unknown>, { viewer: Viewer; expiry: NodeJS.Timeout }>(
     {
-      schema,
+      // No `schema` here: onSubscribe returns the execution arguments (or errors) for every message.
       subscribe: subscribeSharingExecution,
       connectionInitWaitTimeout: config.initTimeoutMs,
       onConnect: async (ctx) => {
