@@ -24,7 +24,7 @@ async function main() {
       partner: { type: 'string' },
       customer: { type: 'string' },
       sub: { type: 'string' },
-      expires: { type: 'string', default: '30d' },
+      expires: { type: 'string', default: '12h' },
     },
   });
   const role = values.role as TokenClaims['role'];

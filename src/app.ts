@@ -68,7 +68,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -128,7 +128,10 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
-    introspection: true,
+    // Off in production unless asked for: the schema is then no map for an attacker, and with it
+    // go the "Did you mean" suggestions that would give field names away one typo at a time.
+    introspection: config.introspection ?? true,
+    hideSchemaDetailsFromClientErrors: !(config.introspection ?? true),
     logger: { debug() {}, info() {}, warn: (m) => log.info(String(m)), error: (m) => log.error(String(m)) },
   });
   await apollo.start();
@@ -166,8 +169,28 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     }
   });
   httpServer.keepAliveTimeout = 65_000;
-  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError });
-  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  const websocket = startWebSocketEndpoint({
+    httpServer,
+    schema,
+    services,
+    verifier,
+    config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG,
+    formatError,
+    introspection: config.introspection ?? true,
+  });
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
+    await websocket.close();
+    await apollo.stop();
+    await relay.stop();
+    await webhooks?.stop();
+    await events.stop();
+    await bus.close();
+    await cache.close();
+    throw error;
+  }
   const { port } = httpServer.address() as AddressInfo;
 
   return {
@@ -200,6 +223,28 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       await cache.close();
     },
   };
+}
+
+/** Thrown when the port is taken: the one start failure a person fixes with a setting. */
+export class PortInUseError extends Error {
+  constructor(readonly host: string, readonly port: number) {
+    super(`port ${port} is in use; set PORT (another API instance, or another program, listens on ${host}:${port}).`);
+  }
+}
+
+/**
+ * listen() reports a taken port as an 'error' event, never through its callback: without this the
+ * start would wait forever (and the WebSocket server attached to it re-emits the error as its own).
+ */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(host, port) : error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */

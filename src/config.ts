@@ -1,3 +1,4 @@
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/tokens.js';
 import type { CacheConfig } from './cache/create-cache.js';
 
 /**
@@ -18,7 +19,13 @@ export interface Config {
     jwksUrl: string | undefined;
     issuer: string | undefined;
     audience: string | undefined;
+    /** The longest lifetime a token may have (`exp` - `iat`), in seconds. */
+    maxTokenAgeSeconds?: number;
+    /** Clock skew allowed for `exp`, `nbf` and `iat`, in seconds. */
+    clockToleranceSeconds?: number;
   };
+  /** Introspection and "Did you mean" suggestions; off in production unless GRAPHQL_INTROSPECTION=true. */
+  introspection: boolean;
   /** Statements slower than this many milliseconds are logged with their tag. */
   slowQueryMs: number;
   /** The shared cache: Redis when REDIS_URL is set, else in-process. */
@@ -117,6 +124,18 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new Error(`Expected ${name} to be true or false, got "${raw}".`);
 }
 
+/** Seconds from "3600", "90s", "30m", "24h" or "7d". */
+function duration(env: NodeJS.ProcessEnv, name: string, fallbackSeconds: number, minSeconds: number, maxSeconds: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackSeconds;
+  const match = /^(\d+)([smhd]?)$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'] : NaN;
+  if (!(seconds >= minSeconds && seconds <= maxSeconds)) {
+    throw new Error(`Expected ${name} to be a duration from ${minSeconds} s to ${maxSeconds} s, like "3600", "30m", "24h" or "7d", got "${raw}".`);
+  }
+  return seconds;
+}
+
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.REDIS_URL || undefined;
   if (raw && !/^rediss?:\/\//.test(raw)) throw new Error(`Expected REDIS_URL to be a redis:// or rediss:// URL, got "${raw}".`);
@@ -140,7 +159,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),
     dataDir: env.DATA_DIR || '.data/pglite',
     demoData: flag(env, 'DEMO_DATA', !env.DATABASE_URL),
-    auth: { jwtSecret, jwksUrl, issuer: env.AUTH_ISSUER || undefined, audience: env.AUTH_AUDIENCE || undefined },
+    auth: {
+      jwtSecret,
+      jwksUrl,
+      issuer: env.AUTH_ISSUER || undefined,
+      audience: env.AUTH_AUDIENCE || undefined,
+      maxTokenAgeSeconds: duration(env, 'AUTH_MAX_TOKEN_AGE', DEFAULT_MAX_TOKEN_AGE_SECONDS, 60, 366 * 86_400),
+      clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 600),
+    },
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
     slowQueryMs: integer(env, 'SLOW_QUERY_MS', 200, 0, 600_000),
     cache: {
       redisUrl: redisUrl(env),

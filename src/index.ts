@@ -1,4 +1,5 @@
-import { startApp, consoleLogger, openDatabase } from './app.js';
+import { createServer } from 'node:net';
+import { startApp, consoleLogger, openDatabase, PortInUseError } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
@@ -14,6 +15,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main() {
   const config = loadConfig();
   const log = consoleLogger;
+  // Before the database opens (the embedded one takes seconds, and holds its directory): a taken
+  // port is the commonest start failure, and it should be told at once.
+  await checkPortIsFree(config.host, config.port);
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
 
@@ -65,7 +69,17 @@ async function printDemoTokens(secret: string, demo: DemoSummary) {
   console.log('More: npm run token -- --role staff --business <slug>\n');
 }
 
+function checkPortIsFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(host, port) : error));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 main().catch((error) => {
-  console.error('The API could not start:', error);
+  if (error instanceof PortInUseError) console.error(`The API could not start: ${error.message}`);
+  else console.error('The API could not start:', error);
   process.exit(1);
 });

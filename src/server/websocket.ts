@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createSourceEventStream, execute, GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { createSourceEventStream, execute, GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -71,6 +71,11 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
 }
 
+/** The same error without graphql-js's "Did you mean ...?" hint, as Apollo's hideSchemaDetailsFromClientErrors does. */
+function withoutSuggestions(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message.replace(/ ?Did you mean(.+?)\?$/, ''), { nodes: error.nodes, source: error.source, positions: error.positions });
+}
+
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -97,8 +102,12 @@ export function startWebSocketEndpoint(options: {
   verifier: TokenVerifier;
   config: WebSocketConfig;
   formatError: ReturnType<typeof createErrorFormatter>;
+  /** As over HTTP: without it, introspection is refused and validation messages give no suggestions. */
+  introspection?: boolean;
 }): WebSocketEndpoint {
   const { schema, services, verifier, config, formatError } = options;
+  const introspection = options.introspection ?? true;
+  const rules = introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const wss = new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
   const documents = new Map<string, DocumentNode>();
 
@@ -112,8 +121,8 @@ export function startWebSocketEndpoint(options: {
     } catch (error) {
       return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
     }
-    const errors = validate(schema, document);
-    if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+    const errors = validate(schema, document, rules);
+    if (errors.length) return errors.map((e) => withCode(introspection ? e : withoutSuggestions(e), 'GRAPHQL_VALIDATION_FAILED'));
     if (documents.size >= DOCUMENT_CACHE_LIMIT) documents.clear();
     documents.set(query, document);
     return document;

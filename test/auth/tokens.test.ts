@@ -210,3 +210,70 @@ describe('Auth: tokens from an identity provider (RS256 keys from a JWKS URL)', 
     expectRefused(await gqlAt(app.url, VIEWER, `Bearer ${token}`));
   });
 });
+
+describe('Auth: a token must end, start in the past and carry a known role', () => {
+  let business: BuiltBusiness;
+  beforeAll(async () => {
+    business = (await createBookableBusiness(api.db)).business;
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  const staff = () => ({ sub: 'staff-1', role: 'staff', business_id: business.gid });
+  const sign = (claims: JWTPayload, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }) =>
+    new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  const viewerWith = async (token: string) => gqlAt(api.app.url, VIEWER, `Bearer ${token}`);
+
+  it('refuses a token without `exp`, which would never expire', async () => {
+    expectRefused(await viewerWith(await sign({ ...staff(), iat: now() })), /missing required "exp" claim/);
+  });
+
+  it('refuses a token that claims to live longer than AUTH_MAX_TOKEN_AGE (24 h by default)', async () => {
+    const t = now();
+    expectRefused(await viewerWith(await sign({ ...staff(), iat: t, exp: t + 25 * 3600 })), /at most 86400 s \(AUTH_MAX_TOKEN_AGE\), got one that lives 90000 s/);
+    // Without `iat` the lifetime counts from now.
+    expectRefused(await viewerWith(await sign({ ...staff(), exp: t + 30 * 86_400 })), /AUTH_MAX_TOKEN_AGE/);
+    const fine = await viewerWith(await sign({ ...staff(), iat: t, exp: t + 23 * 3600 }));
+    expect(fine.status).toBe(200);
+    expect(fine.data.viewer.role).toBe('STAFF');
+  });
+
+  it('refuses `iat` or `nbf` in the future beyond the clock tolerance, and forgives a few seconds of skew', async () => {
+    const t = now();
+    expectRefused(await viewerWith(await sign({ ...staff(), iat: t + 3600, exp: t + 7200 })), /"iat" \(issued at\) not to be in the future/);
+    expectRefused(await viewerWith(await sign({ ...staff(), iat: t, nbf: t + 3600, exp: t + 7200 })), /"nbf"/);
+    const skewed = await viewerWith(await sign({ ...staff(), iat: t + 5, nbf: t + 5, exp: t + 3600 }));
+    expect(skewed.status, JSON.stringify(skewed)).toBe(200);
+  });
+
+  it('refuses an expired token even within the clock tolerance', async () => {
+    const t = now();
+    expectRefused(await viewerWith(await sign({ ...staff(), iat: t - 60, exp: t - 2 })), /"exp" claim timestamp check failed/);
+  });
+
+  it('answers 401, not 500, for a role of "__proto__", "constructor" or a non-string', async () => {
+    const t = now();
+    for (const role of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 42, ['staff'], { staff: true }]) {
+      expectRefused(await viewerWith(await sign({ ...staff(), role, iat: t, exp: t + 600 })), /expected the role claim to be one of customer, partner, staff, admin/);
+    }
+  });
+
+  it('accepts only HS256 from the shared secret: `none` and other algorithms are refused', async () => {
+    const t = now();
+    const payload = Buffer.from(JSON.stringify({ ...staff(), iat: t, exp: t + 600 })).toString('base64url');
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    expectRefused(await viewerWith(unsigned));
+    const hs512 = await sign({ ...staff(), iat: t, exp: t + 600 }, { alg: 'HS512', typ: 'JWT' });
+    expectRefused(await viewerWith(hs512), /alg/);
+  });
+
+  it('refuses a token without `exp` over WebSocket too (4403 at connection_init)', async () => {
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(api.app.wsUrl, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const acked: string[] = [];
+    ws.on('message', (data) => acked.push(String(data)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await sign({ ...staff(), iat: now() })}` } }));
+    expect(await closed).toBe(4403);
+    expect(acked).toEqual([]);
+  });
+});
