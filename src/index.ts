@@ -14,6 +14,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main() {
   const config = loadConfig();
   const log = consoleLogger;
+  if (config.production && config.webhooks.allowPrivateNetworks) {
+    log.error('Warning: WEBHOOK_ALLOW_PRIVATE_NETWORKS=true in production: webhook endpoints may point into this network (metadata service, databases, internal hosts).');
+  }
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
 
