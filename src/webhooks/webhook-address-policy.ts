@@ -153,7 +153,8 @@ export function guardedLookup(resolve: WebhookResolver, rules: WebhookTargetRule
       else if (options.all) callback(null, [chosen]);
       else callback(null, chosen.address, chosen.family);
     };
-    resolve(hostname).then(
+    // Through a promise even if `resolve` throws at once: node:net must get the error by callback.
+    Promise.resolve(hostname).then(resolve).then(
       (answers) => {
         let chosen: ResolvedAddress | undefined;
         let refusal: RefusedWebhookAddress | null = null;
