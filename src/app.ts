@@ -31,6 +31,7 @@ import { jitGateway } from './server/jit-executor.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { webhookTargetRulesOf } from './webhooks/webhook-address-policy.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
 
 export const consoleLogger: Logger = {
@@ -115,7 +116,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   // The deliveries a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events };
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);

@@ -102,9 +102,13 @@ export interface WebhookConfig {
   pauseAfterFailures: number;
   /** How often due deliveries are looked for (besides right after each relay run); 0: this process sends none. */
   pollIntervalMs: number;
+  /** Also register and send to loopback, private, link-local ... addresses: local development and tests only. */
+  allowPrivateNetworks: boolean;
+  /** Endpoints must be https:// (NODE_ENV=production). */
+  httpsOnly: boolean;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 24 * 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 1000 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 24 * 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 1000, allowPrivateNetworks: false, httpsOnly: false };
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -203,6 +207,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryWindowMs: integer(env, 'WEBHOOK_RETRY_HOURS', DEFAULT_WEBHOOK_CONFIG.retryWindowMs / 3_600_000, 1, 168) * 3_600_000,
       pauseAfterFailures: integer(env, 'WEBHOOK_PAUSE_AFTER_FAILURES', DEFAULT_WEBHOOK_CONFIG.pauseAfterFailures, 1, 10_000),
       pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', DEFAULT_WEBHOOK_CONFIG.pollIntervalMs, 0, 600_000),
+      // Off by default everywhere: a receiver on this machine or network is the exception, opted into.
+      allowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+      httpsOnly: production,
     },
     production,
   };

@@ -18,6 +18,9 @@ async function main() {
   // Before the database opens (the embedded one takes seconds, and holds its directory): a taken
   // port is the commonest start failure, and it should be told at once.
   await checkPortIsFree(config.host, config.port);
+  if (config.production && config.webhooks.allowPrivateNetworks) {
+    log.error('Warning: WEBHOOK_ALLOW_PRIVATE_NETWORKS=true in production: webhook endpoints may point into this network (metadata service, databases, internal hosts).');
+  }
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
 

@@ -1159,7 +1159,9 @@ export type UserErrorCode =
   /** A slot or time asked for is not free (taken, blocked, held, or not in the schedule). */
   | 'SLOT_UNAVAILABLE'
   /** The start time is further ahead than the business takes bookings. */
-  | 'TOO_FAR_AHEAD';
+  | 'TOO_FAR_AHEAD'
+  /** The webhook URL may not be sent to: its host is a loopback, private or other special-purpose address (or `localhost`), or it is not https in production. */
+  | 'URL_NOT_ALLOWED';
 
 /** Whom the request's bearer token identifies. */
 export type Viewer = {

@@ -5,6 +5,7 @@ import type { ChangeFeed } from '../shared/change-feed.js';
 import type { BookingEventHub } from '../events/event-hub.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
+import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 
 /** What every request shares with the running application. */
 export interface AppServices {
@@ -20,6 +21,8 @@ export interface AppServices {
   paymentProviders: PaymentProviderRegistry;
   /** This process's delivery of relayed booking events to its subscribers. */
   events: BookingEventHub;
+  /** Which webhook endpoint URLs may be registered (WEBHOOK_ALLOW_PRIVATE_NETWORKS, https in production). */
+  webhookTargets: WebhookTargetRules;
 }
 
 export interface Logger {

@@ -1,7 +1,10 @@
+import type { Agent } from 'node:http';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
+import { REFUSAL_ERRORS, RefusedWebhookAddress, systemResolver, type WebhookResolver } from './webhook-address-policy.js';
+import { postWebhook } from './webhook-http.js';
 import { webhookRequestOf } from './webhook-request.js';
 import {
   claimDueWebhookDeliveries,
@@ -19,6 +22,10 @@ export interface WebhookDispatcherOptions {
   config: WebhookConfig;
   /** Attempts in flight at most (the polling loop); also the most one claim statement takes. */
   batchSize?: number;
+  /** Resolves endpoint host names (the system's resolver unless a test controls DNS). */
+  resolve?: WebhookResolver;
+  /** For tests: opens the connections, so a test can see which address each would go to. */
+  agent?: Agent;
 }
 
 /** The longest wait between two attempts, however many failed before. */
@@ -52,10 +59,20 @@ function truncated(text: string): string {
   return text.length <= MAX_ERROR_LENGTH ? text : `${text.slice(0, MAX_ERROR_LENGTH - 1)}…`;
 }
 
-function describeRequestError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-  return `The request failed before an answer: ${detail}.`;
+/**
+ * Every failure before an answer reads the same in the delivery log, whatever happened: a refused
+ * or reset connection, an unreachable host, a name that does not resolve, a TLS error or a
+ * timeout. Telling them apart would tell whoever registered the URL which ports are open on the
+ * host; the operator's log has the detail.
+ */
+function connectionFailed(timeoutMs: number): string {
+  return `connection failed: no HTTP answer within ${timeoutMs} ms (refused, unreachable, TLS error or too slow)`;
+}
+
+function errorCodeOf(error: unknown): string {
+  const { code, name, cause } = error as { code?: string; name?: string; cause?: { name?: string } };
+  if (cause?.name === 'TimeoutError') return 'timeout';
+  return code ?? name ?? 'unknown';
 }
 
 /**
@@ -171,27 +188,37 @@ export class WebhookDispatcher {
   private async post(delivery: ClaimedDelivery): Promise<Outcome> {
     if (this.stopped) return { kind: 'interrupted' };
     const { timeoutMs } = this.options.config;
+    const { allowPrivateNetworks, httpsOnly } = this.options.config;
     const controller = new AbortController();
     this.inFlight.add(controller);
     this.stats.attempts++;
     try {
       const { body, headers } = webhookRequestOf({ endpointId: delivery.endpointId, secret: delivery.secret, event: delivery.event, unixSeconds: Math.floor(Date.now() / 1000) });
-      const response = await fetch(delivery.url, {
-        method: 'POST',
+      const answer = await postWebhook({
+        url: delivery.url,
         headers,
         body,
-        // A redirect is an answer other than 2xx: following it could lead anywhere.
-        redirect: 'manual',
         signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]),
+        rules: { allowPrivateNetworks, httpsOnly },
+        resolve: this.options.resolve ?? systemResolver,
+        agent: this.options.agent,
       });
-      // The answer's body is not needed; dropping it frees the connection.
-      await response.body?.cancel().catch(() => undefined);
-      if (response.status >= 200 && response.status < 300) return { kind: 'succeeded', statusCode: response.status };
-      return { kind: 'failed', statusCode: response.status, error: `Expected a 2xx answer, got HTTP ${response.status}.` };
+      if (answer.kind === 'refused') {
+        this.options.log.info('Refused a webhook attempt before connecting', { deliveryId: delivery.id, endpointId: delivery.endpointId, reason: answer.reason });
+        return { kind: 'failed', statusCode: null, error: REFUSAL_ERRORS[answer.reason] };
+      }
+      // A redirect is an answer other than 2xx, never followed: it could lead anywhere.
+      if (answer.statusCode >= 200 && answer.statusCode < 300) return { kind: 'succeeded', statusCode: answer.statusCode };
+      return { kind: 'failed', statusCode: answer.statusCode, error: `Expected a 2xx answer, got HTTP ${answer.statusCode}.` };
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'interrupted' };
-      if ((error as Error).name === 'TimeoutError') return { kind: 'failed', statusCode: null, error: `No answer within ${timeoutMs} ms.` };
-      return { kind: 'failed', statusCode: null, error: describeRequestError(error) };
+      if (error instanceof RefusedWebhookAddress) {
+        // The address and its range are for the operator; the delivery log says only that it was refused.
+        this.options.log.info('Refused a webhook attempt before connecting', { deliveryId: delivery.id, endpointId: delivery.endpointId, reason: error.message });
+        return { kind: 'failed', statusCode: null, error: REFUSAL_ERRORS['private-address'] };
+      }
+      this.options.log.info('A webhook attempt got no answer', { deliveryId: delivery.id, endpointId: delivery.endpointId, error: errorCodeOf(error) });
+      return { kind: 'failed', statusCode: null, error: connectionFailed(timeoutMs) };
     } finally {
       this.inFlight.delete(controller);
     }

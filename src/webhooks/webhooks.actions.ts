@@ -9,6 +9,7 @@ import { rawIdOf } from '../shared/global-id.js';
 import { inTransaction } from '../shared/transaction.js';
 import { abort, runAction, userError, type ActionResult } from '../shared/user-errors.js';
 import { canManageWebhookEndpoint } from './webhook-access.js';
+import { refusalMessage, refusalOfWebhookUrl, type WebhookTargetRules } from './webhook-address-policy.js';
 import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
 import {
   activateWebhookEndpoint,
@@ -45,7 +46,7 @@ export function newWebhookSecret(): string {
 }
 
 /** The URL to store (normalized by the WHATWG parser, so the scheme is lower case), or a user error. */
-function checkedUrl(raw: string): string {
+function checkedUrl(raw: string, targets: WebhookTargetRules): string {
   let url: URL | null = null;
   try {
     url = new URL(raw);
@@ -62,6 +63,9 @@ function checkedUrl(raw: string): string {
   if (url.href.length > MAX_URL_LENGTH) {
     abort('INVALID_INPUT', `Expected a URL of at most ${MAX_URL_LENGTH} characters, got ${url.href.length}.`, ['input', 'url']);
   }
+  // Only what the URL shows: a name resolving to a private address is refused when sending.
+  const refusal = refusalOfWebhookUrl(url, targets);
+  if (refusal) abort('URL_NOT_ALLOWED', refusalMessage(refusal, url), ['input', 'url']);
   return url.href;
 }
 
@@ -81,7 +85,7 @@ export interface CreatedWebhookEndpoint {
   secret: string;
 }
 
-export async function createWebhookEndpoint(db: Db, scope: ManagementScope, input: WebhookEndpointCreateArgs): Promise<ActionResult<CreatedWebhookEndpoint>> {
+export async function createWebhookEndpoint(db: Db, scope: ManagementScope, input: WebhookEndpointCreateArgs, targets: WebhookTargetRules): Promise<ActionResult<CreatedWebhookEndpoint>> {
   const businessId = rawIdOf(input.businessId, 'Business');
   if (!businessId || (scope.businessId !== null && scope.businessId !== businessId)) {
     return userError('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
@@ -97,7 +101,7 @@ export async function createWebhookEndpoint(db: Db, scope: ManagementScope, inpu
   }
 
   const checked = await runAction(async () => {
-    const url = checkedUrl(input.url);
+    const url = checkedUrl(input.url, targets);
     if (!input.eventTypes.length) abort('INVALID_INPUT', 'Expected at least one event type to send, got none.', ['input', 'eventTypes']);
     return { url, eventTypes: [...new Set(input.eventTypes)] };
   });

@@ -37,7 +37,7 @@ export const webhookMutations: Resolvers = {
   Mutation: {
     webhookEndpointCreate: async (_, { input }, context) => {
       const scope = webhookManager(context.viewer);
-      const result = await withIdempotency(context, 'webhookEndpointCreate', input, (unit) => createWebhookEndpoint(unit.db, scope, input), rememberCreatedEndpoint(context));
+      const result = await withIdempotency(context, 'webhookEndpointCreate', input, (unit) => createWebhookEndpoint(unit.db, scope, input, context.app.webhookTargets), rememberCreatedEndpoint(context));
       return {
         ...toPayload(context, 'endpoint', result.ok ? ok(result.value.endpoint) : result),
         secret: result.ok ? result.value.secret : null,

@@ -3,14 +3,23 @@ import { DEFAULT_WEBHOOK_CONFIG, loadConfig } from '../../src/config.js';
 import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/webhooks/webhook-dispatcher.js';
 
 describe('Webhook settings', () => {
-  it('defaults to a 10 s timeout, 10 s base delay, 24 h window, pause after 20 failures, 1 s polling', () => {
+  it('defaults to a 10 s timeout, 10 s base delay, 24 h window, pause after 20 failures, 1 s polling, no private networks', () => {
     expect(loadConfig({}).webhooks).toEqual(DEFAULT_WEBHOOK_CONFIG);
-    expect(DEFAULT_WEBHOOK_CONFIG).toEqual({ timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 86_400_000, pauseAfterFailures: 20, pollIntervalMs: 1000 });
+    expect(DEFAULT_WEBHOOK_CONFIG).toEqual({ timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 86_400_000, pauseAfterFailures: 20, pollIntervalMs: 1000, allowPrivateNetworks: false, httpsOnly: false });
   });
 
   it('reads the WEBHOOK_* variables, the retry window in hours', () => {
-    const env = { WEBHOOK_TIMEOUT_MS: '2500', WEBHOOK_RETRY_BASE_MS: '500', WEBHOOK_RETRY_HOURS: '3', WEBHOOK_PAUSE_AFTER_FAILURES: '5', WEBHOOK_POLL_INTERVAL_MS: '0' };
-    expect(loadConfig(env).webhooks).toEqual({ timeoutMs: 2500, retryBaseMs: 500, retryWindowMs: 10_800_000, pauseAfterFailures: 5, pollIntervalMs: 0 });
+    const env = { WEBHOOK_TIMEOUT_MS: '2500', WEBHOOK_RETRY_BASE_MS: '500', WEBHOOK_RETRY_HOURS: '3', WEBHOOK_PAUSE_AFTER_FAILURES: '5', WEBHOOK_POLL_INTERVAL_MS: '0', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+    expect(loadConfig(env).webhooks).toEqual({ timeoutMs: 2500, retryBaseMs: 500, retryWindowMs: 10_800_000, pauseAfterFailures: 5, pollIntervalMs: 0, allowPrivateNetworks: true, httpsOnly: false });
+  });
+
+  it('refuses private networks unless WEBHOOK_ALLOW_PRIVATE_NETWORKS opts in, and requires https in production only', () => {
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }).webhooks.allowPrivateNetworks).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' }).webhooks).toMatchObject({ allowPrivateNetworks: false, httpsOnly: false });
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'a-production-secret' }).webhooks).toMatchObject({ allowPrivateNetworks: false, httpsOnly: true });
+    // Production may opt in too (index.ts then logs a warning at start).
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'a-production-secret', WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' }).webhooks).toMatchObject({ allowPrivateNetworks: true, httpsOnly: true });
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'yes' })).toThrow('Expected WEBHOOK_ALLOW_PRIVATE_NETWORKS to be true or false, got "yes".');
   });
 
   it('refuses values out of range, naming the variable and the range', () => {

@@ -16,6 +16,7 @@ import {
   drain,
   emitEvents,
   endpointRow,
+  LOOPBACK_RECEIVERS,
   Receiver,
   settleDeliveries,
   until,
@@ -53,7 +54,7 @@ describe('Outbound webhooks: delivery', () => {
   beforeAll(async () => {
     // The relay runs only when kicked: each test decides when its events are positioned. A database
     // of this file alone: no other file's relay creates (or its dispatcher sends) these deliveries.
-    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 } } });
+    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 }, webhooks: LOOPBACK_RECEIVERS } });
     receiver = await new Receiver().start();
   });
   afterEach(() => settleDeliveries(api, businessIds));
@@ -191,7 +192,7 @@ describe('Outbound webhooks: delivery', () => {
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(5000);
     expect(receiver.at(path)).toHaveLength(1);
-    expect(await deliveryRows(api, endpoint.id)).toMatchObject([{ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'No answer within 200 ms.', dueNow: false }]);
+    expect(await deliveryRows(api, endpoint.id)).toMatchObject([{ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'connection failed: no HTTP answer within 200 ms (refused, unreachable, TLS error or too slow)', dueNow: false }]);
     expect((await endpointRow(api, endpoint.id)).consecutive_failures).toBe(1);
   });
 
@@ -203,7 +204,7 @@ describe('Outbound webhooks: delivery', () => {
     const endpoint = await createEndpoint(api, s.tokens.staff, { businessId: s.business.gid, url: `${closed.base}/hook`, eventTypes: ['BOOKING_CREATED'] });
     await emitEvents(api, [{ businessId: s.business.id, bookingId: s.booking.id, type: 'BOOKING_CREATED', partnerIds: [s.partner.id] }]);
     expect(await dispatcherFor(api).runOnce()).toBe(1);
-    expect(await deliveryRows(api, endpoint.id)).toMatchObject([{ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'The request failed before an answer: ECONNREFUSED.' }]);
+    expect(await deliveryRows(api, endpoint.id)).toMatchObject([{ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'connection failed: no HTTP answer within 10000 ms (refused, unreachable, TLS error or too slow)' }]);
   });
 
   it('gives a delivery up once it is as old as the retry window, the last attempt at the end of the window', async () => {
@@ -495,7 +496,7 @@ describe('Outbound webhooks: delivery', () => {
 describe.skipIf(!onRealPostgres)('Outbound webhooks: a resume racing the relay (PostgreSQL: two sessions at once)', () => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 } } });
+    api = await startTestApi({ isolated: true, config: { events: { relayIntervalMs: 600_000, republishAfterMs: 600_000, checkIntervalMs: 600_000, maxQueuedPerSubscriber: 1000 }, webhooks: LOOPBACK_RECEIVERS } });
   });
   afterAll(() => api.close());
 
@@ -536,7 +537,7 @@ describe('Outbound webhooks: end to end', () => {
   let api: TestApi;
   let receiver: Receiver;
   beforeAll(async () => {
-    api = await startTestApi({ isolated: true, config: { webhooks: { timeoutMs: 5000, retryBaseMs: 1000, retryWindowMs: 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 50 } } });
+    api = await startTestApi({ isolated: true, config: { webhooks: { timeoutMs: 5000, retryBaseMs: 1000, retryWindowMs: 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 50, allowPrivateNetworks: true, httpsOnly: false } } });
     receiver = await new Receiver().start();
   });
   afterAll(async () => {

@@ -28,6 +28,8 @@ export class Receiver {
   private readonly answers = new Map<string, Answer>();
   private readonly hanging = new Set<ServerResponse>();
   readonly requests: ReceivedRequest[] = [];
+  /** TCP connections accepted, HTTP or not: zero means nothing reached the port at all. */
+  connections = 0;
   private counter = 0;
   base = '';
 
@@ -47,6 +49,7 @@ export class Receiver {
         res.writeHead(answer, { 'content-type': 'text/plain' }).end('answer body, ignored');
       });
     });
+    this.server.on('connection', () => void this.connections++);
   }
 
   async start(): Promise<this> {
@@ -90,8 +93,15 @@ export async function until<T>(check: () => Promise<T> | T, what: string, timeou
 
 export const quietLog: Logger = { info() {}, error() {} };
 
+/**
+ * The receivers of these tests listen on 127.0.0.1, which the API refuses by default: an app with
+ * this config registers such URLs, and sends nothing itself (no poll interval).
+ */
+export const LOOPBACK_RECEIVERS: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, pollIntervalMs: 0, allowPrivateNetworks: true };
+
+/** A dispatcher that sends to the loopback receivers (unless `config` says otherwise) when it is run. */
 export function dispatcherFor(api: TestApi, config: Partial<WebhookConfig> = {}, batchSize?: number): WebhookDispatcher {
-  return new WebhookDispatcher({ db: api.database.background, log: quietLog, config: { ...DEFAULT_WEBHOOK_CONFIG, pollIntervalMs: 0, ...config }, batchSize });
+  return new WebhookDispatcher({ db: api.database.background, log: quietLog, config: { ...LOOPBACK_RECEIVERS, ...config }, batchSize });
 }
 
 /** Runs the dispatcher until a run claims nothing; returns how many were claimed in all. */
