@@ -11,6 +11,7 @@ import { subscribeAvailabilityInvalidation } from './availability/availability-i
 import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
+import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
@@ -32,6 +33,8 @@ import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
+import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
+import { clientAddress, RateLimits } from './server/rate-limits.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -60,6 +63,8 @@ export interface App {
   wsUrl: string;
   /** This process's webhook sender, or null when it sends none (no `webhooks` config, or a poll interval of 0). */
   webhooks: WebhookDispatcher | null;
+  /** The rate limits of this process (in Redis with REDIS_URL, shared with every process on the same prefix). */
+  rateLimits: RateLimits;
   stop(): Promise<void>;
 }
 
@@ -68,7 +73,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'rateLimits'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -78,7 +83,7 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string) =>
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache } = {}): Promise<App> {
+export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
     log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
@@ -117,7 +122,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 
   const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
+  const rateLimitConfig = config.rateLimits ?? DEFAULT_RATE_LIMIT_CONFIG;
+  const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
+  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
 
@@ -127,15 +134,18 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf })],
     introspection: true,
     logger: { debug() {}, info() {}, warn: (m) => log.info(String(m)), error: (m) => log.error(String(m)) },
   });
   await apollo.start();
 
-  const handleGraphQL = graphqlHandler(apollo, async (req) =>
-    createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers)),
-  );
+  const handleGraphQL = graphqlHandler(apollo, async (req) => {
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers));
+    // Only requests without an account are limited by address.
+    if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
+    return context;
+  });
   const routes = options.routes ?? [];
 
   const httpServer = createServer(async (req, res) => {
@@ -166,7 +176,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     }
   });
   httpServer.keepAliveTimeout = 65_000;
-  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError });
+  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError, rateLimits });
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
 
@@ -182,6 +192,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     events,
     websocket,
     webhooks,
+    rateLimits,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -198,6 +209,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       await events.stop();
       await bus.close();
       await cache.close();
+      await rateLimits.close();
     },
   };
 }
