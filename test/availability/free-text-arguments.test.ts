@@ -88,4 +88,19 @@ describe('Free-text arguments: normalized, bounded, and never a large cache key'
     expect(padded.data.business).toEqual({ id: business.gid });
     expect((await api.gql('query($v: String) { businesses(city: $v) { nodes { id } } }', { v: 'a'.repeat(200) })).data.businesses.nodes).toEqual([]);
   });
+
+  it('refuses a mutation input city over the bound as a user error on the field, booking nothing', async () => {
+    const { business, service, customer, partners } = await createBookableBusiness(api.db);
+    const token = await api.token({ sub: 'customer-1', role: 'customer', business_id: business.gid, customer_id: customer.gid });
+    const create = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { field message code } } }`;
+    const res = await api.gql(create, { input: { serviceId: service.gid, startsAt: partners[0].slots[0].startsAt, city: 'b'.repeat(201) } }, token);
+    expect(res.data.bookingCreate).toEqual({
+      booking: null,
+      userErrors: [{ field: ['input', 'city'], message: 'Expected `city` to be at most 200 characters long, got 201.', code: 'INVALID_INPUT' }],
+    });
+    expect(await api.db.selectFrom('bookings').select('id').where('customer_id', '=', customer.id).execute()).toEqual([]);
+    // A padded city names the partners' city.
+    const padded = await api.gql(create, { input: { serviceId: service.gid, startsAt: partners[0].slots[0].startsAt, city: ' Berlin ' } }, token);
+    expect(padded.data.bookingCreate.userErrors).toEqual([]);
+  });
 });
