@@ -12,6 +12,8 @@ BENCH_DB=${BENCH_DB:-booking_api_bench}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 psql "$PG/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1 || createdb -d "$PG/postgres" "$BENCH_DB" 2>/dev/null || psql "$PG/postgres" -c "CREATE DATABASE $BENCH_DB" >/dev/null
 export DATABASE_URL="$PG/$BENCH_DB" PG_POOL_MAX=${PG_POOL_MAX:-10} AUTH_JWT_SECRET=bench-secret NODE_ENV=production DEMO_DATA=false
+# One token sends every request: a budget it never spends, so the limiter's cost is measured, not its refusals.
+export RATE_LIMIT_POINTS=${RATE_LIMIT_POINTS:-100000000}
 npx tsx bench/seed.ts
 
 pids=()

@@ -11,6 +11,7 @@ import { subscribeAvailabilityInvalidation } from './availability/availability-i
 import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
+import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
@@ -33,6 +34,8 @@ import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { webhookTargetRulesOf } from './webhooks/webhook-address-policy.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
+import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
+import { clientAddress, RateLimits } from './server/rate-limits.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -61,6 +64,8 @@ export interface App {
   wsUrl: string;
   /** This process's webhook sender, or null when it sends none (no `webhooks` config, or a poll interval of 0). */
   webhooks: WebhookDispatcher | null;
+  /** The rate limits of this process (in Redis with REDIS_URL, shared with every process on the same prefix). */
+  rateLimits: RateLimits;
   stop(): Promise<void>;
 }
 
@@ -69,7 +74,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -79,7 +84,7 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string) =>
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache } = {}): Promise<App> {
+export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
     log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
@@ -118,7 +123,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 
   const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
+  const rateLimitConfig = config.rateLimits ?? DEFAULT_RATE_LIMIT_CONFIG;
+  const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
+  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth);
 
@@ -128,7 +135,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf })],
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
     // go the "Did you mean" suggestions that would give field names away one typo at a time.
     introspection: config.introspection ?? true,
@@ -137,9 +144,12 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   });
   await apollo.start();
 
-  const handleGraphQL = graphqlHandler(apollo, async (req) =>
-    createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers)),
-  );
+  const handleGraphQL = graphqlHandler(apollo, async (req) => {
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers));
+    // Only requests without an account are limited by address.
+    if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
+    return context;
+  });
   const routes = options.routes ?? [];
 
   const httpServer = createServer(async (req, res) => {
@@ -178,6 +188,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG,
     formatError,
     introspection: config.introspection ?? true,
+    rateLimits,
   });
   try {
     await listen(httpServer, config.port, config.host);
@@ -190,6 +201,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     await events.stop();
     await bus.close();
     await cache.close();
+    await rateLimits.close();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -206,6 +218,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     events,
     websocket,
     webhooks,
+    rateLimits,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -222,6 +235,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       await events.stop();
       await bus.close();
       await cache.close();
+      await rateLimits.close();
     },
   };
 }

@@ -40,6 +40,7 @@ export interface Config {
   events: EventsConfig;
   websocket: WebSocketConfig;
   webhooks: WebhookConfig;
+  rateLimits: RateLimitConfig;
   production: boolean;
 }
 
@@ -109,6 +110,41 @@ export interface WebhookConfig {
 }
 
 export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { timeoutMs: 10_000, retryBaseMs: 10_000, retryWindowMs: 24 * 3_600_000, pauseAfterFailures: 20, pollIntervalMs: 1000, allowPrivateNetworks: false, httpsOnly: false };
+
+/** A budget of `points` that refills fully every `durationSeconds` (a fixed window per key). */
+export interface RateLimitBucket {
+  points: number;
+  durationSeconds: number;
+}
+
+/** Rate limits (see README, "Rate limits"): in Redis when REDIS_URL is set, so every process shares them. */
+export interface RateLimitConfig {
+  /** GraphQL operations per account (or per client IP without a token); an operation costs its points. */
+  operations: RateLimitBucket;
+  /** Mutations that claim slots (bookingCreate, slotHold, bookingReschedule) per account, on top of `operations`. */
+  bookings: RateLimitBucket;
+  /** Payment webhook deliveries per provider. */
+  paymentWebhooks: RateLimitBucket;
+  /** WebSocket connections opened per client IP. */
+  websocketConnections: RateLimitBucket;
+  /** How many proxies in front of the API append to X-Forwarded-For; 0 ignores the header (the peer's address is the client's). */
+  trustProxy: number;
+}
+
+export const DEFAULT_RATE_LIMIT_CONFIG: RateLimitConfig = {
+  operations: { points: 1200, durationSeconds: 60 },
+  bookings: { points: 30, durationSeconds: 60 },
+  paymentWebhooks: { points: 1200, durationSeconds: 60 },
+  websocketConnections: { points: 120, durationSeconds: 60 },
+  trustProxy: 0,
+};
+
+function bucket(env: NodeJS.ProcessEnv, name: string, fallback: RateLimitBucket): RateLimitBucket {
+  return {
+    points: integer(env, `${name}_POINTS`, fallback.points, 1, 100_000_000),
+    durationSeconds: integer(env, `${name}_DURATION_SECONDS`, fallback.durationSeconds, 1, 86_400),
+  };
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -210,6 +246,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Off by default everywhere: a receiver on this machine or network is the exception, opted into.
       allowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
       httpsOnly: production,
+    },
+    rateLimits: {
+      operations: bucket(env, 'RATE_LIMIT', DEFAULT_RATE_LIMIT_CONFIG.operations),
+      bookings: bucket(env, 'RATE_LIMIT_BOOKING', DEFAULT_RATE_LIMIT_CONFIG.bookings),
+      paymentWebhooks: bucket(env, 'RATE_LIMIT_WEBHOOK', DEFAULT_RATE_LIMIT_CONFIG.paymentWebhooks),
+      websocketConnections: bucket(env, 'RATE_LIMIT_WS_CONNECTIONS', DEFAULT_RATE_LIMIT_CONFIG.websocketConnections),
+      trustProxy: integer(env, 'TRUST_PROXY', DEFAULT_RATE_LIMIT_CONFIG.trustProxy, 0, 10),
     },
     production,
   };

@@ -1,4 +1,5 @@
 import { businessById } from '../businesses/businesses.loaders.js';
+import { boundedKeyPart } from '../cache/bounded-key.js';
 import type { ReadThroughCache } from '../cache/keyed-cache.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { partnerById } from '../partners/partners.loaders.js';
@@ -25,9 +26,13 @@ export function businessScope(businessId: string): string {
   return `availability:{${businessId}}`;
 }
 
-/** Cities are free text: encoded, so a brace or colon in one cannot break the hash tag or the key. */
+/**
+ * Cities are free text: normalized as the argument is (so the scope a query reads is the one a write
+ * to a partner of that city bumps), encoded so a brace or colon cannot break the hash tag or the
+ * key, and hashed when long, so no key grows with the city.
+ */
 export function cityScope(city: string): string {
-  return `partners:available:{${encodeURIComponent(city)}}`;
+  return `partners:available:{${boundedKeyPart(encodeURIComponent(city.trim().normalize('NFC')))}}`;
 }
 
 export interface AvailabilityReader {

@@ -1,6 +1,7 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { partnerById } from '../partners/partners.loaders.js';
+import { freeTextArgument, MAX_CITY_LENGTH } from '../shared/free-text.js';
 import { idArgument } from '../shared/global-id.js';
 import { findAvailablePartners, findAvailableStarts } from './availability.queries.js';
 
@@ -19,7 +20,7 @@ export const availabilityResolvers: Resolvers = {
     availablePartners: (_, args, { loaders, app }) =>
       findAvailablePartners(
         { loaders, cache: app.cache },
-        { city: args.city, date: args.date, businessId: args.businessId ? idArgument(args.businessId, 'Business', 'businessId') : null },
+        { city: freeTextArgument(args.city, 'city', MAX_CITY_LENGTH), date: args.date, businessId: args.businessId ? idArgument(args.businessId, 'Business', 'businessId') : null },
       ),
   },
   AvailableStart: {

@@ -34,6 +34,7 @@ import { abort, userError, type ActionResult } from '../shared/user-errors.js';
 import type { BookingModel } from './booking.model.js';
 import { canTransition, isActive, transitionError } from './booking-state-machine.js';
 import { insertBooking, lockBookingById, updateBookingStatus, updateBookingTime } from './bookings.repository.js';
+import { freeTextInput, MAX_CITY_LENGTH } from '../shared/free-text.js';
 
 /**
  * Booking rules. Every change runs in one transaction that also keeps the partners' active
@@ -252,7 +253,7 @@ async function claimHeldSlots(trx: Trx, viewer: Viewer, input: CreateBookingInpu
   if (!service.isActive) abort('SERVICE_INACTIVE', `The service "${service.name}" is not bookable at the moment.`, HOLD_ID_FIELD);
   const partner = (await findPartnersByIds(trx, [hold.partnerId]))[0];
   if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, HOLD_ID_FIELD);
-  if (input.city && partner.city !== input.city) abort('MISMATCH', `The hold is with a partner in ${partner.city}, not ${input.city}.`, ['input', 'city']);
+  if (input.city && partner.city !== freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH)) abort('MISMATCH', `The hold is with a partner in ${partner.city}, not ${input.city}.`, ['input', 'city']);
   if (Date.parse(hold.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${hold.startsAt}.`, HOLD_ID_FIELD);
   return { customer, service, partnerId: hold.partnerId, startsAt: hold.startsAt, endsAt: hold.endsAt, slots, holdId: hold.id };
 }
@@ -289,7 +290,7 @@ async function planFromTime(trx: Trx, businessId: string, input: CreateBookingIn
   }
   const service = await loadService(trx, businessId, input.serviceId);
   const partner = input.partnerId ? await loadActivePartner(trx, businessId, input.partnerId, 'partnerId') : null;
-  return { service, startsAt: input.startsAt, endsAt: addMinutes(input.startsAt, service.durationMinutes), partner, city: input.city ?? null };
+  return { service, startsAt: input.startsAt, endsAt: addMinutes(input.startsAt, service.durationMinutes), partner, city: input.city == null ? null : freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH) };
 }
 
 async function planFromSlots(trx: Trx, businessId: string, input: CreateBookingInput): Promise<Plan> {

@@ -8,6 +8,7 @@ import { serviceCountByBusinessId, servicePagesByBusinessId } from '../services/
 import { checkPageSize, decodeCursor } from '../shared/connection.js';
 import { connectionResolvers, emptyPage } from '../shared/connection-resolvers.js';
 import { unauthenticated } from '../shared/errors.js';
+import { freeTextArgument, MAX_CITY_LENGTH, MAX_SLUG_LENGTH, optionalFreeTextArgument } from '../shared/free-text.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { businessBySlug, businessPage } from './businesses.loaders.js';
 
@@ -15,11 +16,11 @@ const NAME_ID = ['string', 'id'] as const;
 
 export const businessResolvers: Resolvers = {
   Query: {
-    business: (_, { slug }, { loaders }) => businessBySlug(loaders).load(slug),
+    business: (_, { slug }, { loaders }) => businessBySlug(loaders).load(freeTextArgument(slug, 'slug', MAX_SLUG_LENGTH)),
     businesses: (_, { city, first, after }, { loaders }) => {
       const size = checkPageSize(first, 20);
       const afterSlug = (decodeCursor(after, ['string'])?.[0] as string | undefined) ?? null;
-      return businessPage(loaders, { city: city ?? null, afterSlug }, size);
+      return businessPage(loaders, { city: optionalFreeTextArgument(city, 'city', MAX_CITY_LENGTH), afterSlug }, size);
     },
   },
   Business: {
@@ -32,7 +33,7 @@ export const businessResolvers: Resolvers = {
     },
     partners: async (business, { city, activeOnly, first, after }, { loaders }) => {
       const size = checkPageSize(first, 50);
-      const filter = { city: city ?? null, activeOnly: activeOnly ?? false };
+      const filter = { city: optionalFreeTextArgument(city, 'city', MAX_CITY_LENGTH), activeOnly: activeOnly ?? false };
       const args = { ...filter, after: decodeCursor(after, NAME_ID) as [string, string] | null };
       const page = await partnerPagesByBusinessId(loaders, args, size).load(business.id);
       return { ...page, totalCount: () => partnerCountByBusinessId(loaders, filter).load(business.id) };

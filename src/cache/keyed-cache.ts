@@ -1,3 +1,4 @@
+import { boundedKeyPart, MAX_KEY_PART_LENGTH } from './bounded-key.js';
 import { CacheMetrics } from './cache-metrics.js';
 
 /**
@@ -82,6 +83,8 @@ export class ReadThroughCache {
   }
 
   async get<T>(read: CacheRead<T>): Promise<T> {
+    // Whatever a caller builds a key from, no stored key grows with it.
+    if (read.key.length > MAX_KEY_PART_LENGTH) read = { ...read, key: boundedKeyPart(read.key) };
     let found: { generation: string; value: string | null };
     try {
       await this.payOwedBumps();

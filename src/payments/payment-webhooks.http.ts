@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PaymentConfig } from '../config.js';
+import { refusalMessage, type RateLimits } from '../server/rate-limits.js';
+import { ErrorCode } from '../shared/errors.js';
 import type { PaymentProviderRegistry } from './payment-provider.js';
 import { applyPaymentEvent, type WebhookServices } from './payment-webhooks.actions.js';
 import { pruneProcessedEvents } from './processed-payment-events.repository.js';
@@ -9,7 +11,7 @@ import { pruneProcessedEvents } from './processed-payment-events.repository.js';
  *
  * Answers: 200 when the event is applied, or was already (providers retry anything else, for days);
  * 400 for a missing, wrong or stale signature or a malformed event, with nothing written; 404 for an
- * unknown provider; 405 for another method; 413 for a body over MAX_WEBHOOK_BODY_BYTES.
+ * unknown provider; 429 with Retry-After over the provider's rate limit (RATE_LIMIT_WEBHOOK_*), unread; 405 for another method; 413 for a body over MAX_WEBHOOK_BODY_BYTES.
  * An event about a transaction we have no payment for is acknowledged (200) and logged: a payment
  * row commits before its client secret is handed out, so no later retry could find one either.
  */
@@ -23,6 +25,8 @@ const PRUNE_BATCH = 1000;
 export interface PaymentWebhookDeps extends WebhookServices {
   providers: PaymentProviderRegistry;
   config: Pick<PaymentConfig, 'processedEventRetentionDays'>;
+  /** Deliveries per provider (the `paymentWebhooks` bucket); without it, none are limited. */
+  rateLimits?: RateLimits;
 }
 
 /** The raw bytes of the body (the signature is over them, not over re-serialized JSON), or null when too large. */
@@ -55,6 +59,14 @@ export function paymentWebhookRoute(deps: PaymentWebhookDeps) {
     if (req.method !== 'POST') return reply(res, 405, { error: `Expected POST, got ${req.method}.` }, { allow: 'POST' });
     const provider = deps.providers.get(name);
     if (!provider) return reply(res, 404, { error: `No payment provider named "${name}".` });
+    if (deps.rateLimits) {
+      const verdict = await deps.rateLimits.consumeOne('paymentWebhooks', provider.name);
+      if (!verdict.allowed) {
+        // Providers retry on 429; the body is drained unread so the answer reaches them.
+        req.resume();
+        return reply(res, 429, { error: refusalMessage(verdict), code: ErrorCode.RateLimited, retryAfterSeconds: verdict.retryAfterSeconds }, { 'retry-after': String(verdict.retryAfterSeconds) });
+      }
+    }
 
     const rawBody = await readRawBody(req, MAX_WEBHOOK_BODY_BYTES);
     if (!rawBody) return reply(res, 413, { error: `Expected a body of at most ${MAX_WEBHOOK_BODY_BYTES} bytes.` });

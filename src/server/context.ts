@@ -37,6 +37,8 @@ export interface RequestContext {
   app: AppServices;
   /** The `Idempotency-Key` HTTP header, if sent; mutations also accept `input.idempotencyKey`. */
   idempotencyKey: string | null;
+  /** The client's address (see TRUST_PROXY), for the per-IP rate limit of requests without a token. */
+  clientIp?: string;
 }
 
 export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null): RequestContext {

@@ -11,6 +11,8 @@ import { ErrorCode } from '../shared/errors.js';
 import { createRequestContext, type AppServices, type RequestContext } from './context.js';
 import type { createErrorFormatter } from './errors.js';
 import { GRAPHQL_PATH } from './http.js';
+import type { RateLimits } from './rate-limits.js';
+import { admitWebSocketUpgrades } from './websocket-admission.js';
 
 /** Validated documents by query text: thousands of subscribers usually send a handful of texts. */
 const DOCUMENT_CACHE_LIMIT = 500;
@@ -90,7 +92,9 @@ export interface WebSocketEndpoint {
  * GraphQL subscriptions over WebSocket (graphql-ws's `graphql-transport-ws` protocol), on the HTTP
  * server's port and path. The protocol's close codes come from graphql-ws: 4400 bad message, 4401
  * subscribe before the init ack, 4403 refused init (here: no or a bad token), 4408 no init in time,
- * 4409 a subscription id reused, 4429 a second init; and 4403 when the token expires.
+ * 4409 a subscription id reused, 4429 a second init; and 4403 when the token expires. With
+ * `rateLimits`, a connection over the per-IP limit is closed with 4430 before any of that (see
+ * websocket-admission.ts).
  *
  * Only subscriptions travel over the socket: queries and mutations go over HTTP, which has the
  * fast path, the Idempotency-Key header and the status codes.
@@ -102,13 +106,17 @@ export function startWebSocketEndpoint(options: {
   verifier: TokenVerifier;
   config: WebSocketConfig;
   formatError: ReturnType<typeof createErrorFormatter>;
+  rateLimits?: RateLimits;
   /** As over HTTP: without it, introspection is refused and validation messages give no suggestions. */
   introspection?: boolean;
 }): WebSocketEndpoint {
   const { schema, services, verifier, config, formatError } = options;
   const introspection = options.introspection ?? true;
   const rules = introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-  const wss = new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
+  const wss = options.rateLimits
+    ? new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes })
+    : new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
+  const stopAdmitting = options.rateLimits ? admitWebSocketUpgrades({ httpServer: options.httpServer, wss, path: GRAPHQL_PATH, rateLimits: options.rateLimits }) : () => {};
   const documents = new Map<string, DocumentNode>();
 
   /** Parses and validates a query once per text; errors are returned, not cached. */
@@ -197,6 +205,9 @@ export function startWebSocketEndpoint(options: {
     get connections() {
       return wss.clients.size;
     },
-    close: () => server.dispose() as Promise<void>,
+    close: () => {
+      stopAdmitting();
+      return server.dispose() as Promise<void>;
+    },
   };
 }

@@ -19,6 +19,8 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** Over a rate limit (HTTP 429): nothing was done; retry after `extensions.retryAfterSeconds` (also the Retry-After header). */
+  RateLimited: 'RATE_LIMITED',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
