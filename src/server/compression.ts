@@ -28,13 +28,8 @@ const GZIP_OPTIONS = { level: GZIP_LEVEL };
 /** Preference when q-values tie: brotli is smaller at the same CPU, gzip beats sending it raw. */
 const TIE_ORDER = [ContentCoding.Brotli, ContentCoding.Gzip] as const;
 
-/**
- * The coding to use for an Accept-Encoding header (RFC 9110 12.5.3), or null for none: the
- * highest q among br and gzip (a `*` covers codings not named; q=0 refuses), unless the client
- * ranks identity higher. Identity not named at all ranks below every accepted coding.
- */
-export function negotiateEncoding(header: string | undefined): ContentCoding | null {
-  if (!header) return null;
+/** The q-value of each coding an Accept-Encoding header names (x-gzip counts as gzip). */
+function qValues(header: string): Map<string, number> {
   const q = new Map<string, number>();
   for (const part of header.split(',')) {
     const [rawName, ...params] = part.split(';');
@@ -50,6 +45,24 @@ export function negotiateEncoding(header: string | undefined): ContentCoding | n
     }
     q.set(name === 'x-gzip' ? ContentCoding.Gzip : name, weight);
   }
+  return q;
+}
+
+/** Whether the client accepts `coding` at all (named, or covered by `*`, with q above 0). */
+export function acceptsCoding(header: string | undefined, coding: ContentCoding): boolean {
+  if (!header) return false;
+  const q = qValues(header);
+  return (q.get(coding) ?? q.get('*') ?? 0) > 0;
+}
+
+/**
+ * The coding to use for an Accept-Encoding header (RFC 9110 12.5.3), or null for none: the
+ * highest q among br and gzip (a `*` covers codings not named; q=0 refuses), unless the client
+ * ranks identity higher. Identity not named at all ranks below every accepted coding.
+ */
+export function negotiateEncoding(header: string | undefined): ContentCoding | null {
+  if (!header) return null;
+  const q = qValues(header);
   const any = q.get('*');
   let best: ContentCoding | null = null;
   let bestWeight = 0;

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/connect.js';
 import { ContentCoding, createBodyWriter, DEFAULT_COMPRESSION_CONFIG, negotiateEncoding } from '../../src/server/compression.js';
+import { createSandboxHandler } from '../../src/server/sandbox.js';
+import { acceptsCoding } from '../../src/server/compression.js';
 import { openTestDatabase } from '../support/database.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { postGraphQL, rawRequest, type RawResponse } from './http-client.js';
@@ -42,6 +44,18 @@ describe('Compression: Accept-Encoding is negotiated with its q-values', () => {
 
   it.each([undefined, '', 'identity', 'deflate, zstd', 'gzip;q=0, br;q=0', '*;q=0', 'identity, gzip;q=0.5', 'gzip;q=abc'])('sends "%s" uncompressed', (header) => {
     expect(negotiateEncoding(header)).toBeNull();
+  });
+
+  it.each([
+    ['gzip', true],
+    ['br, gzip;q=0.1', true],
+    ['*', true],
+    ['gzip;q=0', false],
+    ['br', false],
+    ['*;q=0', false],
+    [undefined, false],
+  ] as const)('tells whether "%s" accepts gzip: %s', (header, accepted) => {
+    expect(acceptsCoding(header, ContentCoding.Gzip)).toBe(accepted);
   });
 
   it('reads COMPRESSION and COMPRESSION_MIN_BYTES, defaulting to on above 1 KB', () => {
@@ -147,5 +161,25 @@ describe('Compression: the body writer on its own', () => {
     const below = await rawRequest(`${url}/short`, { headers: { 'accept-encoding': 'br' } });
     expect(below.headers['content-encoding']).toBeUndefined();
     expect(below.body.toString()).toBe(body.slice(0, 99));
+  });
+});
+
+describe('Compression: the sandbox\'s assets', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    const sandbox = createSandboxHandler({ endpoint: '/graphql', exampleOperations: '{ viewer { role } }' });
+    server = createServer((req, res) => void (sandbox(req, res) || res.writeHead(404).end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql/sandbox/graphiql.css`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('are gzipped for a client that accepts gzip, and sent as they are to one that refuses it with q=0', async () => {
+    const gzipped = await rawRequest(base, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    const refused = await rawRequest(base, { headers: { 'accept-encoding': 'br, gzip;q=0' } });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    expect(gunzipSync(gzipped.body).equals(refused.body)).toBe(true);
   });
 });
