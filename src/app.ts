@@ -28,6 +28,8 @@ import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
 import { createErrorFormatter } from './server/errors.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
+import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
+import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
 import { jitGateway } from './server/jit-executor.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
@@ -74,7 +76,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -149,7 +151,10 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  });
+  }, createBodyWriter(config.compression ?? DEFAULT_COMPRESSION_CONFIG));
+  // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
+  // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
+  const cors = createCorsHook(config.cors ?? DEFAULT_CORS_CONFIG);
   const routes = options.routes ?? [];
 
   const httpServer = createServer(async (req, res) => {
@@ -158,6 +163,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
     try {
+      if (path === GRAPHQL_PATH && cors(req, res)) return;
       // The hot path first: extra routes (the sandbox) only answer GETs.
       if (path === GRAPHQL_PATH && req.method === 'POST') return await handleGraphQL(req, res, search);
       if (path.startsWith(PAYMENT_WEBHOOK_PATH) && (await paymentWebhooks(req, res, path))) return;

@@ -1,5 +1,7 @@
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/tokens.js';
 import type { CacheConfig } from './cache/create-cache.js';
+import { ANY_ORIGIN, DEFAULT_CORS_CONFIG, type CorsConfig } from './server/cors.js';
+import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/compression.js';
 
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
@@ -41,6 +43,10 @@ export interface Config {
   websocket: WebSocketConfig;
   webhooks: WebhookConfig;
   rateLimits: RateLimitConfig;
+  /** Which pages of other origins may call /graphql. */
+  cors: CorsConfig;
+  /** gzip / brotli for GraphQL answers above a size. */
+  compression: CompressionConfig;
   production: boolean;
 }
 
@@ -182,6 +188,36 @@ function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+/**
+ * CORS_ORIGINS: exact origins as browsers send them (scheme, host, port unless the default; no
+ * path, no trailing slash), or `*` alone. Origins are compared as strings, so a near miss would
+ * silently admit nobody: refuse it at start instead.
+ */
+function corsOrigins(env: NodeJS.ProcessEnv, allowCredentials: boolean): string[] {
+  const entries = (env.CORS_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.includes(ANY_ORIGIN)) {
+    if (entries.length > 1) throw new Error(`Expected CORS_ORIGINS to be either * alone or a list of origins, got "${env.CORS_ORIGINS}".`);
+    if (allowCredentials) {
+      throw new Error('Expected CORS_ORIGINS to list origins when CORS_ALLOW_CREDENTIALS=true, got "*": browsers refuse credentials with a wildcard, and admitting every page with credentials would let any site act for a signed-in user.');
+    }
+    return entries;
+  }
+  for (const entry of entries) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      // reported below
+    }
+    if (origin !== entry) {
+      const hint = origin ? ` (its origin is "${origin}")` : '';
+      throw new Error(`Expected CORS_ORIGINS to be comma-separated origins such as https://app.example.com (http or https, no path, no trailing slash) or *, got "${entry}"${hint}.`);
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const jwtSecret = env.AUTH_JWT_SECRET || (production ? undefined : DEVELOPMENT_JWT_SECRET);
@@ -253,6 +289,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       paymentWebhooks: bucket(env, 'RATE_LIMIT_WEBHOOK', DEFAULT_RATE_LIMIT_CONFIG.paymentWebhooks),
       websocketConnections: bucket(env, 'RATE_LIMIT_WS_CONNECTIONS', DEFAULT_RATE_LIMIT_CONFIG.websocketConnections),
       trustProxy: integer(env, 'TRUST_PROXY', DEFAULT_RATE_LIMIT_CONFIG.trustProxy, 0, 10),
+    },
+    cors: {
+      origins: corsOrigins(env, flag(env, 'CORS_ALLOW_CREDENTIALS', DEFAULT_CORS_CONFIG.allowCredentials)),
+      allowCredentials: flag(env, 'CORS_ALLOW_CREDENTIALS', DEFAULT_CORS_CONFIG.allowCredentials),
+      maxAgeSeconds: integer(env, 'CORS_MAX_AGE_SECONDS', DEFAULT_CORS_CONFIG.maxAgeSeconds, 0, 86_400),
+    },
+    compression: {
+      enabled: flag(env, 'COMPRESSION', DEFAULT_COMPRESSION_CONFIG.enabled),
+      minBytes: integer(env, 'COMPRESSION_MIN_BYTES', DEFAULT_COMPRESSION_CONFIG.minBytes, 0, 1024 * 1024 * 1024),
     },
     production,
   };

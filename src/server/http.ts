@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from './context.js';
+import { endUncompressed, type BodyWriter } from './compression.js';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,7 +33,7 @@ function readBody(req: IncomingMessage): Promise<string> {
  * Apollo's HTTP handling on plain node:http. Apollo needs only a method, headers, a query string and
  * a parsed body; an Express layer in between would cost throughput on every request for nothing.
  */
-export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (req: IncomingMessage) => Promise<RequestContext>) {
+export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (req: IncomingMessage) => Promise<RequestContext>, endBody: BodyWriter = endUncompressed) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -56,7 +57,7 @@ export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (r
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
-      res.end(response.body.string);
+      endBody(req, res, response.body.string);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { acceptsCoding, ContentCoding } from './compression.js';
 
 export interface SandboxOptions {
   /** Absolute path of the GraphQL endpoint, e.g. '/graphql'. */
@@ -84,7 +85,7 @@ export function createSandboxHandler(options: SandboxOptions): (req: IncomingMes
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`Unknown sandbox asset "${name}"; expected one of: ${expected}`);
       return true;
     }
-    const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const acceptsGzip = acceptsCoding(req.headers['accept-encoding'], ContentCoding.Gzip);
     load(name, asset.file).then(
       ({ raw, gzipped }) => {
         const headers = { 'content-type': asset.type, 'cache-control': IMMUTABLE_CACHE, vary: 'accept-encoding' };
