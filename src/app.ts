@@ -133,8 +133,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   });
   await apollo.start();
 
-  const handleGraphQL = graphqlHandler(apollo, async (req) =>
-    createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers)),
+  const handleGraphQL = graphqlHandler(apollo, async (req, requestId) =>
+    createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId),
   );
   const routes = options.routes ?? [];
 

@@ -34,8 +34,10 @@ export interface RequestContext {
   app: AppServices;
   /** The `Idempotency-Key` HTTP header, if sent; mutations also accept `input.idempotencyKey`. */
   idempotencyKey: string | null;
+  /** Names this request in every error's `extensions.requestId` and in the log (see request-id.ts). */
+  requestId?: string;
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey };
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string): RequestContext {
+  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey, requestId };
 }

@@ -19,6 +19,8 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** The request body is larger than the server reads (HTTP 413); nothing was done. */
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
