@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { MAX_BODY_BYTES } from '../../src/server/http.js';
 import { loggedErrors, startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness, createBooking } from '../support/builders.js';
+import { record, wsClient } from '../support/subscriptions.js';
 import { databaseFingerprint } from './row-counts.js';
 
 /**
@@ -176,4 +177,47 @@ describe('Request ids: every error names its request, as the log does', () => {
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await res.json()).toEqual({ data: { viewer: { role: 'ANONYMOUS' } } });
   });
+});
+
+describe('Client mistakes over WebSocket: the same codes for subscriptions', () => {
+  let api: TestApi;
+  let staff: string;
+  let businessGid: string;
+  beforeAll(async () => {
+    api = await startTestApi();
+    const built = await createBookableBusiness(api.db, { slotCount: 1 });
+    businessGid = built.business.gid;
+    staff = (await tokensFor(api, { businessGid })).staff;
+  });
+  afterAll(() => api?.close());
+
+  const EVENTS = 'subscription($businessId: ID!) { bookingEvents(businessId: $businessId) { cursor } }';
+  const cases: Array<{ name: string; query: string; variables: Record<string, unknown>; code: string; message: RegExp }> = [
+    { name: 'a missing required variable', query: EVENTS, variables: {}, code: 'BAD_USER_INPUT', message: /^Variable "\$businessId" of required type "ID!" was not provided\.$/ },
+    { name: 'a number where an ID list is not expected', query: EVENTS, variables: { businessId: 1.5 }, code: 'BAD_USER_INPUT', message: /^Variable "\$businessId" got invalid value 1\.5/ },
+    { name: 'a NUL character in a variable', query: EVENTS, variables: { businessId: 'QnVzaW5lc3M6MQ\u0000' }, code: 'BAD_USER_INPUT', message: /"\$businessId" got an invalid value.*NUL/ },
+    { name: 'a lone surrogate in a variable', query: EVENTS, variables: { businessId: '\udc00' }, code: 'BAD_USER_INPUT', message: /unpaired UTF-16 surrogate/ },
+    { name: 'a NUL character in a literal', query: 'subscription { bookingEvents(businessId: "x\\u0000") { cursor } }', variables: {}, code: 'BAD_USER_INPUT', message: /^Argument "businessId"/ },
+    { name: 'a syntax error', query: 'subscription { bookingEvents(', variables: {}, code: 'GRAPHQL_PARSE_FAILED', message: /^Syntax Error/ },
+    { name: 'an unknown field', query: 'subscription { bookingEvent(businessId: "x") { cursor } }', variables: {}, code: 'GRAPHQL_VALIDATION_FAILED', message: /Cannot query field "bookingEvent"/ },
+  ];
+
+  for (const c of cases) {
+    it(`answers ${c.name} with ${c.code}`, async () => {
+      const logged = loggedErrors.length;
+      const client = wsClient(api.app.wsUrl, staff);
+      try {
+        const recorder = record(client, c.query, c.variables);
+        const received = await recorder.waitForError();
+        const errors = (Array.isArray(received) ? received : [received]) as Array<{ message: string; extensions?: Record<string, unknown> }>;
+        expect(errors).toHaveLength(1);
+        expect(errors[0].extensions?.code, errors[0].message).toBe(c.code);
+        expect(errors[0].message).toMatch(c.message);
+        expect(errors[0].extensions?.requestId).toEqual(expect.any(String));
+        expect(loggedErrors.slice(logged)).toEqual([]);
+      } finally {
+        await client.dispose();
+      }
+    });
+  }
 });
