@@ -28,6 +28,9 @@ import { createRequestContext, type AppServices, type Logger, type RequestContex
 import { createErrorFormatter } from './server/errors.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
 import { jitGateway } from './server/jit-executor.js';
+import { errorBody } from './server/http-error-body.js';
+import { REQUEST_ID_HEADER } from './server/request-id.js';
+import { ErrorCode } from './shared/errors.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -160,9 +163,10 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
     } catch (error) {
       if (sendError(res, error)) return;
-      log.error('Unexpected error while handling an HTTP request', { path, message: (error as Error).message, stack: (error as Error).stack });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('Internal server error.');
+      const requestId = res.getHeader(REQUEST_ID_HEADER) as string | undefined;
+      log.error('Unexpected error while handling an HTTP request', { requestId, path, message: (error as Error).message, stack: (error as Error).stack });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(errorBody('Internal server error.', ErrorCode.InternalServerError, requestId));
     }
   });
   httpServer.keepAliveTimeout = 65_000;

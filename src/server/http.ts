@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
 import type { RequestContext } from './context.js';
 import { errorBody, finishErrorResponse } from './http-error-body.js';
@@ -63,7 +64,12 @@ export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (r
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: () => context(req, requestId),
+      // A failure that is not a client's (a JWKS endpoint down) is logged and masked by the
+      // formatter; the request id goes along for its log line.
+      context: () =>
+        context(req, requestId).catch((error: unknown) => {
+          throw error instanceof GraphQLError ? error : new GraphQLError(`Context creation failed: ${(error as Error)?.message}`, { originalError: error as Error, extensions: { requestId } });
+        }),
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

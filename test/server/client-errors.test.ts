@@ -194,7 +194,7 @@ describe('Client mistakes over WebSocket: the same codes for subscriptions', () 
   const EVENTS = 'subscription($businessId: ID!) { bookingEvents(businessId: $businessId) { cursor } }';
   const cases: Array<{ name: string; query: string; variables: Record<string, unknown>; code: string; message: RegExp }> = [
     { name: 'a missing required variable', query: EVENTS, variables: {}, code: 'BAD_USER_INPUT', message: /^Variable "\$businessId" of required type "ID!" was not provided\.$/ },
-    { name: 'a number where an ID list is not expected', query: EVENTS, variables: { businessId: 1.5 }, code: 'BAD_USER_INPUT', message: /^Variable "\$businessId" got invalid value 1\.5/ },
+    { name: 'a fraction for an ID', query: EVENTS, variables: { businessId: 1.5 }, code: 'BAD_USER_INPUT', message: /^Variable "\$businessId" got invalid value 1\.5/ },
     { name: 'a NUL character in a variable', query: EVENTS, variables: { businessId: 'QnVzaW5lc3M6MQ\u0000' }, code: 'BAD_USER_INPUT', message: /"\$businessId" got an invalid value.*NUL/ },
     { name: 'a lone surrogate in a variable', query: EVENTS, variables: { businessId: '\udc00' }, code: 'BAD_USER_INPUT', message: /unpaired UTF-16 surrogate/ },
     { name: 'a NUL character in a literal', query: 'subscription { bookingEvents(businessId: "x\\u0000") { cursor } }', variables: {}, code: 'BAD_USER_INPUT', message: /^Argument "businessId"/ },
