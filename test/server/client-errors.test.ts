@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { getNamedType, isInputObjectType } from 'graphql';
+import { resolverMaps } from '../../src/resolvers.js';
 import { MAX_BODY_BYTES } from '../../src/server/http.js';
+import { buildExecutableSchema } from '../../src/server/schema.js';
 import { loggedErrors, startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness, createBooking } from '../support/builders.js';
 import { record, wsClient } from '../support/subscriptions.js';
@@ -128,6 +131,25 @@ describe('Client mistakes: each gets its code and status, is not logged, and cha
       expect(await databaseFingerprint(api.db)).toEqual(before);
     });
   }
+
+  it('refuses a NUL character in the idempotency key of every mutation that takes one, before the database sees it', async () => {
+    const schema = buildExecutableSchema(resolverMaps);
+    const mutations = Object.values(schema.getMutationType()!.getFields()).filter((field) => {
+      const input = getNamedType(field.args[0]?.type);
+      return isInputObjectType(input) && 'idempotencyKey' in input.getFields();
+    });
+    expect(mutations.length).toBeGreaterThanOrEqual(7);
+    for (const field of mutations) {
+      const before = await databaseFingerprint(api.db);
+      const logged = loggedErrors.length;
+      const inputType = String(field.args[0].type);
+      const res = await api.gql(`mutation($input: ${inputType}) { ${field.name}(input: $input) { __typename } }`, { input: { idempotencyKey: 'key\u0000' } }, { token: tokens.staff });
+      expect(res.errors?.map((e) => e.extensions?.code), field.name).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors![0].message, field.name).toMatch(/"input\.idempotencyKey".*NUL/);
+      expect(loggedErrors.slice(logged)).toEqual([]);
+      expect(await databaseFingerprint(api.db)).toEqual(before);
+    }
+  });
 
   it('reads the 413 answer on a connection it keeps using', async () => {
     const big = JSON.stringify({ query: '{ viewer { role } }', variables: { padding: 'x'.repeat(4 * MAX_BODY_BYTES) } });
