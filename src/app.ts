@@ -31,6 +31,9 @@ import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
 import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
 import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
 import { jitGateway } from './server/jit-executor.js';
+import { errorBody } from './server/http-error-body.js';
+import { REQUEST_ID_HEADER } from './server/request-id.js';
+import { ErrorCode } from './shared/errors.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -146,8 +149,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   });
   await apollo.start();
 
-  const handleGraphQL = graphqlHandler(apollo, async (req) => {
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers));
+  const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId);
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
@@ -180,9 +183,10 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
     } catch (error) {
       if (sendError(res, error)) return;
-      log.error('Unexpected error while handling an HTTP request', { path, message: (error as Error).message, stack: (error as Error).stack });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('Internal server error.');
+      const requestId = res.getHeader(REQUEST_ID_HEADER) as string | undefined;
+      log.error('Unexpected error while handling an HTTP request', { requestId, path, message: (error as Error).message, stack: (error as Error).stack });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(errorBody('Internal server error.', ErrorCode.InternalServerError, requestId));
     }
   });
   httpServer.keepAliveTimeout = 65_000;

@@ -39,8 +39,10 @@ export interface RequestContext {
   idempotencyKey: string | null;
   /** The client's address (see TRUST_PROXY), for the per-IP rate limit of requests without a token. */
   clientIp?: string;
+  /** Names this request in every error's `extensions.requestId` and in the log (see request-id.ts). */
+  requestId?: string;
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey };
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string): RequestContext {
+  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey, requestId };
 }

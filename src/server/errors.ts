@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from './context.js';
+import { apolloRequestError } from './request-errors.js';
 
 /** Codes a client may see: ours, and Apollo's for malformed requests. Anything else is masked. */
 const PUBLIC_CODES = new Set<string>([
@@ -20,7 +21,10 @@ const PUBLIC_CODES = new Set<string>([
  */
 export function createErrorFormatter(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const requestError = apolloRequestError(error);
+    if (requestError) return { message: requestError.message, extensions: { ...formatted.extensions, code: requestError.code } };
     const code = formatted.extensions?.code;
+    const requestId = formatted.extensions?.requestId;
     const cause = unwrapResolverError(error);
     const ours = cause instanceof GraphQLError || (error instanceof GraphQLError && !error.originalError);
     if (ours && typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError) {
@@ -28,6 +32,7 @@ export function createErrorFormatter(log: Logger) {
       return { ...formatted, extensions };
     }
     log.error('Unexpected error while executing an operation', {
+      requestId,
       path: formatted.path,
       message: (cause as Error)?.message ?? formatted.message,
       stack: (cause as Error)?.stack,
@@ -36,7 +41,7 @@ export function createErrorFormatter(log: Logger) {
       message: 'Internal server error.',
       path: formatted.path,
       locations: formatted.locations,
-      extensions: { code: ErrorCode.InternalServerError },
+      extensions: requestId === undefined ? { code: ErrorCode.InternalServerError } : { code: ErrorCode.InternalServerError, requestId },
     };
   };
 }

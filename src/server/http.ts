@@ -1,14 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../shared/errors.js';
 import type { RequestContext } from './context.js';
 import { endUncompressed, type BodyWriter } from './compression.js';
+import { errorBody, finishErrorResponse } from './http-error-body.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = '/graphql';
+/** What is still read (and dropped) of a refused body so the client gets to read the 413; past it the connection is cut. */
+const MAX_DRAINED_BYTES = 16 * MAX_BODY_BYTES;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly code = 'BAD_REQUEST') {
     super(message);
   }
 }
@@ -17,12 +23,17 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `Expected a request body of at most ${MAX_BODY_BYTES} bytes.`));
-        req.destroy();
-      } else chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (!refused) {
+        // Answered at once, but the rest is still read and dropped: destroying the request here
+        // would reset the connection before the client has read the answer.
+        refused = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `Expected a request body of at most ${MAX_BODY_BYTES} bytes, got more.`, ErrorCode.PayloadTooLarge));
+      } else if (size > MAX_BODY_BYTES + MAX_DRAINED_BYTES) req.destroy();
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
@@ -33,8 +44,14 @@ function readBody(req: IncomingMessage): Promise<string> {
  * Apollo's HTTP handling on plain node:http. Apollo needs only a method, headers, a query string and
  * a parsed body; an Express layer in between would cost throughput on every request for nothing.
  */
-export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (req: IncomingMessage) => Promise<RequestContext>, endBody: BodyWriter = endUncompressed) {
+export function graphqlHandler(
+  apollo: ApolloServer<RequestContext>,
+  context: (req: IncomingMessage, requestId: string) => Promise<RequestContext>,
+  endBody: BodyWriter = endUncompressed,
+) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -52,12 +69,23 @@ export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (r
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: () => context(req),
+      // A failure that is not a client's (a JWKS endpoint down) is logged and masked by the
+      // formatter; the request id goes along for its log line.
+      context: () =>
+        context(req, requestId).catch((error: unknown) => {
+          throw error instanceof GraphQLError ? error : new GraphQLError(`Context creation failed: ${(error as Error)?.message}`, { originalError: error as Error, extensions: { requestId } });
+        }),
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
-      endBody(req, res, response.body.string);
+      if (!response.body.string.startsWith('{"errors":')) {
+        endBody(req, res, response.body.string);
+        return;
+      }
+      const finished = finishErrorResponse(res.statusCode, response.headers.get('content-type') ?? '', response.body.string, requestId);
+      res.statusCode = finished.status;
+      res.end(finished.body);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
@@ -69,7 +97,8 @@ export function sendError(res: ServerResponse, error: unknown): boolean {
   if (!(error instanceof HttpError)) return false;
   if (!res.headersSent) {
     res.writeHead(error.status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] }));
+    const requestId = res.getHeader(REQUEST_ID_HEADER);
+    res.end(errorBody(error.message, error.code, typeof requestId === 'string' ? requestId : undefined));
   }
   return true;
 }

@@ -5,25 +5,46 @@ import { badUserInput } from '../shared/errors.js';
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** Years a Date or DateTime may have: wide enough for any booking, narrow enough that PostgreSQL's
+ * date and time zone arithmetic (a date plus a day, at a zone's offset) never overflows. */
+export const MIN_YEAR = 1900;
+export const MAX_YEAR = 2200;
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** Why year-month-day is not a real calendar date in range, or null when it is. */
+function calendarProblem(year: number, month: number, day: number): string | null {
+  if (year < MIN_YEAR || year > MAX_YEAR) return `a year from ${MIN_YEAR} to ${MAX_YEAR}`;
+  if (month < 1 || month > 12) return 'a month from 01 to 12';
+  const days = daysInMonth(year, month);
+  if (day < 1 || day > days) return `a day from 01 to ${days} in ${year}-${String(month).padStart(2, '0')}`;
+  return null;
+}
+
 function parseDateTime(value: unknown): string {
-  if (typeof value !== 'string' || !RFC3339.test(value)) {
+  const match = typeof value === 'string' ? RFC3339.exec(value) : null;
+  if (!match) {
     throw badUserInput(`Expected a DateTime in RFC 3339 with an offset, like "2026-11-22T09:30:00Z", got ${JSON.stringify(value)}.`);
   }
-  const date = new Date(value);
-  // Rejects impossible dates that Date would roll over (2026-02-30 becomes March 2).
-  const [, , month, day] = RFC3339.exec(value)!;
-  if (Number.isNaN(date.getTime()) || Number(month) > 12 || Number(day) > 31) {
-    throw badUserInput(`Expected a real calendar instant, got ${JSON.stringify(value)}.`);
-  }
+  const [, year, month, day, hour, minute, second, , offset] = match;
+  // Date would roll an impossible date over (2026-02-30 becomes March 2) instead of refusing it.
+  const problem =
+    calendarProblem(Number(year), Number(month), Number(day)) ??
+    (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59 ? 'a time from 00:00:00 to 23:59:59' : null) ??
+    (offset.length > 1 && (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4)) > 59) ? 'an offset from -23:59 to +23:59' : null);
+  if (problem) throw badUserInput(`Expected a real calendar instant with ${problem}, got ${JSON.stringify(value)}.`);
+  const date = new Date(value as string);
+  if (Number.isNaN(date.getTime())) throw badUserInput(`Expected a real calendar instant, got ${JSON.stringify(value)}.`);
   return date.toISOString();
 }
 
 function parseDate(value: unknown): string {
   const match = typeof value === 'string' ? ISO_DATE.exec(value) : null;
-  const date = match ? new Date(`${value as string}T00:00:00Z`) : null;
-  if (!match || !date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
-    throw badUserInput(`Expected a Date like "2026-11-22", got ${JSON.stringify(value)}.`);
-  }
+  if (!match) throw badUserInput(`Expected a Date like "2026-11-22", got ${JSON.stringify(value)}.`);
+  const problem = calendarProblem(Number(match[1]), Number(match[2]), Number(match[3]));
+  if (problem) throw badUserInput(`Expected a real calendar Date with ${problem}, got ${JSON.stringify(value)}.`);
   return value as string;
 }
 

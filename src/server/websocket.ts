@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createSourceEventStream, execute, GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -13,6 +14,8 @@ import type { createErrorFormatter } from './errors.js';
 import { GRAPHQL_PATH } from './http.js';
 import type { RateLimits } from './rate-limits.js';
 import { admitWebSocketUpgrades } from './websocket-admission.js';
+import { operationResolutionError, variableErrorsWithCode } from './request-errors.js';
+import { guardFor, type StringGuard } from './string-guard.js';
 
 /** Validated documents by query text: thousands of subscribers usually send a handful of texts. */
 const DOCUMENT_CACHE_LIMIT = 500;
@@ -37,7 +40,7 @@ let nextDocumentId = 0;
  */
 async function subscribeSharingExecution(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  if (!(Symbol.asyncIterator in source)) return variableErrorsWithCode(source as ExecutionResult);
   let documentId = documentIds.get(args.document);
   if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
   const viewer = (args.contextValue as RequestContext).viewer;
@@ -118,6 +121,18 @@ export function startWebSocketEndpoint(options: {
     : new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
   const stopAdmitting = options.rateLimits ? admitWebSocketUpgrades({ httpServer: options.httpServer, wss, path: GRAPHQL_PATH, rateLimits: options.rateLimits }) : () => {};
   const documents = new Map<string, DocumentNode>();
+  /** String guards by document and operation name (documents are cached above, by text). */
+  const guards = new WeakMap<DocumentNode, Map<string, StringGuard>>();
+
+  function guardOf(document: DocumentNode, operationName: string | null | undefined, operation: Parameters<typeof guardFor>[2]): StringGuard {
+    let byName = guards.get(document);
+    if (!byName) guards.set(document, (byName = new Map()));
+    let guard = byName.get(operationName ?? '');
+    if (!guard) byName.set(operationName ?? '', (guard = guardFor(schema, document, operation)));
+    return guard;
+  }
+  /** Gives a subscription's errors its request id, as over HTTP (see request-id.ts). */
+  const format = (error: GraphQLError, requestId: string) => formatError({ ...error.toJSON(), extensions: { ...error.extensions, requestId } }, error);
 
   /** Parses and validates a query once per text; errors are returned, not cached. */
   function documentFor(query: string): DocumentNode | readonly GraphQLError[] {
@@ -181,21 +196,32 @@ export function startWebSocketEndpoint(options: {
         const document = documentFor(payload.query);
         if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('Expected one operation, or `operationName` naming one of them.', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!operation) return [operationResolutionError(document, payload.operationName, undefined)];
         if (operation.operation !== 'subscription') {
           return [new GraphQLError(`Only subscriptions run over WebSocket; send queries and mutations with POST ${GRAPHQL_PATH}.`, { extensions: { code: 'BAD_REQUEST' } })];
         }
+        const guard = guardOf(document, payload.operationName, operation);
+        if (guard.literalErrors.length) return guard.literalErrors;
+        const refused = guard.check(payload.variables);
+        if (refused) return [refused];
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createRequestContext(services, ctx.extra.viewer!),
+          contextValue: createRequestContext(services, ctx.extra.viewer!, null, randomUUID()),
         };
       },
       // Errors are masked and logged exactly as over HTTP.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined),
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors) return undefined;
+        const requestId = (args.contextValue as RequestContext).requestId ?? randomUUID();
+        return { ...result, errors: result.errors.map((e) => format(e, requestId)) };
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        const requestId = randomUUID();
+        return errors.map((e) => format(e, requestId));
+      },
     },
     wss,
     config.keepAliveMs,

@@ -21,6 +21,8 @@ export const ErrorCode = {
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
   /** Over a rate limit (HTTP 429): nothing was done; retry after `extensions.retryAfterSeconds` (also the Retry-After header). */
   RateLimited: 'RATE_LIMITED',
+  /** The request body is larger than the server reads (HTTP 413); nothing was done. */
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -131,7 +131,7 @@ describe('GraphQL over WebSocket: protocol hygiene', () => {
     const socket = await acked();
     socket.send(subscribe('q', '{ viewer { role } }', {}));
     const error = await socket.waitForMessage((m) => m.type === 'error' && m.id === 'q');
-    expect(error.payload).toEqual([{ message: 'Only subscriptions run over WebSocket; send queries and mutations with POST /graphql.', extensions: { code: 'BAD_REQUEST' } }]);
+    expect(error.payload).toEqual([{ message: 'Only subscriptions run over WebSocket; send queries and mutations with POST /graphql.', extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) } }]);
     socket.send(subscribe('v', 'subscription { nope }', {}));
     const invalid = await socket.waitForMessage((m) => m.type === 'error' && m.id === 'v');
     expect(invalid.payload[0].message).toMatch(/Cannot query field "nope"/);
