@@ -1,6 +1,7 @@
 import { startApp, consoleLogger, openDatabase } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
+import { installProcessGuards } from './process-guards.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
@@ -14,6 +15,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main() {
   const config = loadConfig();
   const log = consoleLogger;
+  installProcessGuards(log);
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
 

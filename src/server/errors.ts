@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
+import { formatDatabaseUnavailable } from './database-unavailable.js';
 import type { Logger } from './context.js';
 
 /** Codes a client may see: ours, and Apollo's for malformed requests. Anything else is masked. */
@@ -27,6 +28,8 @@ export function createErrorFormatter(log: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    const unavailable = formatDatabaseUnavailable(formatted, cause);
+    if (unavailable) return unavailable;
     log.error('Unexpected error while executing an operation', {
       path: formatted.path,
       message: (cause as Error)?.message ?? formatted.message,

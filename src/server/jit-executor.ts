@@ -1,6 +1,7 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { GraphQLError, printSchema, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { withUnavailableStatus } from './database-unavailable.js';
 
 /** Compiled operations kept; a client sending endless distinct documents only resets the cache. */
 const COMPILED_CACHE_LIMIT = 2000;
@@ -26,7 +27,7 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
       query = result;
     }
     const result = await query.query(undefined, requestContext.context, requestContext.request.variables ?? {});
-    if (result.errors) return { ...result, errors: result.errors.map(restoreError) };
+    if (result.errors) return { ...result, errors: withUnavailableStatus(result, result.errors.map(restoreError)) };
     return result;
   };
 

@@ -19,6 +19,8 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** The database could not be reached (a restart, a network failure); nothing was done that a retry would repeat. HTTP 503 with Retry-After when the whole operation failed. */
+  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
