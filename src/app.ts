@@ -13,6 +13,7 @@ import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
 import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
+import { isDatabaseUnavailable } from './db/connection-errors.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
 import { eventMetrics } from './events/event-metrics.js';
@@ -27,6 +28,7 @@ import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
 import { createErrorFormatter } from './server/errors.js';
+import { databaseAvailabilityLog, sendDatabaseUnavailable } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
 import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
 import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
@@ -44,6 +46,7 @@ import { clientAddress, RateLimits } from './server/rate-limits.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
+  warn: (message, context) => console.error(JSON.stringify({ level: 'warn', time: new Date().toISOString(), message, ...context })),
   error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
 };
 
@@ -92,7 +95,9 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string) =>
 export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
-    log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
+    isDatabaseUnavailable(error)
+      ? (log.warn ?? log.info).call(log, 'A listener failed on a committed change: the database is unreachable', { action: change.action, error: (error as Error).message })
+      : log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
   );
   const paymentConfig = config.payments ?? DEFAULT_PAYMENT_CONFIG;
   const paymentProviders = createPaymentProviders(paymentConfig);
@@ -183,6 +188,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
     } catch (error) {
       if (sendError(res, error)) return;
+      // A payment provider retries a webhook answered with 503: nothing of it was applied.
+      if (sendDatabaseUnavailable(res, error)) return;
       const requestId = res.getHeader(REQUEST_ID_HEADER) as string | undefined;
       log.error('Unexpected error while handling an HTTP request', { requestId, path, message: (error as Error).message, stack: (error as Error).stack });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -273,10 +280,12 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'>, log: Logger = consoleLogger) {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs'>>, log: Logger = consoleLogger) {
   const database = await connectDatabase({
     databaseUrl: config.databaseUrl,
     poolMax: config.poolMax,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
+    availability: databaseAvailabilityLog(log),
     dataDir: config.dataDir,
     onStatement: (event) => {
       if (event.queryDurationMillis >= config.slowQueryMs) {

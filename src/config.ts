@@ -13,6 +13,8 @@ export interface Config {
   /** PostgreSQL URL; without it the API runs on an embedded PGlite database in `dataDir`. */
   databaseUrl: string | undefined;
   poolMax: number;
+  /** How long a request waits for a PostgreSQL connection before it fails with SERVICE_UNAVAILABLE. */
+  pgConnectTimeoutMs: number;
   dataDir: string;
   /** Load the demo businesses if they are missing (default: on for the embedded database, off with DATABASE_URL). */
   demoData: boolean;
@@ -233,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65535),
     databaseUrl: env.DATABASE_URL || undefined,
     poolMax: integer(env, 'PG_POOL_MAX', 20, 1, 1000),
+    pgConnectTimeoutMs: integer(env, 'PG_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     dataDir: env.DATA_DIR || '.data/pglite',
     demoData: flag(env, 'DEMO_DATA', !env.DATABASE_URL),
     auth: {

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { startApp, consoleLogger, openDatabase, PortInUseError } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
+import { installProcessGuards } from './process-guards.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
@@ -15,6 +16,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main() {
   const config = loadConfig();
   const log = consoleLogger;
+  installProcessGuards(log);
   // Before the database opens (the embedded one takes seconds, and holds its directory): a taken
   // port is the commonest start failure, and it should be told at once.
   await checkPortIsFree(config.host, config.port);

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
@@ -26,6 +27,15 @@ const TYPE_PARSERS: Record<number, (text: string) => unknown> = {
   1184: timestampToRfc3339, // timestamptz
 };
 
+/** See ConnectOptions.connectTimeoutMs (PG_CONNECT_TIMEOUT_MS). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** Without a report of the caller's (scripts, tests), outages go to the console, once each. */
+const CONSOLE_AVAILABILITY_REPORT: AvailabilityReport = {
+  down: (error) => console.error(`[db] PostgreSQL is unreachable: ${error.message}`),
+  up: ({ downMs, failures }) => console.error(`[db] PostgreSQL is reachable again after ${downMs} ms (${failures} failures meanwhile)`),
+};
+
 /** Distinct statement texts given a name; past this, new texts run unnamed (a bound, not a cache). */
 const MAX_PREPARED_TEXTS = 1000;
 
@@ -34,8 +44,14 @@ const MAX_PREPARED_TEXTS = 1000;
  * and PostgreSQL parses and plans it once instead of on every execution. Our statements are a
  * small fixed set (lists are passed as arrays, `= ANY($1)`, never as IN-lists of varying length),
  * so the names stay few. Statements without parameters (BEGIN, COMMIT, migrations) run as they are.
+ *
+ * It also keeps a checked-out client from ending the process: pg-pool listens for a client's
+ * `error` event only while the client is idle, and a connection that dies while Kysely holds it
+ * (between the statements of a transaction, say) emits one with nobody listening. So each checkout
+ * listens until its release, and a client whose connection broke is released with the error, which
+ * makes the pool discard it. Failures and successes go to `availability` (one log line per outage).
  */
-function preparingPool(pool: pg.Pool): PostgresPool {
+function preparingPool(pool: pg.Pool, availability: DatabaseAvailability): PostgresPool {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
     let name = names.get(text);
@@ -45,15 +61,44 @@ function preparingPool(pool: pg.Pool): PostgresPool {
     }
     return name;
   };
+  const failed = (error: Error) => {
+    markFromDatabase(error);
+    if (isConnectionError(error)) availability.failed(error);
+  };
   return {
     async connect() {
-      const client = await pool.connect();
+      const epoch = availability.epoch;
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        failed(error as Error);
+        throw error;
+      }
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+        failed(error);
+      };
+      client.on('error', onError);
+      const succeeded = <R>(result: R) => {
+        availability.succeeded(epoch);
+        return result;
+      };
+      const rejected = (error: Error): never => {
+        if (isConnectionError(error)) broken ??= error;
+        failed(error);
+        throw error;
+      };
       return {
         query: (text: string, values: unknown[]) => {
           const name = nameOf(text);
-          return name ? client.query({ name, text, values }) : client.query(text, values);
+          return (name ? client.query({ name, text, values }) : client.query(text, values)).then(succeeded, rejected);
         },
-        release: () => client.release(),
+        release: () => {
+          client.off('error', onError);
+          client.release(broken);
+        },
       } as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
@@ -84,6 +129,10 @@ export interface ConnectOptions {
   dataDir?: string;
   /** Called with every statement sent and how long it took (slow-query logging). */
   onStatement?: (event: LogEvent, background: boolean) => void;
+  /** Told when PostgreSQL becomes unreachable and when it is back, once each per outage (app.ts logs it). */
+  availability?: AvailabilityReport;
+  /** How long a request waits for a pool connection (a new one, or a free one of a full pool) before it fails; 0 waits for ever. */
+  connectTimeoutMs?: number;
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
@@ -102,17 +151,24 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolMax ?? 20,
+      // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       options: '-c TimeZone=UTC',
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client that loses its connection (server restart) must not crash the process.
-    pool.on('error', (error) => console.error('[db] idle client error:', error.message));
+    const availability = new DatabaseAvailability(options.availability ?? CONSOLE_AVAILABILITY_REPORT);
+    // An idle client that loses its connection (server restart) must not crash the process; the
+    // pool discards it by itself.
+    pool.on('error', (error) => {
+      markFromDatabase(error);
+      availability.failed(error);
+    });
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
-    const preparing = preparingPool(pool);
+    const preparing = preparingPool(pool, availability);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
     return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };

@@ -2,6 +2,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import type { BookingEventModel } from './booking-event.model.js';
 import { findEventsAfter, lastEventPosition } from './booking-events.repository.js';
+import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import type { EventBus } from './event-bus.js';
 import { EventStream } from './event-stream.js';
@@ -51,6 +52,7 @@ export class BookingEventHub {
   private readonly listeners = new Set<HubListener>();
   private readonly reads: CoalescedRuns;
   readonly stats = { delivered: 0, caughtUp: 0, duplicates: 0 };
+  private readonly failures: BackgroundFailures;
 
   constructor(
     private readonly options: {
@@ -63,16 +65,18 @@ export class BookingEventHub {
       maxQueuedPerSubscriber: number;
     },
   ) {
+    const failures = (this.failures = new BackgroundFailures(options.log, 'Booking events could not be read from the outbox; the next signal or check reads again'));
     this.reads = new CoalescedRuns(
       () => this.readNewEvents(),
-      (error) => options.log.error('Booking events could not be read from the outbox; the next signal or check reads again', { message: (error as Error).message, stack: (error as Error).stack }),
+      (error) => failures.failed(error),
+      () => failures.succeeded(),
     );
   }
 
   /** Starts after the last position handed out so far: earlier events are for the replay query. */
   async start(): Promise<void> {
     // The position first, then the signals: none is judged before the position is known.
-    await this.initialize();
+    await this.initialize().catch((error) => this.failures.failed(error));
     await this.options.bus.subscribe({
       onSignal: (upTo) => {
         if (upTo <= this.delivered) {
@@ -115,14 +119,10 @@ export class BookingEventHub {
     return this.reads.kick();
   }
 
-  /** Delivery starts after the last position handed out; if the database cannot say yet, the next read asks again. */
+  /** Delivery starts after the last position handed out; if the database cannot say yet (it throws), the next read asks again. */
   private async initialize(): Promise<void> {
-    try {
-      this.delivered = await lastEventPosition(this.options.db);
-      this.started = true;
-    } catch (error) {
-      this.options.log.error('Booking events: could not read the last position; retrying', { message: (error as Error).message });
-    }
+    this.delivered = await lastEventPosition(this.options.db);
+    this.started = true;
   }
 
   private async readNewEvents(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
+import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import type { Trx } from '../shared/transaction.js';
 import type { BookingEventModel } from './booking-event.model.js';
@@ -47,9 +48,11 @@ export class OutboxRelay {
 
   constructor(private readonly options: RelayOptions) {
     this.batchSize = options.batchSize ?? 500;
+    const failures = new BackgroundFailures(options.log, 'The outbox relay failed; it will run again');
     this.runs = new CoalescedRuns(
       () => this.relayAll(),
-      (error) => options.log.error('The outbox relay failed; it will run again', { message: (error as Error).message, stack: (error as Error).stack }),
+      (error) => failures.failed(error),
+      () => failures.succeeded(),
     );
   }
 

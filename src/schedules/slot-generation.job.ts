@@ -3,6 +3,7 @@ import { insertAuditLogs } from '../audit/audit.repository.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
+import { BackgroundFailures } from '../shared/background-failures.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import { groupBy } from '../db/sql-helpers.js';
 import { findActiveGenerationTargets, type GenerationTarget } from './schedules.repository.js';
@@ -104,6 +105,11 @@ const max = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
  * Runs a pass unless another API instance is running one. On PostgreSQL a session advisory lock,
  * held on a connection of its own while the pass uses the pool, says who; the loser skips this
  * round (null). The embedded database is one process, so there is nobody to exclude.
+ *
+ * If the lock's connection dies mid-pass (PostgreSQL restarted), the lock goes with its session and
+ * another instance may start a pass beside this one: harmless, since a pass only inserts what is
+ * missing and skips conflicts. The unlock then fails, the pass counts as failed, and the pool
+ * discards that connection (connect.ts).
  */
 export async function runExclusiveGenerationPass(
   database: Pick<DatabaseHandle, 'db' | 'backend'>,
@@ -127,9 +133,14 @@ export interface SlotGenerationJob {
   stop(): Promise<void>;
 }
 
+/** After a failed pass (the database was down, say), the next one comes this soon, however long the interval. */
+export const RETRY_AFTER_FAILURE_MS = 60_000;
+
 /**
  * Runs a pass now and then every `intervalMinutes` (measured from the end of the previous pass, so
- * passes never pile up). A failed pass is logged and the next one runs as planned.
+ * passes never pile up). A failed pass is logged (once per outage if the database is unreachable)
+ * and the next one runs within RETRY_AFTER_FAILURE_MS: a job that failed at start does not leave
+ * the horizon unfilled for a whole interval.
  */
 export function startSlotGenerationJob(args: {
   database: Pick<DatabaseHandle, 'db' | 'backend'>;
@@ -144,15 +155,19 @@ export function startSlotGenerationJob(args: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
+  const failures = new BackgroundFailures(args.log, 'Slot generation pass failed');
   const pass = async () => {
+    let delayMs = args.intervalMinutes * 60_000;
     try {
       const summary = await runExclusiveGenerationPass(args.database, clock(), { horizonDays: args.horizonDays, changes: args.changes });
+      failures.succeeded();
       if (summary) args.log.info('Slot generation pass done', { ...summary, horizonDays: args.horizonDays });
       else args.log.info('Slot generation pass skipped: another instance is running one');
     } catch (error) {
-      args.log.error('Slot generation pass failed', { message: (error as Error).message, stack: (error as Error).stack });
+      failures.failed(error);
+      delayMs = Math.min(delayMs, RETRY_AFTER_FAILURE_MS);
     }
-    if (!stopped) timer = setTimeout(() => (running = pass()), args.intervalMinutes * 60_000).unref();
+    if (!stopped) timer = setTimeout(() => (running = pass()), delayMs).unref();
   };
   running = pass();
   return {

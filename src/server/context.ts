@@ -27,6 +27,8 @@ export interface AppServices {
 
 export interface Logger {
   info(message: string, context?: Record<string, unknown>): void;
+  /** Something degraded that fixes itself (the database is down); loggers without it use `info`. */
+  warn?(message: string, context?: Record<string, unknown>): void;
   error(message: string, context?: Record<string, unknown>): void;
 }
 

@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
+import { formatDatabaseUnavailable } from './database-unavailable.js';
 import type { Logger } from './context.js';
 import { apolloRequestError } from './request-errors.js';
 
@@ -31,6 +32,8 @@ export function createErrorFormatter(log: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    const unavailable = formatDatabaseUnavailable(formatted, cause);
+    if (unavailable) return unavailable;
     log.error('Unexpected error while executing an operation', {
       requestId,
       path: formatted.path,

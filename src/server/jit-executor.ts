@@ -4,6 +4,7 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { RequestContext } from './context.js';
 import { operationResolutionError, variableCoercionError, withLocations } from './request-errors.js';
 import { guardFor, type StringGuard } from './string-guard.js';
+import { withUnavailableStatus } from './database-unavailable.js';
 
 /** Compiled operations kept; a client sending endless distinct documents only resets the cache. */
 const COMPILED_CACHE_LIMIT = 2000;
@@ -48,7 +49,7 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
       const errors = 'errors' in explained && explained.errors?.length ? explained.errors : result.errors;
       return { errors: errors.map((e) => withLocations(variableCoercionError(e, requestId), e)) };
     }
-    return { ...result, errors: result.errors.map((e) => restoreError(e, requestId)) };
+    return { ...result, errors: withUnavailableStatus(result, result.errors.map((e) => restoreError(e, requestId))) };
   };
 
   return {

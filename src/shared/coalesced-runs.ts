@@ -12,6 +12,8 @@ export class CoalescedRuns {
   constructor(
     private readonly run: () => Promise<void>,
     private readonly onError: (error: unknown) => void,
+    /** Called after each run that did not fail (a loop reporting failures once per streak resets here). */
+    private readonly onSuccess: () => void = () => {},
   ) {}
 
   get stopped(): boolean {
@@ -55,6 +57,7 @@ export class CoalescedRuns {
       this.again = false;
       try {
         await this.run();
+        this.onSuccess();
       } catch (error) {
         this.onError(error);
       }

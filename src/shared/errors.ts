@@ -23,6 +23,8 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The request body is larger than the server reads (HTTP 413); nothing was done. */
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  /** The database could not be reached (a restart, a network failure); nothing was done that a retry would repeat. HTTP 503 with Retry-After when the whole operation failed. */
+  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;

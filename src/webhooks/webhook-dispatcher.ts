@@ -2,6 +2,7 @@ import type { Agent } from 'node:http';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
+import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import { REFUSAL_ERRORS, RefusedWebhookAddress, systemResolver, type WebhookResolver } from './webhook-address-policy.js';
 import { postWebhook } from './webhook-http.js';
@@ -97,14 +98,19 @@ export class WebhookDispatcher {
   private readonly runs = new Set<Promise<number>>();
   /** For tests and /metrics. */
   readonly stats = { runs: 0, attempts: 0, succeeded: 0, failed: 0, gaveUp: 0, paused: 0, interrupted: 0 };
+  /** Outcomes that could not be written (the delivery is sent again when its lease ends). */
+  private readonly recordFailures: BackgroundFailures;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.batchSize = options.batchSize ?? 50;
     this.leaseMs = options.config.timeoutMs + LEASE_MARGIN_MS;
+    const failures = new BackgroundFailures(options.log, 'The webhook dispatcher failed; it will run again');
     this.polling = new CoalescedRuns(
       () => this.sendAllDue(),
-      (error) => options.log.error('The webhook dispatcher failed; it will run again', { message: (error as Error).message, stack: (error as Error).stack }),
+      (error) => failures.failed(error),
+      () => failures.succeeded(),
     );
+    this.recordFailures = new BackgroundFailures(options.log, 'Could not record a webhook attempt; the delivery is retried when its lease ends');
   }
 
   private get stopped(): boolean {
@@ -176,12 +182,10 @@ export class WebhookDispatcher {
     const outcome = await this.post(delivery);
     try {
       await this.record(delivery, outcome);
+      this.recordFailures.succeeded();
     } catch (error) {
       // The lease runs out and the delivery is attempted again: nothing is lost.
-      this.options.log.error('Could not record a webhook attempt; the delivery is retried when its lease ends', {
-        deliveryId: delivery.id,
-        message: (error as Error).message,
-      });
+      this.recordFailures.failed(error, { deliveryId: delivery.id });
     }
   }
 
