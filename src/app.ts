@@ -11,6 +11,7 @@ import { subscribeAvailabilityInvalidation } from './availability/availability-i
 import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
+import { DEFAULT_LIMITS_CONFIG } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
@@ -32,6 +33,8 @@ import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
+import { QueryCostAnalyzer } from './server/query-cost.js';
+import { QueryLimiter } from './server/query-limits.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -68,7 +71,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks'>> & Partial<Pick<Config, 'limits'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -122,12 +125,18 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   const verifier = new TokenVerifier(config.auth);
 
   const formatError = createErrorFormatter(log);
+  // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
+  const limits = config.limits ?? DEFAULT_LIMITS_CONFIG;
+  const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
+    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    // The parser stops at the token limit, before validation's rules (some quadratic) run.
+    parseOptions: { maxTokens: limits.maxTokens },
     introspection: true,
     logger: { debug() {}, info() {}, warn: (m) => log.info(String(m)), error: (m) => log.error(String(m)) },
   });
@@ -135,7 +144,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 
   const handleGraphQL = graphqlHandler(apollo, async (req) =>
     createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers)),
-  );
+  { maxResponseBytes: limits.maxResponseBytes, log, limiter });
   const routes = options.routes ?? [];
 
   const httpServer = createServer(async (req, res) => {
@@ -166,7 +175,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     }
   });
   httpServer.keepAliveTimeout = 65_000;
-  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError });
+  const websocket = startWebSocketEndpoint({ httpServer, schema, services, verifier, config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG, formatError, limiter });
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
 
@@ -203,8 +212,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'>, log: Logger = consoleLogger) {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'statementTimeoutMs'>>, log: Logger = consoleLogger) {
   const database = await connectDatabase({
+    statementTimeoutMs: config.statementTimeoutMs,
     databaseUrl: config.databaseUrl,
     poolMax: config.poolMax,
     dataDir: config.dataDir,

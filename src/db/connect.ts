@@ -82,6 +82,12 @@ export interface ConnectOptions {
   poolMax?: number;
   /** Embedded database directory; `memory://` for a throwaway one. */
   dataDir?: string;
+  /**
+   * PostgreSQL cancels a statement running longer than this (SQLSTATE 57014); 0 or unset: never.
+   * Set on every pooled connection; work that may run longer (migrations, the slot generation
+   * job) lifts it for itself. PGlite has no timer to cancel a statement with: there it is ignored.
+   */
+  statementTimeoutMs?: number;
   /** Called with every statement sent and how long it took (slow-query logging). */
   onStatement?: (event: LogEvent, background: boolean) => void;
 }
@@ -103,6 +109,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       connectionString: options.databaseUrl,
       max: options.poolMax ?? 20,
       options: '-c TimeZone=UTC',
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,

@@ -2,6 +2,8 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from './context.js';
+import { formattedTokenLimitError } from './query-limits.js';
+import { isStatementTimeout, statementTimeoutFormatter } from './statement-timeout.js';
 
 /** Codes a client may see: ours, and Apollo's for malformed requests. Anything else is masked. */
 const PUBLIC_CODES = new Set<string>([
@@ -19,9 +21,13 @@ const PUBLIC_CODES = new Set<string>([
  * as a bare INTERNAL_SERVER_ERROR: no message, no stack, nothing about the schema's internals.
  */
 export function createErrorFormatter(log: Logger) {
+  const statementTimeout = statementTimeoutFormatter(log);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
+    const tooManyTokens = formattedTokenLimitError(formatted);
+    if (tooManyTokens) return tooManyTokens;
     const cause = unwrapResolverError(error);
+    if (isStatementTimeout(cause)) return statementTimeout(formatted, cause as object);
     const ours = cause instanceof GraphQLError || (error instanceof GraphQLError && !error.originalError);
     if (ours && typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};

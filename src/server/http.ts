@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { RequestContext } from './context.js';
+import type { Logger, RequestContext } from './context.js';
+import type { QueryLimiter } from './query-limits.js';
+import { oversizedResponse } from './response-size.js';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,7 +34,7 @@ function readBody(req: IncomingMessage): Promise<string> {
  * Apollo's HTTP handling on plain node:http. Apollo needs only a method, headers, a query string and
  * a parsed body; an Express layer in between would cost throughput on every request for nothing.
  */
-export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (req: IncomingMessage) => Promise<RequestContext>) {
+export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (req: IncomingMessage) => Promise<RequestContext>, limits?: { maxResponseBytes: number; log: Logger; limiter: QueryLimiter }) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -48,6 +50,14 @@ export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (r
           throw new HttpError(400, 'Expected a JSON request body; it could not be parsed.');
         }
       } else body = text;
+      // Over a limit whatever its variables: refused before Apollo's parsing and validation.
+      const query = body as { query?: unknown; operationName?: unknown } | null;
+      const refused = limits && typeof query === 'object' && query !== null && limits.limiter.refuseEarly(query.query, query.operationName);
+      if (refused) {
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ errors: [{ message: refused.message, extensions: refused.extensions }] }));
+        return;
+      }
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
@@ -56,6 +66,12 @@ export function graphqlHandler(apollo: ApolloServer<RequestContext>, context: (r
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      const oversized = limits && oversizedResponse(response.body.string, limits.maxResponseBytes, limits.log);
+      if (oversized) {
+        res.statusCode = oversized.status;
+        res.end(oversized.body);
+        return;
+      }
       res.end(response.body.string);
       return;
     }

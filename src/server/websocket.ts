@@ -11,6 +11,7 @@ import { ErrorCode } from '../shared/errors.js';
 import { createRequestContext, type AppServices, type RequestContext } from './context.js';
 import type { createErrorFormatter } from './errors.js';
 import { GRAPHQL_PATH } from './http.js';
+import { tokenLimitError, type QueryLimiter } from './query-limits.js';
 
 /** Validated documents by query text: thousands of subscribers usually send a handful of texts. */
 const DOCUMENT_CACHE_LIMIT = 500;
@@ -97,6 +98,8 @@ export function startWebSocketEndpoint(options: {
   verifier: TokenVerifier;
   config: WebSocketConfig;
   formatError: ReturnType<typeof createErrorFormatter>;
+  /** The same limits as over HTTP; without it, none (tests of the protocol alone). */
+  limiter?: QueryLimiter;
 }): WebSocketEndpoint {
   const { schema, services, verifier, config, formatError } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: config.maxPayloadBytes });
@@ -108,8 +111,10 @@ export function startWebSocketEndpoint(options: {
     if (cached) return cached;
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, { maxTokens: options.limiter?.limits.maxTokens });
     } catch (error) {
+      const tooManyTokens = tokenLimitError((error as GraphQLError).message);
+      if (tooManyTokens) return [tooManyTokens];
       return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
     }
     const errors = validate(schema, document);
@@ -161,6 +166,8 @@ export function startWebSocketEndpoint(options: {
             }),
           ];
         }
+        const refused = options.limiter?.refuseEarly(payload.query, payload.operationName);
+        if (refused) return [refused];
         const document = documentFor(payload.query);
         if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
@@ -168,12 +175,15 @@ export function startWebSocketEndpoint(options: {
         if (operation.operation !== 'subscription') {
           return [new GraphQLError(`Only subscriptions run over WebSocket; send queries and mutations with POST ${GRAPHQL_PATH}.`, { extensions: { code: 'BAD_REQUEST' } })];
         }
+        const contextValue = createRequestContext(services, ctx.extra.viewer!);
+        const tooComplex = options.limiter?.check(payload.query, document, payload.operationName, payload.variables, contextValue);
+        if (tooComplex) return [tooComplex];
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createRequestContext(services, ctx.extra.viewer!),
+          contextValue,
         };
       },
       // Errors are masked and logged exactly as over HTTP.

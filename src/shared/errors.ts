@@ -19,6 +19,12 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** The operation asks for too much (depth, aliases, directives, fields, tokens or estimated cost): refused before it ran. `extensions` say which limit, its maximum and the measured value. */
+  QueryTooComplex: 'QUERY_TOO_COMPLEX',
+  /** The answer would be larger than RESPONSE_MAX_BYTES: the operation ran, its answer was withheld. Ask for less. */
+  ResponseTooLarge: 'RESPONSE_TOO_LARGE',
+  /** A database statement ran longer than PG_STATEMENT_TIMEOUT_MS and was cancelled; a mutation's transaction was rolled back. */
+  QueryTimeout: 'QUERY_TIMEOUT',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
