@@ -91,7 +91,7 @@ export const DEFAULT_LIST_SIZE = 100;
  * "Limits"). Sizes of a slot range come from its arguments instead, see `rangeSize`.
  */
 const LIST_BOUNDS: Record<string, number> = {
-  // A booking holds the consecutive slots of one service: 8 hours of 15-minute slots is plenty.
+  // A booking holds the consecutive slots of one service: 8 hours of 15-minute slots (an estimate).
   'Booking.slots': 32,
   'SlotHold.slots': 32,
   'Booking.payments': 5,
@@ -103,7 +103,6 @@ const LIST_BOUNDS: Record<string, number> = {
   'Query.availableSlots': 96,
   'AvailableStart.partners': 20,
   'Query.availablePartners': 50,
-  'BookingCreatePayload.userErrors': 10,
 };
 
 /**
@@ -114,7 +113,11 @@ const LIST_BOUNDS: Record<string, number> = {
  */
 const WEIGHTLESS = new Set(['__Type.ofType']);
 
-/** The shortest slot the schedules make, in minutes: a range of slots holds at most one per this. */
+/**
+ * A range of slots is priced at one slot per this many minutes, round the clock: an estimate, not a
+ * bound. Slots can be as short as 5 minutes, but exist only in working hours; a 5-minute business
+ * open 8 hours a day has 96 a day, as many as this estimate gives.
+ */
 const SLOT_MINUTES = 15;
 
 /**
@@ -300,6 +303,7 @@ export class QueryCostAnalyzer {
           else if (pageSize !== null) size = pageSize;
           else if (coordinate === 'Partner.slots') size = rangeSize(valueOf(argument(selection, 'from'), null), valueOf(argument(selection, 'to'), null), SLOT_MINUTES, 31 * 24 * 60);
           else if (coordinate === 'Partner.exceptions') size = rangeSize(valueOf(argument(selection, 'from'), null), valueOf(argument(selection, 'to'), null), 24 * 60, 366 * 24 * 60);
+          // A payload's user errors are a handful at most.
           else size = bounds[coordinate] ?? (fieldName === 'userErrors' ? 10 : DEFAULT_LIST_SIZE);
         }
         const node: PlanNode = { size, weight: WEIGHTLESS.has(coordinate) ? 0 : 1, children: [] };

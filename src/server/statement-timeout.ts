@@ -22,7 +22,7 @@ export function statementTimeoutFormatter(log: Logger) {
       log.error('A statement ran longer than PG_STATEMENT_TIMEOUT_MS and was cancelled', { path: formatted.path, message: (cause as Error).message });
     }
     return {
-      message: 'Expected the operation to finish within the database statement timeout (PG_STATEMENT_TIMEOUT_MS), but a statement ran longer and was cancelled; nothing it would have changed was changed. Ask for less (smaller pages, fewer nested lists) and try again.',
+      message: 'Expected every database statement to finish within the statement timeout (PG_STATEMENT_TIMEOUT_MS), but one ran longer and was cancelled (with the transaction it was part of). Ask for less (smaller pages, fewer nested lists) and try again.',
       path: formatted.path,
       locations: formatted.locations,
       extensions: { code: ErrorCode.QueryTimeout },
