@@ -5,9 +5,10 @@ import { DEFAULT_LIMITS_CONFIG } from '../../src/config.js';
 import { sql } from 'kysely';
 import { connectDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { generateRollingHorizon } from '../../src/schedules/slot-generation.job.js';
 import { loggedErrors, startTestApi, tokensFor, type TestApi } from '../support/api.js';
-import { createBookableBusiness } from '../support/builders.js';
-import { onRealPostgres } from '../support/database.js';
+import { createBookableBusiness, createBusiness, createPartner } from '../support/builders.js';
+import { onRealPostgres, openIsolatedTestDatabase } from '../support/database.js';
 import { record, untilSubscribed, wsClient } from '../support/subscriptions.js';
 
 const limits = DEFAULT_LIMITS_CONFIG;
@@ -245,6 +246,42 @@ describe.runIf(onRealPostgres)('Statement timeout: a statement running past PG_S
     const after = await api.gql(`query($id: ID!) { node(id: $id) { ... on Partner { isActive } } }`, { id: partner.gid });
     expect(after.data.node).toEqual({ isActive: true });
     expect(loggedErrors.slice(logged).map((e) => e.message)).toEqual(['A statement ran longer than PG_STATEMENT_TIMEOUT_MS and was cancelled']);
+  });
+
+  it('lets the slot generation job wait past the timeout, where a request statement is cancelled', async () => {
+    // A database of its own: the job generates for every active partner it finds.
+    const iso = await openIsolatedTestDatabase();
+    const strict = await connectDatabase({ databaseUrl: iso.url, poolMax: 3, statementTimeoutMs: 150 });
+    const holder = new pg.Client({ connectionString: iso.url });
+    await holder.connect();
+    try {
+      await expect(sql`SELECT pg_sleep(1)`.execute(strict.db)).rejects.toMatchObject({ code: '57014' });
+      const business = await createBusiness(iso.db);
+      const partner = await createPartner(iso.db, business);
+      for (let day = 1; day <= 7; day++) {
+        await sql`INSERT INTO partner_weekly_hours (business_id, partner_id, day_of_week, start_time, end_time, effective_from)
+          VALUES (${business.id}::bigint, ${partner.id}::bigint, ${day}, '09:00', '17:00', current_date - 1)`.execute(iso.db);
+      }
+      // The job's inserts check the partner row; holding it makes them wait, a real slow statement.
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM partners WHERE id = $1 FOR UPDATE', [partner.id]);
+      const pass = generateRollingHorizon(strict.db, new Date(), { horizonDays: 7 });
+      for (let i = 0; i < 500; i++) {
+        const waiting = await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (waiting.rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Well past the 150 ms a request statement gets, then let the insert through.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await holder.query('ROLLBACK');
+      const summary = await pass;
+      expect(summary.partners).toBe(1);
+      expect(summary.slotsCreated).toBeGreaterThan(0);
+    } finally {
+      await holder.end();
+      await strict.close();
+      await iso.close();
+    }
   });
 
   it('runs migrations without the timeout and gives their connection back with it', async () => {
