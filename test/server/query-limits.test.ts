@@ -79,6 +79,15 @@ describe('Query limits: operations that ask for too much are refused before they
       expect(res.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'aliases', measured: 40 });
     });
 
+    it('refuses a GET over the token limit as QUERY_TOO_COMPLEX too (Apollo parses it, with the same limit)', async () => {
+      // Two characters a token (`+` is a space in a query string): the URL stays within Node's header limit.
+      const query = `{a(b:[${'1+'.repeat(limits.maxTokens)}])}`;
+      const res = await fetch(`${api.app.url}?query=${query}`, { headers: { 'apollo-require-preflight': 'true' } });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as any;
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'tokens', maximum: limits.maxTokens, measured: limits.maxTokens + 1 } })]);
+    });
+
     it('prices `first` from the variables: the same document passes with small pages and is refused with large ones', async () => {
       const query = `query($n: Int!) { businesses(first: $n) { nodes { partners(first: $n) { nodes { business { partners(first: $n) { nodes { name } } } } } } } }`;
       const small = await api.gql(query, { n: 2 });
