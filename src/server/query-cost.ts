@@ -302,7 +302,8 @@ export class QueryCostAnalyzer {
           if (fieldName === 'nodes' && parent.name === this.schema.getQueryType()?.name) size = listLengthOf(valueOf(argument(selection, 'ids'), []));
           else if (pageSize !== null) size = pageSize;
           else if (coordinate === 'Partner.slots') size = rangeSize(valueOf(argument(selection, 'from'), null), valueOf(argument(selection, 'to'), null), SLOT_MINUTES, 31 * 24 * 60);
-          else if (coordinate === 'Partner.exceptions') size = rangeSize(valueOf(argument(selection, 'from'), null), valueOf(argument(selection, 'to'), null), 24 * 60, 366 * 24 * 60);
+          // Exceptions are the odd days off: priced at one a week of the range, not one a day.
+          else if (coordinate === 'Partner.exceptions') size = rangeSize(valueOf(argument(selection, 'from'), null), valueOf(argument(selection, 'to'), null), 7 * 24 * 60, 366 * 24 * 60);
           // A payload's user errors are a handful at most.
           else size = bounds[coordinate] ?? (fieldName === 'userErrors' ? 10 : DEFAULT_LIST_SIZE);
         }
@@ -377,7 +378,7 @@ function rangeSize(from: unknown, to: unknown, stepMinutes: number, maxMinutes: 
     const minutes = (Date.parse(String(t)) - Date.parse(String(f))) / 60_000;
     const span = Number.isFinite(minutes) && minutes > 0 ? Math.min(minutes, maxMinutes) : maxMinutes;
     // Dates (`exceptions`) include both ends.
-    return Math.ceil(span / stepMinutes) + (stepMinutes >= 24 * 60 ? 1 : 0);
+    return Math.ceil((span + (stepMinutes >= 24 * 60 ? 24 * 60 : 0)) / stepMinutes);
   };
   if (typeof from === 'function' || typeof to === 'function') return (variables) => count(resolve(from, variables), resolve(to, variables));
   return count(from, to);
