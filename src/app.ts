@@ -12,6 +12,7 @@ import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
 import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
+import { DEFAULT_LIMITS_CONFIG } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -43,6 +44,8 @@ import { webhookTargetRulesOf } from './webhooks/webhook-address-policy.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
 import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
 import { clientAddress, RateLimits } from './server/rate-limits.js';
+import { QueryCostAnalyzer } from './server/query-cost.js';
+import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -82,7 +85,7 @@ export interface App {
  * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
  * send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
@@ -140,12 +143,18 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   const verifier = new TokenVerifier(config.auth);
 
   const formatError = createErrorFormatter(log);
+  // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
+  const limits = config.limits ?? DEFAULT_LIMITS_CONFIG;
+  const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf })],
+    // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
+    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
+    // The parser stops at the token limit, before validation's rules (some quadratic) run.
+    parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
     // go the "Did you mean" suggestions that would give field names away one typo at a time.
     introspection: config.introspection ?? true,
@@ -159,7 +168,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  }, createBodyWriter(config.compression ?? DEFAULT_COMPRESSION_CONFIG));
+  }, createBodyWriter(config.compression ?? DEFAULT_COMPRESSION_CONFIG), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors ?? DEFAULT_CORS_CONFIG);
@@ -206,6 +215,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     formatError,
     introspection: config.introspection ?? true,
     rateLimits,
+    limiter,
   });
   try {
     await listen(httpServer, config.port, config.host);
@@ -280,8 +290,9 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs'>>, log: Logger = consoleLogger) {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs'>>, log: Logger = consoleLogger) {
   const database = await connectDatabase({
+    statementTimeoutMs: config.statementTimeoutMs,
     databaseUrl: config.databaseUrl,
     poolMax: config.poolMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,

@@ -50,6 +50,10 @@ export interface Config {
   /** gzip / brotli for GraphQL answers above a size. */
   compression: CompressionConfig;
   production: boolean;
+  /** What one operation may ask for (checked before it runs) and how large its answer may be. */
+  limits: LimitsConfig;
+  /** PostgreSQL cancels a statement running longer than this (QUERY_TIMEOUT); 0 disables. Migrations and the slot generation job are exempt. */
+  statementTimeoutMs: number;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
@@ -153,6 +157,29 @@ function bucket(env: NodeJS.ProcessEnv, name: string, fallback: RateLimitBucket)
     durationSeconds: integer(env, `${name}_DURATION_SECONDS`, fallback.durationSeconds, 1, 86_400),
   };
 }
+
+/** Limits on one operation; README's "Limits" section says how each default was sized. */
+export interface LimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxFields: number;
+  maxTokens: number;
+  maxCost: number;
+  /** An answer above this many bytes is replaced by RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
+}
+
+export const DEFAULT_LIMITS_CONFIG: LimitsConfig = {
+  maxDepth: 20,
+  maxAliases: 30,
+  maxDirectives: 50,
+  maxFields: 1000,
+  maxTokens: 5000,
+  maxCost: 10_000,
+  maxResponseBytes: 4 * 1024 * 1024,
+};
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -303,5 +330,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minBytes: integer(env, 'COMPRESSION_MIN_BYTES', DEFAULT_COMPRESSION_CONFIG.minBytes, 0, 1024 * 1024 * 1024),
     },
     production,
+    limits: {
+      maxDepth: integer(env, 'QUERY_MAX_DEPTH', DEFAULT_LIMITS_CONFIG.maxDepth, 1, 1000),
+      maxAliases: integer(env, 'QUERY_MAX_ALIASES', DEFAULT_LIMITS_CONFIG.maxAliases, 0, 100_000),
+      maxDirectives: integer(env, 'QUERY_MAX_DIRECTIVES', DEFAULT_LIMITS_CONFIG.maxDirectives, 0, 100_000),
+      maxFields: integer(env, 'QUERY_MAX_FIELDS', DEFAULT_LIMITS_CONFIG.maxFields, 1, 1_000_000),
+      maxTokens: integer(env, 'QUERY_MAX_TOKENS', DEFAULT_LIMITS_CONFIG.maxTokens, 100, 10_000_000),
+      maxCost: integer(env, 'QUERY_MAX_COST', DEFAULT_LIMITS_CONFIG.maxCost, 1, 1_000_000_000),
+      maxResponseBytes: integer(env, 'RESPONSE_MAX_BYTES', DEFAULT_LIMITS_CONFIG.maxResponseBytes, 1024, 1024 * 1024 * 1024),
+    },
+    statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
   };
 }

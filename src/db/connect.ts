@@ -127,6 +127,12 @@ export interface ConnectOptions {
   poolMax?: number;
   /** Embedded database directory; `memory://` for a throwaway one. */
   dataDir?: string;
+  /**
+   * PostgreSQL cancels a statement running longer than this (SQLSTATE 57014); 0 or unset: never.
+   * Set on every pooled connection; work that may run longer (migrations, the slot generation
+   * job) lifts it for itself. PGlite has no timer to cancel a statement with: there it is ignored.
+   */
+  statementTimeoutMs?: number;
   /** Called with every statement sent and how long it took (slow-query logging). */
   onStatement?: (event: LogEvent, background: boolean) => void;
   /** Told when PostgreSQL becomes unreachable and when it is back, once each per outage (app.ts logs it). */
@@ -154,6 +160,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       options: '-c TimeZone=UTC',
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,

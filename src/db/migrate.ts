@@ -60,8 +60,16 @@ class SqlFileMigrationProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(MIGRATIONS_DIR) });
-  const { error, results } = await migrator.migrateToLatest();
+  // On one connection without the requests' statement timeout: building an index over a large
+  // table, or waiting for another instance's migration lock, may take minutes.
+  const { error, results } = await db.connection().execute(async (connection) => {
+    await sql`SET statement_timeout = 0`.execute(connection);
+    try {
+      return await new Migrator({ db: connection, provider: new SqlFileMigrationProvider(MIGRATIONS_DIR) }).migrateToLatest();
+    } finally {
+      await sql`RESET statement_timeout`.execute(connection);
+    }
+  });
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`, {

@@ -50,6 +50,8 @@ export async function generateRollingHorizon(
   let slotsCreated = 0;
   for (const [businessId, slots] of groupBy(planned, (s) => s.businessId)) {
     const inserted = await db.transaction().execute(async (trx) => {
+      // A large business's chunks of 20,000 slots may take longer than a request's statement timeout.
+      await sql`SET LOCAL statement_timeout = 0`.execute(trx);
       const results: InsertedSlots[] = [];
       for (let at = 0; at < slots.length; at += INSERT_CHUNK) results.push(...(await insertSlotsSkippingConflicts(trx, slots.slice(at, at + INSERT_CHUNK))));
       const perPartner = mergeByPartner(results);

@@ -347,6 +347,8 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
     return await db.transaction().execute(async (trx) => {
       const existing = await readSummary(trx);
       if (existing.businesses.some((b) => b.slug === 'urban-fix')) throw new AlreadySeeded(existing);
+      // Months of slots in one transaction: longer than a request's statement timeout may allow.
+      await sql`SET LOCAL statement_timeout = 0`.execute(trx);
 
       // "Today" is computed by PostgreSQL, with the same tz database as the slot series below.
       const businessRows = await trx

@@ -4,6 +4,8 @@ import { ErrorCode } from '../shared/errors.js';
 import { formatDatabaseUnavailable } from './database-unavailable.js';
 import type { Logger } from './context.js';
 import { apolloRequestError } from './request-errors.js';
+import { formattedTokenLimitError } from './query-limits.js';
+import { isStatementTimeout, statementTimeoutFormatter } from './statement-timeout.js';
 
 /** Codes a client may see: ours, and Apollo's for malformed requests. Anything else is masked. */
 const PUBLIC_CODES = new Set<string>([
@@ -21,12 +23,16 @@ const PUBLIC_CODES = new Set<string>([
  * as a bare INTERNAL_SERVER_ERROR: no message, no stack, nothing about the schema's internals.
  */
 export function createErrorFormatter(log: Logger) {
+  const statementTimeout = statementTimeoutFormatter(log);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const requestError = apolloRequestError(error);
     if (requestError) return { message: requestError.message, extensions: { ...formatted.extensions, code: requestError.code } };
     const code = formatted.extensions?.code;
     const requestId = formatted.extensions?.requestId;
+    const tooManyTokens = formattedTokenLimitError(formatted);
+    if (tooManyTokens) return tooManyTokens;
     const cause = unwrapResolverError(error);
+    if (isStatementTimeout(cause)) return statementTimeout(formatted, cause as object);
     const ours = cause instanceof GraphQLError || (error instanceof GraphQLError && !error.originalError);
     if (ours && typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};

@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
-import type { RequestContext } from './context.js';
+import type { Logger, RequestContext } from './context.js';
 import { endUncompressed, type BodyWriter } from './compression.js';
 import { errorBody, finishErrorResponse } from './http-error-body.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import type { QueryLimiter } from './query-limits.js';
+import { oversizedResponse } from './response-size.js';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -48,6 +50,7 @@ export function graphqlHandler(
   apollo: ApolloServer<RequestContext>,
   context: (req: IncomingMessage, requestId: string) => Promise<RequestContext>,
   endBody: BodyWriter = endUncompressed,
+  limits?: { maxResponseBytes: number; log: Logger; limiter: QueryLimiter },
 ) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
@@ -66,6 +69,14 @@ export function graphqlHandler(
           throw new HttpError(400, 'Expected a JSON request body; it could not be parsed.');
         }
       } else body = text;
+      // Over a limit whatever its variables: refused before Apollo's parsing and validation.
+      const query = body as { query?: unknown; operationName?: unknown } | null;
+      const refused = limits && typeof query === 'object' && query !== null && limits.limiter.refuseEarly(query.query, query.operationName);
+      if (refused) {
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ errors: [{ message: refused.message, extensions: { ...refused.extensions, requestId } }] }));
+        return;
+      }
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
@@ -79,6 +90,12 @@ export function graphqlHandler(
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      const oversized = limits && oversizedResponse(response.body.string, limits.maxResponseBytes, limits.log);
+      if (oversized) {
+        res.statusCode = oversized.status;
+        res.end(oversized.body);
+        return;
+      }
       if (!response.body.string.startsWith('{"errors":')) {
         endBody(req, res, response.body.string);
         return;

@@ -16,6 +16,7 @@ import type { RateLimits } from './rate-limits.js';
 import { admitWebSocketUpgrades } from './websocket-admission.js';
 import { operationResolutionError, variableErrorsWithCode } from './request-errors.js';
 import { guardFor, type StringGuard } from './string-guard.js';
+import { tokenLimitError, type QueryLimiter } from './query-limits.js';
 
 /** Validated documents by query text: thousands of subscribers usually send a handful of texts. */
 const DOCUMENT_CACHE_LIMIT = 500;
@@ -112,6 +113,8 @@ export function startWebSocketEndpoint(options: {
   rateLimits?: RateLimits;
   /** As over HTTP: without it, introspection is refused and validation messages give no suggestions. */
   introspection?: boolean;
+  /** The same limits as over HTTP; without it, none (tests of the protocol alone). */
+  limiter?: QueryLimiter;
 }): WebSocketEndpoint {
   const { schema, services, verifier, config, formatError } = options;
   const introspection = options.introspection ?? true;
@@ -140,8 +143,10 @@ export function startWebSocketEndpoint(options: {
     if (cached) return cached;
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, { maxTokens: options.limiter?.limits.maxTokens });
     } catch (error) {
+      const tooManyTokens = tokenLimitError((error as GraphQLError).message);
+      if (tooManyTokens) return [tooManyTokens];
       return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
     }
     const errors = validate(schema, document, rules);
@@ -193,6 +198,8 @@ export function startWebSocketEndpoint(options: {
             }),
           ];
         }
+        const overLimit = options.limiter?.refuseEarly(payload.query, payload.operationName);
+        if (overLimit) return [overLimit];
         const document = documentFor(payload.query);
         if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
@@ -204,12 +211,15 @@ export function startWebSocketEndpoint(options: {
         if (guard.literalErrors.length) return guard.literalErrors;
         const refused = guard.check(payload.variables);
         if (refused) return [refused];
+        const contextValue = createRequestContext(services, ctx.extra.viewer!, null, randomUUID());
+        const tooComplex = options.limiter?.check(payload.query, document, payload.operationName, payload.variables, contextValue);
+        if (tooComplex) return [tooComplex];
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createRequestContext(services, ctx.extra.viewer!, null, randomUUID()),
+          contextValue,
         };
       },
       // Errors are masked and logged exactly as over HTTP.

@@ -25,6 +25,12 @@ export const ErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** The database could not be reached (a restart, a network failure); nothing was done that a retry would repeat. HTTP 503 with Retry-After when the whole operation failed. */
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
+  /** The operation asks for too much (depth, aliases, directives, fields, tokens or estimated cost): refused before it ran. `extensions` say which limit, its maximum and the measured value. */
+  QueryTooComplex: 'QUERY_TOO_COMPLEX',
+  /** The answer would be larger than RESPONSE_MAX_BYTES: the operation ran, its answer was withheld. Ask for less. */
+  ResponseTooLarge: 'RESPONSE_TOO_LARGE',
+  /** A database statement ran longer than PG_STATEMENT_TIMEOUT_MS and was cancelled; a mutation's transaction was rolled back. */
+  QueryTimeout: 'QUERY_TIMEOUT',
   /** Anything unexpected; details are logged, never sent. */
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
