@@ -163,9 +163,13 @@ describe('Client mistakes: each gets its code and status, is not logged, and cha
   it('registers a persisted query and answers it by its hash', async () => {
     const query = '{ viewer { role } }';
     const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
-    const post = (body: object) => fetch(api.app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
-    expect(await post({ query, extensions: { persistedQuery } })).toEqual({ data: { viewer: { role: 'ANONYMOUS' } } });
-    expect(await post({ extensions: { persistedQuery } })).toEqual({ data: { viewer: { role: 'ANONYMOUS' } } });
+    const post = (body: object) => fetch(api.app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    const registered = await post({ query, extensions: { persistedQuery } });
+    expect(registered.errors).toBeUndefined();
+    expect(registered.data).toEqual({ viewer: { role: 'ANONYMOUS' } });
+    const byHash = await post({ extensions: { persistedQuery } });
+    expect(byHash.errors).toBeUndefined();
+    expect(byHash.data).toEqual({ viewer: { role: 'ANONYMOUS' } });
   });
 });
 
@@ -197,7 +201,9 @@ describe('Request ids: every error names its request, as the log does', () => {
   it('generates one for a request without the header, also on success', async () => {
     const res = await fetch(api.app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ viewer { role } }' }) });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await res.json()).toEqual({ data: { viewer: { role: 'ANONYMOUS' } } });
+    const body = (await res.json()) as any;
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ viewer: { role: 'ANONYMOUS' } });
   });
 });
 

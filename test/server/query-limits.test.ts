@@ -1,7 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS_CONFIG } from '../../src/config.js';
+import { DEFAULT_RATE_LIMIT_CONFIG, DEFAULT_LIMITS_CONFIG } from '../../src/config.js';
 import { sql } from 'kysely';
 import { connectDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -50,7 +50,9 @@ describe('Query limits: operations that ask for too much are refused before they
   let tokens: Awaited<ReturnType<typeof tokensFor>>;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    // Every request of this file comes from one address and a few tokens: a budget they never spend,
+    // so that the limits under test, not the rate limiter, answer.
+    api = await startTestApi({ config: { rateLimits: { ...DEFAULT_RATE_LIMIT_CONFIG, operations: { points: 1_000_000, durationSeconds: 60 } } } });
     scene = await createBookableBusiness(api.db, { partners: 2 });
     tokens = await tokensFor(api, { businessGid: scene.business.gid });
   });
@@ -85,7 +87,7 @@ describe('Query limits: operations that ask for too much are refused before they
       const res = await fetch(`${api.app.url}?query=${query}`, { headers: { 'apollo-require-preflight': 'true' } });
       expect(res.status).toBe(400);
       const body = (await res.json()) as any;
-      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'tokens', maximum: limits.maxTokens, measured: limits.maxTokens + 1 } })]);
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens', maximum: limits.maxTokens, measured: limits.maxTokens + 1 }) })]);
     });
 
     it('prices `first` from the variables: the same document passes with small pages and is refused with large ones', async () => {
@@ -109,7 +111,8 @@ describe('Query limits: operations that ask for too much are refused before they
 
     it('answers a fragment cycle with a validation error, not a crash', async () => {
       const res = await api.gql(`{ business(slug: "${scene.business.slug}") { ...A } } fragment A on Business { partners { nodes { business { ...B } } } } fragment B on Business { ...A }`);
-      expect(res.status).toBe(400);
+      // A validation error of a well-formed request: 200 under application/json (GraphQL over HTTP).
+      expect(res.status).toBe(200);
       expect(res.errors![0].extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
     });
   });
@@ -167,7 +170,9 @@ describe('Query limits: operations that ask for too much are refused before they
       const client = wsClient(api.app.wsUrl, tokens.staff);
       try {
         const { result: errors, statements } = await api.countStatements(async () => record(client, attack.query).waitForError());
-        expect(errors, attack.name).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_TOO_COMPLEX', limit: attack.limit, maximum: expect.any(Number), measured: attack.measured } })]);
+        expect(errors, attack.name).toEqual([
+          expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: attack.limit, maximum: expect.any(Number), measured: attack.measured }) }),
+        ]);
         expect(statements).toBe(0);
         expect(api.app.events.subscriberCount).toBe(0);
       } finally {
