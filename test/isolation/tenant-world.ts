@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { expect } from 'vitest';
 import { parseGlobalId, toGlobalId, type NodeType } from '../../src/shared/global-id.js';
-import { mutateOk, tokensFor, type TestApi } from '../support/api.js';
+import { tokensFor, type TestApi } from '../support/api.js';
 import {
   createBooking,
   createBusiness,
@@ -38,15 +38,26 @@ export interface Tenant {
   privateMarkers: string[];
   /** The tenant's public names and slugs. */
   publicMarkers: string[];
+  /** The seed's mutations, each sent with an idempotency key of the tenant's own. */
+  keyed: KeyedMutation[];
 }
 
-const SCHEDULE_SET = `mutation($input: PartnerScheduleSetInput!) { partnerScheduleSet(input: $input) { userErrors { code } } }`;
-const EXCEPTION_SET = `mutation($input: PartnerExceptionSetInput!) { partnerExceptionSet(input: $input) { userErrors { code } } }`;
-const SLOT_HOLD = `mutation($input: SlotHoldInput!) { slotHold(input: $input) { hold { id } userErrors { code } } }`;
-const BOOKING_CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code } } }`;
-const BOOKING_CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm(input: $input) { booking { id } userErrors { code } } }`;
-const PAYMENT_CREATE = `mutation($input: PaymentCreateInput!) { paymentCreate(input: $input) { payment { id providerTxnId } userErrors { code } } }`;
-const ENDPOINT_CREATE = `mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) { endpoint { id } secret userErrors { code } } }`;
+export interface KeyedMutation {
+  query: string;
+  input: Record<string, unknown>;
+  key: string;
+  role: 'staff' | 'partner' | 'customer';
+}
+
+const SCHEDULE_SET = `mutation($input: PartnerScheduleSetInput!) { partnerScheduleSet(input: $input) { userErrors { field message code } } }`;
+const EXCEPTION_SET = `mutation($input: PartnerExceptionSetInput!) { partnerExceptionSet(input: $input) { userErrors { field message code } } }`;
+const SLOT_HOLD = `mutation($input: SlotHoldInput!) { slotHold(input: $input) { hold { id } userErrors { field message code } } }`;
+const BOOKING_CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { field message code } } }`;
+const BOOKING_CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm(input: $input) { booking { id } userErrors { field message code } } }`;
+const PAYMENT_CREATE = `mutation($input: PaymentCreateInput!) { paymentCreate(input: $input) { payment { id providerTxnId } userErrors { field message code } } }`;
+const ENDPOINT_CREATE = `mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
+const ENDPOINT_DELETE = `mutation($input: WebhookEndpointDeleteInput!) { webhookEndpointDelete(input: $input) { deletedEndpointId userErrors { field message code } } }`;
+const SLOT_BLOCK = `mutation($input: SlotBlockInput!) { slotBlock(input: $input) { slot { id } userErrors { field message code } } }`;
 const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED'];
 
 /** Tomorrow at `hour`:00 UTC plus `days`. */
@@ -69,7 +80,20 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   const slots = await createSlots(db, business, partner, dayAt(1, 9), 12);
   await createSlots(db, business, otherPartner, dayAt(1, 9), 4);
   await createSlots(db, business, partner, dayAt(2, 9), 2, { status: 'blocked' });
+  // The same subjects in every tenant (tokensFor's `staff-1`, ...), as when two tenants sign in
+  // through different identity providers: nothing may rest on a subject being unique.
   const tokens = { ...(await tokensFor(api, { businessGid: business.gid, partnerGid: partner.gid, customerGid: customer.gid })) } as Tenant['tokens'];
+  const keyed: KeyedMutation[] = [];
+  /** Runs a mutation that must succeed, with an idempotency key of this tenant's, and records it. */
+  const mutate = async (query: string, input: Record<string, unknown>, role: KeyedMutation['role']) => {
+    const key = `${label}-${keyed.length + 1}`;
+    keyed.push({ query, input, key, role });
+    const res = await api.gql(query, { input }, { token: tokens[role], headers: { 'idempotency-key': key } });
+    expect(res.errors, `${query} in the seed of tenant ${label}`).toBeUndefined();
+    const payload = Object.values(res.data as Record<string, any>)[0];
+    expect(payload.userErrors, `${query} in the seed of tenant ${label}`).toEqual([]);
+    return payload;
+  };
 
   // Bookings in every final and open status, written as the API writes them.
   const booked = (i: number, status: 'pending' | 'confirmed' | 'cancelled' | 'completed' | 'no_show') =>
@@ -82,17 +106,20 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   const paid = await booked(5, 'confirmed');
   const succeeded = await createPayment(db, { business, booking: paid, status: 'succeeded' });
 
-  await mutateOk(api, SCHEDULE_SET, { partnerId: partner.gid, effectiveFrom: '2031-01-06', weeklyHours: [{ dayOfWeek: 'MONDAY', startTime: '09:00', endTime: '17:00' }] }, tokens.staff);
-  await mutateOk(api, EXCEPTION_SET, { partnerId: partner.gid, date: '2031-01-13', closed: true }, tokens.staff);
+  await mutate(SCHEDULE_SET, { partnerId: partner.gid, effectiveFrom: '2031-01-06', weeklyHours: [{ dayOfWeek: 'MONDAY', startTime: '09:00', endTime: '17:00' }] }, 'staff');
+  await mutate(EXCEPTION_SET, { partnerId: partner.gid, date: '2031-01-13', closed: true }, 'staff');
 
   // Endpoints before the events, so that the relay makes deliveries of them.
-  const businessWide = await mutateOk(api, ENDPOINT_CREATE, { businessId: business.gid, url: `https://hooks.example/${tag}/all`, eventTypes: ALL_EVENTS }, tokens.staff);
-  const ownHook = await mutateOk(api, ENDPOINT_CREATE, { businessId: business.gid, partnerId: partner.gid, url: `https://hooks.example/${tag}/own`, eventTypes: ALL_EVENTS }, tokens.partner);
+  const businessWide = await mutate(ENDPOINT_CREATE, { businessId: business.gid, url: `https://hooks.example/${tag}/all`, eventTypes: ALL_EVENTS }, 'staff');
+  const ownHook = await mutate(ENDPOINT_CREATE, { businessId: business.gid, partnerId: partner.gid, url: `https://hooks.example/${tag}/own`, eventTypes: ALL_EVENTS }, 'partner');
+  const doomed = await mutate(ENDPOINT_CREATE, { businessId: business.gid, url: `https://hooks.example/${tag}/doomed`, eventTypes: ['BOOKING_CREATED'] }, 'staff');
+  await mutate(ENDPOINT_DELETE, { endpointId: doomed.endpoint.id }, 'staff');
 
-  const hold = await mutateOk(api, SLOT_HOLD, { slotIds: [slots[8].gid] }, tokens.customer);
-  const created = await mutateOk(api, BOOKING_CREATE, { slotIds: [slots[6].gid] }, tokens.customer);
-  await mutateOk(api, BOOKING_CONFIRM, { bookingId: created.booking.id }, tokens.staff);
-  const payment = await mutateOk(api, PAYMENT_CREATE, { bookingId: pending.gid, provider: 'test' }, tokens.customer);
+  const hold = await mutate(SLOT_HOLD, { slotIds: [slots[8].gid] }, 'customer');
+  const created = await mutate(BOOKING_CREATE, { slotIds: [slots[6].gid] }, 'customer');
+  await mutate(BOOKING_CONFIRM, { bookingId: created.booking.id }, 'staff');
+  const payment = await mutate(PAYMENT_CREATE, { bookingId: pending.gid, provider: 'test' }, 'customer');
+  await mutate(SLOT_BLOCK, { slotId: slots[11].gid }, 'staff');
 
   await api.app.relay.kick();
   const deliveries = await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE business_id = ${business.id}::bigint`.execute(db);
@@ -123,6 +150,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
     },
     privateMarkers: [customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
     publicMarkers: [business.slug, `Tenant ${tag}`],
+    keyed,
   };
 }
 
