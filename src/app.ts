@@ -32,6 +32,7 @@ import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
+import { confirmClaimedRecords } from './server/token-claims.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -119,7 +120,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);
-  const verifier = new TokenVerifier(config.auth);
+  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.db));
 
   const formatError = createErrorFormatter(log);
   const apollo = new ApolloServer<RequestContext>({

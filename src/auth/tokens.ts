@@ -55,7 +55,14 @@ export class TokenVerifier {
   private readonly jwks: JWTVerifyGetKey | undefined;
   private readonly verified = new Map<string, { viewer: Viewer; expiresAt: number; tokenExpiresAt: number | null }>();
 
-  constructor(private readonly options: TokenOptions) {
+  /**
+   * `confirm` checks a verified token's claims against the records they name (see
+   * server/token-claims.ts): a refusal reason, or null. Run once per token, as the signature is.
+   */
+  constructor(
+    private readonly options: TokenOptions,
+    private readonly confirm?: (viewer: Viewer) => Promise<string | null>,
+  ) {
     this.secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
     this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
   }
@@ -79,6 +86,8 @@ export class TokenVerifier {
 
     const claims = await this.verify(token);
     const viewer = viewerFromClaims(claims);
+    const refusal = this.confirm ? await this.confirm(viewer) : null;
+    if (refusal) throw invalidToken(refusal);
     if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear();
     const tokenExpiresAt = claims.exp ? claims.exp * 1000 : null;
     this.verified.set(token, { viewer, expiresAt: tokenExpiresAt ?? Date.now() + 60_000, tokenExpiresAt });

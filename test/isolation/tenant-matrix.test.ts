@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolverMaps } from '../../src/resolvers.js';
 import { buildExecutableSchema } from '../../src/server/schema.js';
 import { toGlobalId, type NodeType } from '../../src/shared/global-id.js';
-import { loggedErrors, startTestApi, type GraphQLResponse, type TestApi } from '../support/api.js';
+import { signDevelopmentToken } from '../../src/auth/tokens.js';
+import { loggedErrors, startTestApi, TEST_JWT_SECRET, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { argumentsWith, argumentText, idSlotsOf, nodeTypeOfIdName, selectionOf, setAt, type IdSlot, type ValueContext } from './operation-generator.js';
-import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant } from './tenant-world.js';
+import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant, type TenantId } from './tenant-world.js';
 
 /**
  * Tenant isolation, generated from the schema rather than listed by hand: every type implementing
@@ -18,6 +19,7 @@ import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant
  * is added; a Node type the seed has no row of fails the completeness guard.
  */
 
+/** Tenant A's callers (an admin sees every tenant: it proves tenant B's IDs real instead). */
 const ROLES = ['anonymous', 'customer', 'partner', 'staff'] as const;
 type Role = (typeof ROLES)[number];
 /** Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only. */
@@ -52,8 +54,8 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
   let b: Tenant;
   let schema: GraphQLSchema;
   let nodeTypes: string[];
-  let aIds: Map<string, Array<{ gid: string; status: string | null }>>;
-  let bIds: Map<string, Array<{ gid: string; status: string | null }>>;
+  let aIds: Map<string, TenantId[]>;
+  let bIds: Map<string, TenantId[]>;
   let ctx: ValueContext;
   let before: Record<string, string>;
   /** Strings of tenant B that no answer to tenant A may contain, whatever was read. */
@@ -63,13 +65,35 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
   let problems: string[] = [];
   const tally = new Map<string, number>();
 
-  const tokenOf = (role: Role) => (role === 'anonymous' ? undefined : a.tokens[role]);
+  let tokens: Record<Role, string | undefined>;
+  /** Tokens that must be refused whatever they ask, each with why. */
+  let refusedTokens: Array<[string, string]>;
+  const tokenOf = (role: Role) => tokens[role];
 
   beforeAll(async () => {
     // A database of this file alone: no other file's relay or webhook dispatcher touches tenant B's rows.
     api = await startTestApi({ isolated: true });
     a = await seedTenant(api, 'A');
     b = await seedTenant(api, 'B');
+    tokens = {
+      anonymous: undefined,
+      customer: a.tokens.customer,
+      partner: a.tokens.partner,
+      staff: a.tokens.staff,
+    };
+    const header = (alg: string) => Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url');
+    const claims = (c: object) => Buffer.from(JSON.stringify({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600, ...c })).toString('base64url');
+    refusedTokens = [
+      ["a customer of business A whose customer_id claim names tenant B's customer", await api.token({ sub: 'customer-1', role: 'customer', business_id: a.business.gid, customer_id: b.customer.gid })],
+      ["a partner of business A whose partner_id claim names tenant B's partner", await api.token({ sub: 'partner-1', role: 'partner', business_id: a.business.gid, partner_id: b.partner.gid })],
+      ["tenant B's staff, signed with another secret", await signDevelopmentToken('not-the-secret-of-this-api-at-all', { sub: 'staff-1', role: 'staff', business_id: b.business.gid })],
+      ["tenant B's staff, unsigned (alg none)", `${header('none')}.${claims({ sub: 'staff-1', role: 'staff', business_id: b.business.gid })}.`],
+      ["tenant A's staff token with its business_id claim rewritten to tenant B's", (() => {
+        const [h, , sig] = a.tokens.staff.split('.');
+        return `${h}.${claims({ sub: 'staff-1', role: 'staff', business_id: b.business.gid })}.${sig}`;
+      })()],
+      ["tenant B's staff, expired", await signDevelopmentToken(TEST_JWT_SECRET, { sub: 'staff-1', role: 'staff', business_id: b.business.gid }, '-1h')],
+    ];
     schema = buildExecutableSchema(resolverMaps);
     nodeTypes = schema.getImplementations(schema.getType('Node') as GraphQLInterfaceType).objects.map((t) => t.name);
     aIds = await tenantIds(api, a.business.id, nodeTypes);
@@ -182,11 +206,12 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(missing, `Node types without a row of both tenants: add them to NODE_TABLES (tenant-world.ts) and to seedTenant`).toEqual([]);
   });
 
-  it("lets an admin read every one of tenant B's IDs, so that the foreign IDs are real", async () => {
-    const all = [...bIds].flatMap(([type, ids]) => ids.map((id) => ({ type, gid: id.gid })));
+  it("lets an admin read every one of tenant B's IDs but the soft-deleted ones, so that the foreign IDs are real", async () => {
+    const all = [...bIds].flatMap(([type, ids]) => ids.map((id) => ({ type, ...id })));
     const res = await api.gql(`query { ${all.map((id, i) => `c${i}: node(id: "${id.gid}") { __typename id }`).join(' ')} }`, {}, { token: a.tokens.admin });
     expect(res.errors).toBeUndefined();
-    expect(all.filter((id, i) => res.data[`c${i}`]?.id !== id.gid || res.data[`c${i}`]?.__typename !== id.type)).toEqual([]);
+    expect(all.map((id, i) => res.data[`c${i}`])).toEqual(all.map((id) => (id.deleted ? null : { __typename: id.type, id: id.gid })));
+    expect(all.filter((id) => id.deleted).map((id) => id.type)).toEqual(['WebhookEndpoint']);
   });
 
   it("reads every foreign ID like a missing one through node, nodes and every field taking an ID, for every role", async () => {
@@ -312,6 +337,24 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     report('mutations');
     expect(problems).toEqual([]);
     expect(loggedErrors.slice(logged)).toEqual([]);
+    expect(await tenantChecksums(api, b.business.id)).toEqual(before);
+  });
+
+  it('refuses forged, expired and crossed tokens with UNAUTHENTICATED before reading or changing anything', async () => {
+    const bookingId = bIds.get('Booking')![0].gid;
+    const operations = [
+      `query { node(id: "${bookingId}") { id } }`,
+      `query { business(slug: "${b.business.slug}") { customers { nodes { email } } } }`,
+      `mutation { bookingCancel(input: { bookingId: "${bookingId}" }) { booking { id } userErrors { code } } }`,
+    ];
+    const answers: string[] = [];
+    for (const [who, token] of refusedTokens) {
+      for (const operation of operations) {
+        const res = await api.gql(operation, {}, { token });
+        answers.push(`${who}: ${res.status} ${res.data === undefined ? 'no data' : 'data'} ${res.errors?.map((e) => e.extensions?.code).join(',')}`);
+      }
+    }
+    expect(answers).toEqual(refusedTokens.flatMap(([who]) => operations.map(() => `${who}: 401 no data UNAUTHENTICATED`)));
     expect(await tenantChecksums(api, b.business.id)).toEqual(before);
   });
 

@@ -172,18 +172,26 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
  * Every global ID of a tenant, by type, read from the tables (not from what the seed remembers),
  * with the row's `status` where the table has one, so that samples can cover every state.
  */
-export async function tenantIds(api: TestApi, businessId: string, types: readonly string[]): Promise<Map<string, Array<{ gid: string; status: string | null }>>> {
-  const ids = new Map<string, Array<{ gid: string; status: string | null }>>();
+export interface TenantId {
+  gid: string;
+  status: string | null;
+  /** Soft-deleted: gone for everyone, admins included. */
+  deleted: boolean;
+}
+
+export async function tenantIds(api: TestApi, businessId: string, types: readonly string[]): Promise<Map<string, TenantId[]>> {
+  const ids = new Map<string, TenantId[]>();
   for (const type of types) {
     const mapping = NODE_TABLES[type as NodeType];
     if (!mapping) continue;
     const columns = await sql<{ column_name: string }>`
       SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ${mapping.table}`.execute(api.db);
-    const hasStatus = columns.rows.some((c) => c.column_name === 'status');
-    const rows = await sql<{ id: string; status: string | null }>`
-      SELECT id::text AS id, ${hasStatus ? sql.ref('status') : sql`NULL::text`} AS status
+    const has = (column: string) => columns.rows.some((c) => c.column_name === column);
+    const rows = await sql<{ id: string; status: string | null; deleted: boolean }>`
+      SELECT id::text AS id, ${has('status') ? sql.ref('status') : sql`NULL::text`} AS status,
+        ${has('deleted_at') ? sql`deleted_at IS NOT NULL` : sql`false`} AS deleted
       FROM ${sql.table(mapping.table)} WHERE ${sql.ref(mapping.tenantColumn)} = ${businessId}::bigint ORDER BY id`.execute(api.db);
-    ids.set(type, rows.rows.map((r) => ({ gid: toGlobalId(type as NodeType, r.id), status: r.status })));
+    ids.set(type, rows.rows.map((r) => ({ gid: toGlobalId(type as NodeType, r.id), status: r.status, deleted: r.deleted })));
   }
   return ids;
 }
