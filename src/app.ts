@@ -120,7 +120,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig });
   const schema = buildExecutableSchema(resolverMaps);
-  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.db));
+  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
 
   const formatError = createErrorFormatter(log);
   const apollo = new ApolloServer<RequestContext>({

@@ -8,7 +8,8 @@ import { findPartnersByIds } from '../partners/partners.repository.js';
  * trust them as given (a customer sees the customer record their token names), so a token of one
  * business naming another business's customer (an identity provider's mistake, or one shared by two
  * tenants) would act as that customer, in that other business. Checked once per token: the verifier
- * remembers the tokens it accepted, and a record never changes business.
+ * remembers the tokens it accepted, and a record never changes business. On the background handle,
+ * so that a request's statement count does not depend on whether its token was seen before.
  */
 export function confirmClaimedRecords(db: Db): (viewer: Viewer) => Promise<string | null> {
   return async (viewer) => {
