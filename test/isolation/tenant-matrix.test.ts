@@ -6,6 +6,7 @@ import { buildExecutableSchema } from '../../src/server/schema.js';
 import { toGlobalId, type NodeType } from '../../src/shared/global-id.js';
 import { signDevelopmentToken } from '../../src/auth/tokens.js';
 import { loggedErrors, startTestApi, TEST_JWT_SECRET, type GraphQLResponse, type TestApi } from '../support/api.js';
+import { record, untilSubscribed, wsClient } from '../support/subscriptions.js';
 import { argumentsWith, argumentText, idSlotsOf, nodeTypeOfIdName, selectionOf, setAt, type IdSlot, type ValueContext } from './operation-generator.js';
 import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant, type TenantId } from './tenant-world.js';
 
@@ -25,13 +26,15 @@ type Role = (typeof ROLES)[number];
 /** Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only. */
 const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot']);
 const MISSING_RAW_ID = '999999999';
+/** The seed and each pass send hundreds of requests: generous limits for a loaded machine (timings are not asserted). */
+const SLOW_MS = 180_000;
 /** How many of tenant B's IDs of a type a mutation is tried with: one per status, then the first ones. */
 const MUTATION_SAMPLES = 4;
 /** Answers that mean the generator, not the API, is at fault: a case must reach the API's own checks. */
 const DISHONEST_CODES = new Set(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_REQUEST', 'INTERNAL_SERVER_ERROR']);
 
 interface Case {
-  kind: 'node' | 'nodes' | 'query field' | 'nested field' | 'mutation';
+  kind: 'node' | 'nodes' | 'query field' | 'nested field' | 'mutation' | 'subscription';
   role: Role;
   what: string;
   type: string;
@@ -124,7 +127,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     const publicGids = [...bIds].filter(([type]) => PUBLIC_CATALOG.has(type)).flatMap(([, ids]) => ids.map((i) => i.gid));
     privateMarkers = [...b.privateMarkers, ...privateGids];
     allMarkers = [...privateMarkers, ...b.publicMarkers, ...publicGids];
-  });
+  }, SLOW_MS);
   afterAll(() => api?.close());
 
   const missingOf = (type: string) => toGlobalId(type as NodeType, MISSING_RAW_ID);
@@ -204,7 +207,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
   it('has a foreign ID of every Node type in the seed', () => {
     const missing = nodeTypes.filter((type) => !NODE_TABLES[type as NodeType] || !bIds.get(type)?.length || !aIds.get(type)?.length);
     expect(missing, `Node types without a row of both tenants: add them to NODE_TABLES (tenant-world.ts) and to seedTenant`).toEqual([]);
-  });
+  }, SLOW_MS);
 
   it("lets an admin read every one of tenant B's IDs but the soft-deleted ones, so that the foreign IDs are real", async () => {
     const all = [...bIds].flatMap(([type, ids]) => ids.map((id) => ({ type, ...id })));
@@ -212,7 +215,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(res.errors).toBeUndefined();
     expect(all.map((id, i) => res.data[`c${i}`])).toEqual(all.map((id) => (id.deleted ? null : { __typename: id.type, id: id.gid })));
     expect(all.filter((id) => id.deleted).map((id) => id.type)).toEqual(['WebhookEndpoint']);
-  });
+  }, SLOW_MS);
 
   it("reads every foreign ID like a missing one through node, nodes and every field taking an ID, for every role", async () => {
     problems = [];
@@ -295,7 +298,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(problems).toEqual([]);
     expect(loggedErrors.slice(logged)).toEqual([]);
     expect(await tenantChecksums(api, b.business.id)).toEqual(before);
-  });
+  }, SLOW_MS);
 
   it("answers every mutation given a foreign ID like one given a missing ID, for every role, and changes nothing of tenant B", async () => {
     problems = [];
@@ -338,7 +341,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(problems).toEqual([]);
     expect(loggedErrors.slice(logged)).toEqual([]);
     expect(await tenantChecksums(api, b.business.id)).toEqual(before);
-  });
+  }, SLOW_MS);
 
   it('refuses forged, expired and crossed tokens with UNAUTHENTICATED before reading or changing anything', async () => {
     const bookingId = bIds.get('Booking')![0].gid;
@@ -356,7 +359,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     }
     expect(answers).toEqual(refusedTokens.flatMap(([who]) => operations.map(() => `${who}: 401 no data UNAUTHENTICATED`)));
     expect(await tenantChecksums(api, b.business.id)).toEqual(before);
-  });
+  }, SLOW_MS);
 
   it("answers a mutation sent with one of tenant B's idempotency keys like one sent with a fresh key, for every role", async () => {
     problems = [];
@@ -376,7 +379,56 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(problems).toEqual([]);
     expect(loggedErrors.slice(logged)).toEqual([]);
     expect(await tenantChecksums(api, b.business.id)).toEqual(before);
-  });
+  }, SLOW_MS);
+
+  it("refuses or starts every subscription given a foreign ID exactly as it does one given a missing ID", async () => {
+    problems = [];
+    const subscription = schema.getSubscriptionType()!;
+    const unreachable: string[] = [];
+    /** What a subscription came to: refused (the errors, or the close of the connection), or live. */
+    const outcome = async (role: Role, query: string): Promise<Answer> => {
+      // The previous case's subscriber is gone first, so that a new one shows in the count.
+      await untilSubscribed(api.app, 0);
+      const client = wsClient(api.app.wsUrl, tokenOf(role));
+      const recorder = record(client, query);
+      try {
+        const deadline = Date.now() + 5000;
+        const live = () => api.app.events.subscriberCount > 0;
+        while (!recorder.errors.length && !recorder.completed && !live() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        // In the shape of an HTTP answer's errors, for judge(): a GraphQL refusal, or the socket closed by the server.
+        const refused = recorder.errors.flatMap((e: any) =>
+          Array.isArray(e)
+            ? e.map(({ message, extensions }: any) => ({ message, path: ['subscription'], extensions: { code: extensions?.code } }))
+            : [{ message: `closed: ${e?.reason ?? ''}`, path: ['connection'], extensions: { code: `CLOSE_${e?.code}` } }],
+        );
+        return { data: refused.length ? null : recorder.completed ? 'completed' : live() ? 'live' : 'neither refused nor live within 5 s', errors: refused };
+      } finally {
+        recorder.unsubscribe();
+        await client.dispose();
+      }
+    };
+    for (const field of Object.values(subscription.getFields())) {
+      const sel = selectionOf(schema, getNamedType(field.type), 2, ctx);
+      for (const slot of idSlotsOf(field.args)) {
+        const type = nodeTypeOfIdName(slot.name, nodeTypes);
+        if (!type) {
+          unreachable.push(`Subscription.${field.name}(${slot.path.join('.')}): no Node type named by "${slot.name}"`);
+          continue;
+        }
+        for (const gid of mutationSamples(type)) {
+          for (const role of ROLES) {
+            const doc = (id: string) => `subscription { ${field.name}${argumentText(field, argumentsWith(field, slot, id, ctx))} ${sel} }`;
+            const c: Case = { kind: 'subscription', role, what: `${field.name}(${slot.path.join('.')})`, type, foreign: gid, missing: missingOf(type) };
+            judge(c, await outcome(role, doc(gid)), await outcome(role, doc(c.missing)), true);
+          }
+        }
+      }
+    }
+    expect(unreachable).toEqual([]);
+    report('subscriptions');
+    expect(problems).toEqual([]);
+    expect(await tenantChecksums(api, b.business.id)).toEqual(before);
+  }, SLOW_MS);
 
   function answerOf(res: GraphQLResponse): Answer {
     return { data: res.data ?? null, errors: (res.errors ?? []).map(({ locations: _locations, ...e }: any) => e) };
