@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { expect } from 'vitest';
-import { parseGlobalId, toGlobalId, type NodeType } from '../../src/shared/global-id.js';
+import { toGlobalId, type NodeType } from '../../src/shared/global-id.js';
 import { tokensFor, type TestApi } from '../support/api.js';
 import {
   createBooking,
@@ -214,9 +214,4 @@ export async function tenantChecksums(api: TestApi, businessId: string): Promise
     sums[table_name] = `${row.rows[0].n}:${row.rows[0].sum}`;
   }
   return sums;
-}
-
-/** The raw id inside a global ID (for the error messages of the guard). */
-export function typeOfGlobalId(gid: string): string | undefined {
-  return parseGlobalId(gid)?.type;
 }
