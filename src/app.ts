@@ -46,6 +46,7 @@ import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
 import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
+import { confirmClaimedRecords } from './server/token-claims.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -140,7 +141,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
-  const verifier = new TokenVerifier(config.auth);
+  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
 
   const formatError = createErrorFormatter(log);
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).

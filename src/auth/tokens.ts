@@ -81,7 +81,14 @@ export class TokenVerifier {
   private readonly maxAgeSeconds: number;
   private readonly toleranceSeconds: number;
 
-  constructor(private readonly options: TokenOptions) {
+  /**
+   * `confirm` checks a verified token's claims against the records they name (see
+   * server/token-claims.ts): a refusal reason, or null. Run once per token, as the signature is.
+   */
+  constructor(
+    private readonly options: TokenOptions,
+    private readonly confirm?: (viewer: Viewer) => Promise<string | null>,
+  ) {
     this.secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
     this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
     this.maxAgeSeconds = options.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
@@ -107,7 +114,10 @@ export class TokenVerifier {
 
     const claims = await this.verify(token);
     this.checkLifetime(claims);
-    const session = { viewer: viewerFromClaims(claims), expiresAt: (claims.exp as number) * 1000 };
+    const viewer = viewerFromClaims(claims);
+    const refusal = this.confirm ? await this.confirm(viewer) : null;
+    if (refusal) throw invalidToken(refusal);
+    const session = { viewer, expiresAt: (claims.exp as number) * 1000 };
     if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear();
     this.verified.set(token, session);
     return session;

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { actorOf } from '../auth/viewer.js';
+import { accessKeyOf } from '../auth/access.js';
+import { actorOf, type Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { RequestContext } from '../server/context.js';
 import { ChangeFeed, type Change } from '../shared/change-feed.js';
@@ -32,8 +33,8 @@ import {
  * - a retry waits at most KEY_WAIT_MS for the first request, then gets IDEMPOTENCY_KEY_IN_USE
  *   (the first one is slow, say a payment provider that takes its time) and may retry later.
  *
- * Keys are scoped by the caller (token role and subject) and the mutation's name. Anonymous callers
- * get no idempotency: every mutation refuses them anyway.
+ * Keys are scoped by the caller (token role and subject, within its access: see callerOf) and the
+ * mutation's name. Anonymous callers get no idempotency: every mutation refuses them anyway.
  */
 
 /** What the work gets instead of the application's database and change feed. */
@@ -86,7 +87,7 @@ export async function withIdempotency<T>(
   if (key === null || viewer.role === 'ANONYMOUS') return run({ db: app.db, changes: app.changes });
 
   await purgeNowAndThen(app.db);
-  const ref: KeyRef = { caller: actorOf(viewer), operation, key };
+  const ref: KeyRef = { caller: callerOf(viewer), operation, key };
   const requestHash = hashInput(input);
   const changes = new ChangesAfterCommit();
   const done = await app.db.transaction().execute(async (trx): Promise<{ result: ActionResult<T> } | { replay: StoredOutcome }> => {
@@ -112,6 +113,16 @@ export async function withIdempotency<T>(
     return done.result;
   }
   return replay(done.replay, memory);
+}
+
+/**
+ * Whose keys these are: the subject together with what it may reach (role, business, partner,
+ * customer). A subject is unique only within one identity provider, and tenants may sign in through
+ * different ones: keyed by `staff:<sub>` alone, a staff member of one business replayed another
+ * business's outcome (its slot, its deleted endpoint's ID) or was refused for a key it never used.
+ */
+function callerOf(viewer: Viewer): string {
+  return `${actorOf(viewer)}@${accessKeyOf(viewer)}`;
 }
 
 /** Claims the key, waiting at most `waitMs` for a concurrent request that holds it. */

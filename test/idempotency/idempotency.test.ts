@@ -209,7 +209,7 @@ describe('Idempotent mutations', () => {
       const blocker = await api.db.startTransaction().execute();
       try {
         await sql`INSERT INTO idempotency_keys (caller, operation, key, request_hash, expires_at)
-          VALUES ('customer:mechanism', 'test', ${key}, 'x', now() + interval '1 hour')`.execute(blocker);
+          VALUES ('customer:mechanism@CUSTOMER:1:null:1', 'test', ${key}, 'x', now() + interval '1 hour')`.execute(blocker);
         const waited = withIdempotency(context(key), 'test', {}, async () => ok({ id: '1' }), memory, { waitMs: 200 });
         await expect(waited).rejects.toMatchObject({ extensions: { code: 'IDEMPOTENCY_KEY_IN_USE' } });
       } finally {
