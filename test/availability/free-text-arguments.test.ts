@@ -41,7 +41,7 @@ describe('Free-text arguments: normalized, bounded, and never a large cache key'
     expect(statements).toBe(0);
     expect(result.data).toBeNull();
     expect(result.errors).toEqual([
-      { message: 'Expected `city` to be at most 200 characters long, got 1000000.', path: ['availablePartners'], extensions: { code: 'BAD_USER_INPUT', argument: 'city' } },
+      { message: 'Expected `city` to be at most 200 characters long, got 1000000.', path: ['availablePartners'], extensions: { code: 'BAD_USER_INPUT', argument: 'city', requestId: expect.any(String) } },
     ]);
     expect(await keysUnder(redis, keyPrefix)).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe('Free-text arguments: normalized, bounded, and never a large cache key'
     for (const [query, variables, argument] of cases) {
       const { result, statements } = await api.countStatements(() => api.gql(query, variables));
       expect(statements).toBe(0);
-      expect(result.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', argument });
+      expect(result.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', argument, requestId: expect.any(String) });
     }
     // Exactly at the bound is fine, and a padded slug still finds its business.
     const { business } = await createBookableBusiness(api.db);
