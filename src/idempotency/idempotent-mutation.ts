@@ -24,14 +24,17 @@ import {
  * after 24 hours.
  *
  * How: one transaction inserts the key, runs the action inside it (the action's own transaction
- * becomes a savepoint, see inTransaction) and stores the outcome before committing. So
+ * becomes a savepoint, see src/shared/mutation.ts) and stores the outcome before committing. So
  * - the work and the record of it commit together or not at all: a request that fails unexpectedly
  *   (or a process that dies) leaves no key behind, and its retry runs the work afresh;
  * - a concurrent retry's insert of the same key waits (PostgreSQL) until the first commits, then
  *   finds its outcome; on PGlite, one session, the transactions simply run one after the other. No
  *   design that holds one transaction open while running the action's own could work there.
  * - a retry waits at most KEY_WAIT_MS for the first request, then gets IDEMPOTENCY_KEY_IN_USE
- *   (the first one is slow, say a payment provider that takes its time) and may retry later.
+ *   (the first one is slow) and may retry later;
+ * - what must not hold a transaction open (a payment provider's call over the network) runs before
+ *   this transaction, on every try: it carries a key of its own derived from the same idempotency
+ *   key, so the provider answers a retry as it answered the first (see src/shared/mutation.ts).
  *
  * Keys are scoped by the caller (token role and subject) and the mutation's name. Anonymous callers
  * get no idempotency: every mutation refuses them anyway.
