@@ -1,10 +1,12 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { RequestContext } from '../server/context.js';
 import { rememberById, type ResultMemory } from '../idempotency/idempotent-mutation.js';
 import { partnerById } from '../partners/partners.loaders.js';
 import type { PartnerModel } from '../partners/partner.model.js';
-import { mutation } from '../shared/mutation.js';
-import { valueOrAbort } from '../shared/user-errors.js';
+import { mutation, type Step } from '../shared/mutation.js';
+import type { Trx } from '../shared/transaction.js';
+import { valueOrAbort, type ActionResult } from '../shared/user-errors.js';
 import {
   checkException,
   checkGenerateRange,
@@ -13,6 +15,8 @@ import {
   scheduleManagerOf,
   setException,
   setWeeklyHours,
+  type ScheduleManager,
+  type ScheduleOperation,
   type SlotsGenerated,
 } from './schedules.actions.js';
 
@@ -31,27 +35,33 @@ function rememberGenerated(context: RequestContext): ResultMemory<SlotsGenerated
   };
 }
 
+/** Who may change a schedule depends on the operation (see scheduleManagerOf). */
+const managers = (operation: ScheduleOperation, expected: string) => ({ expected, scope: (viewer: Viewer) => scheduleManagerOf(viewer, operation) });
+
+/** A change of a partner's schedule: its input checked before the transaction, the partner in the payload. */
+function scheduleChange<I extends object, C>(
+  name: string,
+  who: ReturnType<typeof managers>,
+  check: (input: I) => ActionResult<C>,
+  step: (trx: Trx, manager: ScheduleManager, input: I, checked: C) => Promise<Step<PartnerModel>>,
+) {
+  return mutation({
+    name,
+    who,
+    outside: async ({ input }: { input: I }) => valueOrAbort(check(input)),
+    inside: (trx, { scope, input, prepared }) => step(trx, scope, input, prepared),
+    remember: rememberPartner,
+    payload: partnerPayload,
+  });
+}
+
 export const scheduleMutations: Resolvers = {
   Mutation: {
-    partnerScheduleSet: mutation({
-      name: 'partnerScheduleSet',
-      who: { expected: 'an admin or staff token to set weekly hours', scope: (viewer) => scheduleManagerOf(viewer, 'weeklyHours') },
-      outside: async ({ input }) => valueOrAbort(checkWeeklyHours(input)),
-      inside: (trx, { scope, input, prepared: rows }) => setWeeklyHours(trx, scope, input, rows),
-      remember: rememberPartner,
-      payload: partnerPayload,
-    }),
-    partnerExceptionSet: mutation({
-      name: 'partnerExceptionSet',
-      who: { expected: 'an admin, staff or partner token to set a schedule exception', scope: (viewer) => scheduleManagerOf(viewer, 'exception') },
-      outside: async ({ input }) => valueOrAbort(checkException(input)),
-      inside: (trx, { scope, input, prepared: hours }) => setException(trx, scope, input, hours),
-      remember: rememberPartner,
-      payload: partnerPayload,
-    }),
+    partnerScheduleSet: scheduleChange('partnerScheduleSet', managers('weeklyHours', 'an admin or staff token to set weekly hours'), checkWeeklyHours, setWeeklyHours),
+    partnerExceptionSet: scheduleChange('partnerExceptionSet', managers('exception', 'an admin, staff or partner token to set a schedule exception'), checkException, setException),
     slotsGenerate: mutation({
       name: 'slotsGenerate',
-      who: { expected: 'an admin or staff token to generate slots', scope: (viewer) => scheduleManagerOf(viewer, 'generate') },
+      who: managers('generate', 'an admin or staff token to generate slots'),
       outside: async ({ input }) => valueOrAbort(checkGenerateRange(input)),
       inside: (trx, { scope, input }) => generatePartnerSlots(trx, scope, input),
       remember: rememberGenerated,
