@@ -72,7 +72,8 @@ export interface Call<I, S> {
   viewer: Viewer;
   /** The caller in audit rows. */
   actor: string;
-  app: AppServices;
+  /** The application's services, without its database: a step uses the handle it is given. */
+  app: Omit<AppServices, 'db'>;
   /**
    * The mutation's idempotency key (header or input), or null. A call over the network derives its
    * own key from it, so a retry reaches the provider with the same key.
