@@ -77,9 +77,12 @@ export async function applyPaymentEvent(services: WebhookServices, provider: str
     }
     const booking = await lockBookingById(trx, after.bookingId);
     if (booking && booking.status === 'PENDING') {
+      // The payment's event shows the booking as the payment found it, before the confirmation
+      // (the insert of a payment event alone would read the booking as it is when written).
+      const paid = { ...changed, events: [{ type: 'PAYMENT_STATUS_CHANGED' as const, booking, payment: { after, previousStatus: before.status } }] };
       // The confirmation's change also runs the relay, so the payment's own is not announced.
       const confirmed = await transitionBooking(trx, booking, 'CONFIRMED', { note: { paymentId: after.id } });
-      return { value: 'applied', ...combine(changed, confirmed) };
+      return { value: 'applied', ...combine(paid, confirmed) };
     }
     if (booking && booking.status !== 'CONFIRMED') {
       // Money taken for a booking that is no longer live (cancelled while the customer paid).
