@@ -91,16 +91,43 @@ export type BookingCancelInput = {
   reason?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The result of `bookingCancel`. */
+export type BookingCancelPayload = {
+  __typename?: 'BookingCancelPayload';
+  /** The booking after the change, or `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** Completes a booking. */
 export type BookingCompleteInput = {
   /** The booking that was delivered. */
   bookingId: Scalars['ID']['input'];
 };
 
+/** The result of `bookingComplete`. */
+export type BookingCompletePayload = {
+  __typename?: 'BookingCompletePayload';
+  /** The booking after the change, or `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** Confirms a booking. */
 export type BookingConfirmInput = {
   /** The booking to confirm. */
   bookingId: Scalars['ID']['input'];
+};
+
+/** The result of `bookingConfirm`. */
+export type BookingConfirmPayload = {
+  __typename?: 'BookingConfirmPayload';
+  /** The booking after the change, or `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** A page of bookings. It has no total count: counting a busy business's bookings would cost more than the page. */
@@ -236,9 +263,9 @@ export type BookingMarkNoShowInput = {
   bookingId: Scalars['ID']['input'];
 };
 
-/** The result of a mutation on one booking. */
-export type BookingPayload = {
-  __typename?: 'BookingPayload';
+/** The result of `bookingMarkNoShow`. */
+export type BookingMarkNoShowPayload = {
+  __typename?: 'BookingMarkNoShowPayload';
   /** The booking after the change, or `null` if `userErrors` is not empty. */
   booking?: Maybe<Booking>;
   /** What was wrong with the input; empty on success. */
@@ -255,6 +282,15 @@ export type BookingRescheduleInput = {
   partnerId?: InputMaybe<Scalars['ID']['input']>;
   /** The new start time; the booking keeps its duration. */
   startsAt: Scalars['DateTime']['input'];
+};
+
+/** The result of `bookingReschedule`. */
+export type BookingReschedulePayload = {
+  __typename?: 'BookingReschedulePayload';
+  /** The booking after the change, or `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /**
@@ -440,43 +476,43 @@ export type DayOfWeek =
 export type Mutation = {
   __typename?: 'Mutation';
   /** Cancels a pending or confirmed booking and frees its slots. */
-  bookingCancel: BookingPayload;
+  bookingCancel: BookingCancelPayload;
   /** Marks a confirmed booking as completed (the service was delivered). */
-  bookingComplete: BookingPayload;
+  bookingComplete: BookingCompletePayload;
   /** Confirms a pending booking. */
-  bookingConfirm: BookingPayload;
+  bookingConfirm: BookingConfirmPayload;
   /** Books a service with a partner, in the `PENDING` state. Give either slot IDs, or a service and a start time (with or without a partner: without one, the least busy active partner with the time free is assigned). */
   bookingCreate: BookingCreatePayload;
   /** Marks a confirmed booking as a no-show (the customer did not come). */
-  bookingMarkNoShow: BookingPayload;
+  bookingMarkNoShow: BookingMarkNoShowPayload;
   /** Moves a pending or confirmed booking to a new start time (and optionally another partner). The old slots are freed only if the new ones are taken: on any error the booking is unchanged. */
-  bookingReschedule: BookingPayload;
+  bookingReschedule: BookingReschedulePayload;
   /** Sets or replaces a partner's hours for one date. Free slots outside the new hours are removed; booked and blocked slots are kept. */
-  partnerExceptionSet: PartnerSchedulePayload;
+  partnerExceptionSet: PartnerExceptionSetPayload;
   /** Replaces a partner's weekly working hours from a date on. Does not create or remove slots: run `slotsGenerate` (the periodic job does it for the rolling horizon). */
-  partnerScheduleSet: PartnerSchedulePayload;
+  partnerScheduleSet: PartnerScheduleSetPayload;
   /** Activates or deactivates a partner. An inactive partner keeps their bookings but is not assigned new ones and cannot be booked. */
   partnerSetActive: PartnerSetActivePayload;
   /** Starts a payment for a booking through a payment provider. The provider reports the outcome through its webhook (`POST /webhooks/payments/<provider>`): success confirms the booking. */
   paymentCreate: PaymentCreatePayload;
   /** Refunds a succeeded payment through its provider. */
-  paymentRefund: PaymentPayload;
+  paymentRefund: PaymentRefundPayload;
   /** Blocks an available slot so that nobody can book it (a break, a day off). */
-  slotBlock: SlotPayload;
+  slotBlock: SlotBlockPayload;
   /** Holds free slots for a few minutes (5 by default) so that nobody else can book them while a customer pays or fills in a form. The earliest live hold wins; a booking made with the hold's ID consumes it. */
   slotHold: SlotHoldPayload;
   /** Makes a blocked slot available again. */
-  slotUnblock: SlotPayload;
+  slotUnblock: SlotUnblockPayload;
   /** Creates the partner's missing slots between two local dates from their schedule. Never touches booked or blocked slots and never creates overlapping ones. */
   slotsGenerate: SlotsGeneratePayload;
   /** Sends a delivery's event to its endpoint again, as a new delivery due now (after a resume if the endpoint is paused); the log keeps both. The receiver sees the same `Webhook-Id`. */
-  webhookDeliveryRedeliver: WebhookDeliveryPayload;
+  webhookDeliveryRedeliver: WebhookDeliveryRedeliverPayload;
   /** Registers a URL to which booking events are POSTed, signed (see `WebhookEndpoint`). Staff and admins register for a business or one of its partners; a partner for themself. At most 20 live endpoints per business. */
   webhookEndpointCreate: WebhookEndpointCreatePayload;
   /** Deletes a webhook endpoint: nothing more is sent to it, and its pending deliveries are given up (`FAILED`). The endpoint and its deliveries then read as missing. */
   webhookEndpointDelete: WebhookEndpointDeletePayload;
   /** Re-activates a paused endpoint: its failure count goes back to 0 and its pending deliveries are sent at once. An active endpoint is returned unchanged. */
-  webhookEndpointResume: WebhookEndpointPayload;
+  webhookEndpointResume: WebhookEndpointResumePayload;
 };
 
 
@@ -695,9 +731,9 @@ export type PartnerExceptionSetInput = {
   startTime?: InputMaybe<Scalars['LocalTime']['input']>;
 };
 
-/** The result of a schedule change. */
-export type PartnerSchedulePayload = {
-  __typename?: 'PartnerSchedulePayload';
+/** The result of `partnerExceptionSet`. */
+export type PartnerExceptionSetPayload = {
+  __typename?: 'PartnerExceptionSetPayload';
   /** The partner, with the new schedule. */
   partner?: Maybe<Partner>;
   /** What was wrong with the input; empty on success. */
@@ -714,6 +750,15 @@ export type PartnerScheduleSetInput = {
   partnerId: Scalars['ID']['input'];
   /** The new weekly hours; several entries per day are allowed if they do not overlap. An empty list means no regular hours. */
   weeklyHours: Array<WeeklyHoursInput>;
+};
+
+/** The result of `partnerScheduleSet`. */
+export type PartnerScheduleSetPayload = {
+  __typename?: 'PartnerScheduleSetPayload';
+  /** The partner, with the new schedule. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Activates or deactivates a partner. */
@@ -775,21 +820,21 @@ export type PaymentCreatePayload = {
   userErrors: Array<UserError>;
 };
 
-/** The result of `paymentRefund`. */
-export type PaymentPayload = {
-  __typename?: 'PaymentPayload';
-  /** The payment after the change, or `null` if `userErrors` is not empty. */
-  payment?: Maybe<Payment>;
-  /** What was wrong with the input; empty on success. */
-  userErrors: Array<UserError>;
-};
-
 /** Refunds a succeeded payment in full. */
 export type PaymentRefundInput = {
   /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** The payment to refund. */
   paymentId: Scalars['ID']['input'];
+};
+
+/** The result of `paymentRefund`. */
+export type PaymentRefundPayload = {
+  __typename?: 'PaymentRefundPayload';
+  /** The payment after the change, or `null` if `userErrors` is not empty. */
+  payment?: Maybe<Payment>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** The state of a payment. */
@@ -1004,6 +1049,15 @@ export type SlotBlockInput = {
   slotId: Scalars['ID']['input'];
 };
 
+/** The result of `slotBlock`. */
+export type SlotBlockPayload = {
+  __typename?: 'SlotBlockPayload';
+  /** The slot after the change, or `null` if `userErrors` is not empty. */
+  slot?: Maybe<Slot>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** Slots reserved for a few minutes while a customer pays or fills in a form. Expired holds free their slots by themselves. */
 export type SlotHold = Node & {
   __typename?: 'SlotHold';
@@ -1050,15 +1104,6 @@ export type SlotHoldPayload = {
   userErrors: Array<UserError>;
 };
 
-/** The result of a mutation on one slot. */
-export type SlotPayload = {
-  __typename?: 'SlotPayload';
-  /** The slot after the change, or `null` if `userErrors` is not empty. */
-  slot?: Maybe<Slot>;
-  /** What was wrong with the input; empty on success. */
-  userErrors: Array<UserError>;
-};
-
 /** The state of a slot. */
 export type SlotStatus =
   /** Free to book. */
@@ -1074,6 +1119,15 @@ export type SlotStatus =
 export type SlotUnblockInput = {
   /** The blocked slot to make available. */
   slotId: Scalars['ID']['input'];
+};
+
+/** The result of `slotUnblock`. */
+export type SlotUnblockPayload = {
+  __typename?: 'SlotUnblockPayload';
+  /** The slot after the change, or `null` if `userErrors` is not empty. */
+  slot?: Maybe<Slot>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Creates a partner's slots from their schedule. */
@@ -1136,7 +1190,7 @@ export type UserError = {
 
 /** Why a mutation was refused. */
 export type UserErrorCode =
-  /** The hold has expired, was used, or belongs to someone else. */
+  /** The hold has lapsed or was already used by a booking. Another customer's hold reads `NOT_FOUND`, like a missing one. */
   | 'HOLD_EXPIRED'
   /** An input value is malformed or out of range. */
   | 'INVALID_INPUT'
@@ -1229,21 +1283,21 @@ export type WebhookDeliveryEdge = {
   node: WebhookDelivery;
 };
 
-/** The result of `webhookDeliveryRedeliver`. */
-export type WebhookDeliveryPayload = {
-  __typename?: 'WebhookDeliveryPayload';
-  /** The new delivery, or `null` if `userErrors` is not empty. */
-  delivery?: Maybe<WebhookDelivery>;
-  /** What was wrong with the input; empty on success. */
-  userErrors: Array<UserError>;
-};
-
 /** Sends an event to an endpoint again. */
 export type WebhookDeliveryRedeliverInput = {
   /** The delivery whose event to send again. */
   deliveryId: Scalars['ID']['input'];
   /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `webhookDeliveryRedeliver`. */
+export type WebhookDeliveryRedeliverPayload = {
+  __typename?: 'WebhookDeliveryRedeliverPayload';
+  /** The new delivery, or `null` if `userErrors` is not empty. */
+  delivery?: Maybe<WebhookDelivery>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Where one delivery of an event to an endpoint stands. */
@@ -1350,21 +1404,21 @@ export type WebhookEndpointDeletePayload = {
   userErrors: Array<UserError>;
 };
 
-/** The result of a change to a webhook endpoint. */
-export type WebhookEndpointPayload = {
-  __typename?: 'WebhookEndpointPayload';
-  /** The endpoint after the change, or `null` if `userErrors` is not empty. */
-  endpoint?: Maybe<WebhookEndpoint>;
-  /** What was wrong with the input; empty on success. */
-  userErrors: Array<UserError>;
-};
-
 /** Resumes a paused webhook endpoint. */
 export type WebhookEndpointResumeInput = {
   /** The endpoint to resume. */
   endpointId: Scalars['ID']['input'];
   /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `webhookEndpointResume`. */
+export type WebhookEndpointResumePayload = {
+  __typename?: 'WebhookEndpointResumePayload';
+  /** The endpoint after the change, or `null` if `userErrors` is not empty. */
+  endpoint?: Maybe<WebhookEndpoint>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Whether booking events are being sent to a webhook endpoint. */
@@ -1490,8 +1544,11 @@ export type ResolversTypes = {
   AvailableStart: ResolverTypeWrapper<AvailableStartModel>;
   Booking: ResolverTypeWrapper<BookingModel>;
   BookingCancelInput: BookingCancelInput;
+  BookingCancelPayload: ResolverTypeWrapper<Omit<BookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingCompleteInput: BookingCompleteInput;
+  BookingCompletePayload: ResolverTypeWrapper<Omit<BookingCompletePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingConfirmInput: BookingConfirmInput;
+  BookingConfirmPayload: ResolverTypeWrapper<Omit<BookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingConnection: ResolverTypeWrapper<Page<BookingModel>>;
   BookingCreateInput: BookingCreateInput;
   BookingCreatePayload: ResolverTypeWrapper<Omit<BookingCreatePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
@@ -1501,8 +1558,9 @@ export type ResolversTypes = {
   BookingEventsPage: ResolverTypeWrapper<BookingEventsPageModel>;
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
-  BookingPayload: ResolverTypeWrapper<Omit<BookingPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  BookingMarkNoShowPayload: ResolverTypeWrapper<Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingRescheduleInput: BookingRescheduleInput;
+  BookingReschedulePayload: ResolverTypeWrapper<Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingStatus: BookingStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Business: ResolverTypeWrapper<BusinessModel>;
@@ -1525,15 +1583,16 @@ export type ResolversTypes = {
   PartnerConnection: ResolverTypeWrapper<CountedPage<PartnerModel>>;
   PartnerEdge: ResolverTypeWrapper<Edge<PartnerModel>>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
-  PartnerSchedulePayload: ResolverTypeWrapper<Omit<PartnerSchedulePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerExceptionSetPayload: ResolverTypeWrapper<Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerScheduleSetInput: PartnerScheduleSetInput;
+  PartnerScheduleSetPayload: ResolverTypeWrapper<Omit<PartnerScheduleSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: ResolverTypeWrapper<Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   Payment: ResolverTypeWrapper<PaymentModel>;
   PaymentCreateInput: PaymentCreateInput;
   PaymentCreatePayload: ResolverTypeWrapper<Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
-  PaymentPayload: ResolverTypeWrapper<Omit<PaymentPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
   PaymentRefundInput: PaymentRefundInput;
+  PaymentRefundPayload: ResolverTypeWrapper<Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
   PaymentStatus: PaymentStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
@@ -1543,12 +1602,13 @@ export type ResolversTypes = {
   ServiceEdge: ResolverTypeWrapper<Edge<ServiceModel>>;
   Slot: ResolverTypeWrapper<SlotModel>;
   SlotBlockInput: SlotBlockInput;
+  SlotBlockPayload: ResolverTypeWrapper<Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
   SlotHold: ResolverTypeWrapper<SlotHoldModel>;
   SlotHoldInput: SlotHoldInput;
   SlotHoldPayload: ResolverTypeWrapper<Omit<SlotHoldPayload, 'hold'> & { hold?: Maybe<ResolversTypes['SlotHold']> }>;
-  SlotPayload: ResolverTypeWrapper<Omit<SlotPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
   SlotStatus: SlotStatus;
   SlotUnblockInput: SlotUnblockInput;
+  SlotUnblockPayload: ResolverTypeWrapper<Omit<SlotUnblockPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: ResolverTypeWrapper<Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -1559,16 +1619,16 @@ export type ResolversTypes = {
   WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryModel>;
   WebhookDeliveryConnection: ResolverTypeWrapper<Page<WebhookDeliveryModel>>;
   WebhookDeliveryEdge: ResolverTypeWrapper<Edge<WebhookDeliveryModel>>;
-  WebhookDeliveryPayload: ResolverTypeWrapper<Omit<WebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversTypes['WebhookDelivery']> }>;
   WebhookDeliveryRedeliverInput: WebhookDeliveryRedeliverInput;
+  WebhookDeliveryRedeliverPayload: ResolverTypeWrapper<Omit<WebhookDeliveryRedeliverPayload, 'delivery'> & { delivery?: Maybe<ResolversTypes['WebhookDelivery']> }>;
   WebhookDeliveryStatus: WebhookDeliveryStatus;
   WebhookEndpoint: ResolverTypeWrapper<WebhookEndpointModel>;
   WebhookEndpointCreateInput: WebhookEndpointCreateInput;
   WebhookEndpointCreatePayload: ResolverTypeWrapper<Omit<WebhookEndpointCreatePayload, 'endpoint'> & { endpoint?: Maybe<ResolversTypes['WebhookEndpoint']> }>;
   WebhookEndpointDeleteInput: WebhookEndpointDeleteInput;
   WebhookEndpointDeletePayload: ResolverTypeWrapper<WebhookEndpointDeletePayload>;
-  WebhookEndpointPayload: ResolverTypeWrapper<Omit<WebhookEndpointPayload, 'endpoint'> & { endpoint?: Maybe<ResolversTypes['WebhookEndpoint']> }>;
   WebhookEndpointResumeInput: WebhookEndpointResumeInput;
+  WebhookEndpointResumePayload: ResolverTypeWrapper<Omit<WebhookEndpointResumePayload, 'endpoint'> & { endpoint?: Maybe<ResolversTypes['WebhookEndpoint']> }>;
   WebhookEndpointStatus: WebhookEndpointStatus;
   WeeklyHours: ResolverTypeWrapper<WeeklyHours>;
   WeeklyHoursInput: WeeklyHoursInput;
@@ -1579,8 +1639,11 @@ export type ResolversParentTypes = {
   AvailableStart: AvailableStartModel;
   Booking: BookingModel;
   BookingCancelInput: BookingCancelInput;
+  BookingCancelPayload: Omit<BookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingCompleteInput: BookingCompleteInput;
+  BookingCompletePayload: Omit<BookingCompletePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingConfirmInput: BookingConfirmInput;
+  BookingConfirmPayload: Omit<BookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingConnection: Page<BookingModel>;
   BookingCreateInput: BookingCreateInput;
   BookingCreatePayload: Omit<BookingCreatePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
@@ -1589,8 +1652,9 @@ export type ResolversParentTypes = {
   BookingEventsPage: BookingEventsPageModel;
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
-  BookingPayload: Omit<BookingPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  BookingMarkNoShowPayload: Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingRescheduleInput: BookingRescheduleInput;
+  BookingReschedulePayload: Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   Boolean: Scalars['Boolean']['output'];
   Business: BusinessModel;
   BusinessConnection: Page<BusinessModel>;
@@ -1610,15 +1674,16 @@ export type ResolversParentTypes = {
   PartnerConnection: CountedPage<PartnerModel>;
   PartnerEdge: Edge<PartnerModel>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
-  PartnerSchedulePayload: Omit<PartnerSchedulePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerExceptionSetPayload: Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerScheduleSetInput: PartnerScheduleSetInput;
+  PartnerScheduleSetPayload: Omit<PartnerScheduleSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   Payment: PaymentModel;
   PaymentCreateInput: PaymentCreateInput;
   PaymentCreatePayload: Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
-  PaymentPayload: Omit<PaymentPayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
   PaymentRefundInput: PaymentRefundInput;
+  PaymentRefundPayload: Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
   Query: Record<PropertyKey, never>;
   ScheduleException: ScheduleException;
   Service: ServiceModel;
@@ -1626,11 +1691,12 @@ export type ResolversParentTypes = {
   ServiceEdge: Edge<ServiceModel>;
   Slot: SlotModel;
   SlotBlockInput: SlotBlockInput;
+  SlotBlockPayload: Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
   SlotHold: SlotHoldModel;
   SlotHoldInput: SlotHoldInput;
   SlotHoldPayload: Omit<SlotHoldPayload, 'hold'> & { hold?: Maybe<ResolversParentTypes['SlotHold']> };
-  SlotPayload: Omit<SlotPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
   SlotUnblockInput: SlotUnblockInput;
+  SlotUnblockPayload: Omit<SlotUnblockPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   String: Scalars['String']['output'];
@@ -1640,15 +1706,15 @@ export type ResolversParentTypes = {
   WebhookDelivery: WebhookDeliveryModel;
   WebhookDeliveryConnection: Page<WebhookDeliveryModel>;
   WebhookDeliveryEdge: Edge<WebhookDeliveryModel>;
-  WebhookDeliveryPayload: Omit<WebhookDeliveryPayload, 'delivery'> & { delivery?: Maybe<ResolversParentTypes['WebhookDelivery']> };
   WebhookDeliveryRedeliverInput: WebhookDeliveryRedeliverInput;
+  WebhookDeliveryRedeliverPayload: Omit<WebhookDeliveryRedeliverPayload, 'delivery'> & { delivery?: Maybe<ResolversParentTypes['WebhookDelivery']> };
   WebhookEndpoint: WebhookEndpointModel;
   WebhookEndpointCreateInput: WebhookEndpointCreateInput;
   WebhookEndpointCreatePayload: Omit<WebhookEndpointCreatePayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
   WebhookEndpointDeleteInput: WebhookEndpointDeleteInput;
   WebhookEndpointDeletePayload: WebhookEndpointDeletePayload;
-  WebhookEndpointPayload: Omit<WebhookEndpointPayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
   WebhookEndpointResumeInput: WebhookEndpointResumeInput;
+  WebhookEndpointResumePayload: Omit<WebhookEndpointResumePayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
   WeeklyHours: WeeklyHours;
   WeeklyHoursInput: WeeklyHoursInput;
 };
@@ -1675,6 +1741,21 @@ export type BookingResolvers<ContextType = RequestContext, ParentType extends Re
   status?: Resolver<ResolversTypes['BookingStatus'], ParentType, ContextType>;
   totalCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type BookingCancelPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingCancelPayload'] = ResolversParentTypes['BookingCancelPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BookingCompletePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingCompletePayload'] = ResolversParentTypes['BookingCompletePayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BookingConfirmPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingConfirmPayload'] = ResolversParentTypes['BookingConfirmPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type BookingConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingConnection'] = ResolversParentTypes['BookingConnection']> = {
@@ -1716,7 +1797,12 @@ export type BookingEventsPageResolvers<ContextType = RequestContext, ParentType 
   hasMore?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
-export type BookingPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingPayload'] = ResolversParentTypes['BookingPayload']> = {
+export type BookingMarkNoShowPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingMarkNoShowPayload'] = ResolversParentTypes['BookingMarkNoShowPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BookingReschedulePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingReschedulePayload'] = ResolversParentTypes['BookingReschedulePayload']> = {
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -1785,25 +1871,25 @@ export interface LocalTimeScalarConfig extends GraphQLScalarTypeConfig<Resolvers
 }
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  bookingCancel?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingCancelArgs, 'input'>>;
-  bookingComplete?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingCompleteArgs, 'input'>>;
-  bookingConfirm?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingConfirmArgs, 'input'>>;
+  bookingCancel?: Resolver<ResolversTypes['BookingCancelPayload'], ParentType, ContextType, RequireFields<MutationBookingCancelArgs, 'input'>>;
+  bookingComplete?: Resolver<ResolversTypes['BookingCompletePayload'], ParentType, ContextType, RequireFields<MutationBookingCompleteArgs, 'input'>>;
+  bookingConfirm?: Resolver<ResolversTypes['BookingConfirmPayload'], ParentType, ContextType, RequireFields<MutationBookingConfirmArgs, 'input'>>;
   bookingCreate?: Resolver<ResolversTypes['BookingCreatePayload'], ParentType, ContextType, RequireFields<MutationBookingCreateArgs, 'input'>>;
-  bookingMarkNoShow?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
-  bookingReschedule?: Resolver<ResolversTypes['BookingPayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
-  partnerExceptionSet?: Resolver<ResolversTypes['PartnerSchedulePayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
-  partnerScheduleSet?: Resolver<ResolversTypes['PartnerSchedulePayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
+  bookingMarkNoShow?: Resolver<ResolversTypes['BookingMarkNoShowPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
+  bookingReschedule?: Resolver<ResolversTypes['BookingReschedulePayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
+  partnerExceptionSet?: Resolver<ResolversTypes['PartnerExceptionSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
+  partnerScheduleSet?: Resolver<ResolversTypes['PartnerScheduleSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
   paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
-  paymentRefund?: Resolver<ResolversTypes['PaymentPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
-  slotBlock?: Resolver<ResolversTypes['SlotPayload'], ParentType, ContextType, RequireFields<MutationSlotBlockArgs, 'input'>>;
+  paymentRefund?: Resolver<ResolversTypes['PaymentRefundPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
+  slotBlock?: Resolver<ResolversTypes['SlotBlockPayload'], ParentType, ContextType, RequireFields<MutationSlotBlockArgs, 'input'>>;
   slotHold?: Resolver<ResolversTypes['SlotHoldPayload'], ParentType, ContextType, RequireFields<MutationSlotHoldArgs, 'input'>>;
-  slotUnblock?: Resolver<ResolversTypes['SlotPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
+  slotUnblock?: Resolver<ResolversTypes['SlotUnblockPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
   slotsGenerate?: Resolver<ResolversTypes['SlotsGeneratePayload'], ParentType, ContextType, RequireFields<MutationSlotsGenerateArgs, 'input'>>;
-  webhookDeliveryRedeliver?: Resolver<ResolversTypes['WebhookDeliveryPayload'], ParentType, ContextType, RequireFields<MutationWebhookDeliveryRedeliverArgs, 'input'>>;
+  webhookDeliveryRedeliver?: Resolver<ResolversTypes['WebhookDeliveryRedeliverPayload'], ParentType, ContextType, RequireFields<MutationWebhookDeliveryRedeliverArgs, 'input'>>;
   webhookEndpointCreate?: Resolver<ResolversTypes['WebhookEndpointCreatePayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointCreateArgs, 'input'>>;
   webhookEndpointDelete?: Resolver<ResolversTypes['WebhookEndpointDeletePayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointDeleteArgs, 'input'>>;
-  webhookEndpointResume?: Resolver<ResolversTypes['WebhookEndpointPayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointResumeArgs, 'input'>>;
+  webhookEndpointResume?: Resolver<ResolversTypes['WebhookEndpointResumePayload'], ParentType, ContextType, RequireFields<MutationWebhookEndpointResumeArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
@@ -1841,7 +1927,12 @@ export type PartnerEdgeResolvers<ContextType = RequestContext, ParentType extend
   node?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
 };
 
-export type PartnerSchedulePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerSchedulePayload'] = ResolversParentTypes['PartnerSchedulePayload']> = {
+export type PartnerExceptionSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerExceptionSetPayload'] = ResolversParentTypes['PartnerExceptionSetPayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PartnerScheduleSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerScheduleSetPayload'] = ResolversParentTypes['PartnerScheduleSetPayload']> = {
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -1869,7 +1960,7 @@ export type PaymentCreatePayloadResolvers<ContextType = RequestContext, ParentTy
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
-export type PaymentPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PaymentPayload'] = ResolversParentTypes['PaymentPayload']> = {
+export type PaymentRefundPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PaymentRefundPayload'] = ResolversParentTypes['PaymentRefundPayload']> = {
   payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -1926,6 +2017,11 @@ export type SlotResolvers<ContextType = RequestContext, ParentType extends Resol
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type SlotBlockPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotBlockPayload'] = ResolversParentTypes['SlotBlockPayload']> = {
+  slot?: Resolver<Maybe<ResolversTypes['Slot']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type SlotHoldResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotHold'] = ResolversParentTypes['SlotHold']> = {
   endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1942,7 +2038,7 @@ export type SlotHoldPayloadResolvers<ContextType = RequestContext, ParentType ex
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
-export type SlotPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotPayload'] = ResolversParentTypes['SlotPayload']> = {
+export type SlotUnblockPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SlotUnblockPayload'] = ResolversParentTypes['SlotUnblockPayload']> = {
   slot?: Resolver<Maybe<ResolversTypes['Slot']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -1999,7 +2095,7 @@ export type WebhookDeliveryEdgeResolvers<ContextType = RequestContext, ParentTyp
   node?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType>;
 };
 
-export type WebhookDeliveryPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDeliveryPayload'] = ResolversParentTypes['WebhookDeliveryPayload']> = {
+export type WebhookDeliveryRedeliverPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookDeliveryRedeliverPayload'] = ResolversParentTypes['WebhookDeliveryRedeliverPayload']> = {
   delivery?: Resolver<Maybe<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2030,7 +2126,7 @@ export type WebhookEndpointDeletePayloadResolvers<ContextType = RequestContext, 
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
-export type WebhookEndpointPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpointPayload'] = ResolversParentTypes['WebhookEndpointPayload']> = {
+export type WebhookEndpointResumePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WebhookEndpointResumePayload'] = ResolversParentTypes['WebhookEndpointResumePayload']> = {
   endpoint?: Resolver<Maybe<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2046,12 +2142,16 @@ export type WeeklyHoursResolvers<ContextType = RequestContext, ParentType extend
 export type Resolvers<ContextType = RequestContext> = {
   AvailableStart?: AvailableStartResolvers<ContextType>;
   Booking?: BookingResolvers<ContextType>;
+  BookingCancelPayload?: BookingCancelPayloadResolvers<ContextType>;
+  BookingCompletePayload?: BookingCompletePayloadResolvers<ContextType>;
+  BookingConfirmPayload?: BookingConfirmPayloadResolvers<ContextType>;
   BookingConnection?: BookingConnectionResolvers<ContextType>;
   BookingCreatePayload?: BookingCreatePayloadResolvers<ContextType>;
   BookingEdge?: BookingEdgeResolvers<ContextType>;
   BookingEvent?: BookingEventResolvers<ContextType>;
   BookingEventsPage?: BookingEventsPageResolvers<ContextType>;
-  BookingPayload?: BookingPayloadResolvers<ContextType>;
+  BookingMarkNoShowPayload?: BookingMarkNoShowPayloadResolvers<ContextType>;
+  BookingReschedulePayload?: BookingReschedulePayloadResolvers<ContextType>;
   Business?: BusinessResolvers<ContextType>;
   BusinessConnection?: BusinessConnectionResolvers<ContextType>;
   BusinessEdge?: BusinessEdgeResolvers<ContextType>;
@@ -2067,20 +2167,22 @@ export type Resolvers<ContextType = RequestContext> = {
   Partner?: PartnerResolvers<ContextType>;
   PartnerConnection?: PartnerConnectionResolvers<ContextType>;
   PartnerEdge?: PartnerEdgeResolvers<ContextType>;
-  PartnerSchedulePayload?: PartnerSchedulePayloadResolvers<ContextType>;
+  PartnerExceptionSetPayload?: PartnerExceptionSetPayloadResolvers<ContextType>;
+  PartnerScheduleSetPayload?: PartnerScheduleSetPayloadResolvers<ContextType>;
   PartnerSetActivePayload?: PartnerSetActivePayloadResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;
   PaymentCreatePayload?: PaymentCreatePayloadResolvers<ContextType>;
-  PaymentPayload?: PaymentPayloadResolvers<ContextType>;
+  PaymentRefundPayload?: PaymentRefundPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ScheduleException?: ScheduleExceptionResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
   ServiceConnection?: ServiceConnectionResolvers<ContextType>;
   ServiceEdge?: ServiceEdgeResolvers<ContextType>;
   Slot?: SlotResolvers<ContextType>;
+  SlotBlockPayload?: SlotBlockPayloadResolvers<ContextType>;
   SlotHold?: SlotHoldResolvers<ContextType>;
   SlotHoldPayload?: SlotHoldPayloadResolvers<ContextType>;
-  SlotPayload?: SlotPayloadResolvers<ContextType>;
+  SlotUnblockPayload?: SlotUnblockPayloadResolvers<ContextType>;
   SlotsGeneratePayload?: SlotsGeneratePayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
@@ -2088,11 +2190,11 @@ export type Resolvers<ContextType = RequestContext> = {
   WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
   WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
   WebhookDeliveryEdge?: WebhookDeliveryEdgeResolvers<ContextType>;
-  WebhookDeliveryPayload?: WebhookDeliveryPayloadResolvers<ContextType>;
+  WebhookDeliveryRedeliverPayload?: WebhookDeliveryRedeliverPayloadResolvers<ContextType>;
   WebhookEndpoint?: WebhookEndpointResolvers<ContextType>;
   WebhookEndpointCreatePayload?: WebhookEndpointCreatePayloadResolvers<ContextType>;
   WebhookEndpointDeletePayload?: WebhookEndpointDeletePayloadResolvers<ContextType>;
-  WebhookEndpointPayload?: WebhookEndpointPayloadResolvers<ContextType>;
+  WebhookEndpointResumePayload?: WebhookEndpointResumePayloadResolvers<ContextType>;
   WeeklyHours?: WeeklyHoursResolvers<ContextType>;
 };
 

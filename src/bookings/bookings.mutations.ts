@@ -1,39 +1,67 @@
-import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { BookingStatus, Resolvers } from '../__generated__/resolvers-types.js';
+import type { Viewer } from '../auth/viewer.js';
+import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { rememberById, withIdempotency, type UnitOfWork } from '../idempotency/idempotent-mutation.js';
-import { toPayload } from '../shared/payload.js';
-import type { ActionResult } from '../shared/user-errors.js';
+import { forbidden } from '../shared/errors.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { mutation, roles } from '../shared/mutation.js';
 import type { BookingModel } from './booking.model.js';
 import { bookingById } from './bookings.loaders.js';
-import {
-  cancelBooking,
-  completeBooking,
-  confirmBooking,
-  createBooking,
-  markBookingNoShow,
-  rescheduleBooking,
-  type ActionContext,
-} from './bookings.actions.js';
+import { changeBookingStatus, checkCancelReason, createBooking, rescheduleBooking } from './bookings.actions.js';
 
-const actionContext = (context: RequestContext, unit: UnitOfWork) => ({ db: unit.db, viewer: context.viewer, changes: unit.changes });
+/** A retry gets the same booking back (as it is now). */
+const rememberBooking = (context: RequestContext) => rememberById((id) => bookingById(context.loaders).load(id));
+const bookingPayload = (booking: BookingModel | null) => ({ booking });
 
-/** A booking mutation, run once per idempotency key; a retry gets the same booking back (as it is now). */
-function idempotent<I extends object>(operation: string, action: (ctx: ActionContext, input: I) => Promise<ActionResult<BookingModel>>) {
-  return async (_: unknown, { input }: { input: I }, context: RequestContext) =>
-    toPayload(
-      context,
-      'booking',
-      await withIdempotency(context, operation, input, (unit) => action(actionContext(context, unit), input), rememberById((id) => bookingById(context.loaders).load(id))),
-    );
+/** Staff, admins and the booking's own partner operate a booking (which one is theirs, the step's read decides). */
+const operators = roles('ADMIN', 'STAFF', 'PARTNER');
+const anyoneSignedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
+
+function statusChange(name: string, to: BookingStatus, verb: string) {
+  return mutation({
+    name,
+    who: { expected: `an admin, staff or partner token to ${verb} a booking`, scope: operators },
+    inside: (trx, { viewer, input }: { viewer: Viewer; input: { bookingId: string } }) => changeBookingStatus(trx, viewer, input.bookingId, to),
+    remember: rememberBooking,
+    payload: bookingPayload,
+  });
 }
 
 export const bookingMutations: Resolvers = {
   Mutation: {
-    bookingCreate: idempotent('bookingCreate', createBooking),
-    bookingConfirm: idempotent('bookingConfirm', confirmBooking),
-    bookingCancel: idempotent('bookingCancel', cancelBooking),
-    bookingReschedule: idempotent('bookingReschedule', rescheduleBooking),
-    bookingComplete: idempotent('bookingComplete', completeBooking),
-    bookingMarkNoShow: idempotent('bookingMarkNoShow', markBookingNoShow),
+    bookingCreate: mutation({
+      name: 'bookingCreate',
+      who: { expected: 'a customer, staff or admin token to create a booking', scope: roles('ADMIN', 'STAFF', 'CUSTOMER') },
+      inside: (trx, { viewer, input }) => createBooking(trx, viewer, input),
+      remember: rememberBooking,
+      payload: bookingPayload,
+    }),
+    bookingConfirm: statusChange('bookingConfirm', 'CONFIRMED', 'confirm'),
+    bookingComplete: statusChange('bookingComplete', 'COMPLETED', 'complete'),
+    bookingMarkNoShow: statusChange('bookingMarkNoShow', 'NO_SHOW', 'mark no-show'),
+    bookingCancel: mutation({
+      name: 'bookingCancel',
+      who: { expected: 'a token to cancel a booking', scope: anyoneSignedIn },
+      outside: async ({ input }) => checkCancelReason(input.reason),
+      inside: (trx, { viewer, input, prepared: reason }) => changeBookingStatus(trx, viewer, input.bookingId, 'CANCELLED', reason),
+      remember: rememberBooking,
+      payload: bookingPayload,
+    }),
+    bookingReschedule: mutation({
+      name: 'bookingReschedule',
+      who: {
+        expected: 'a token to reschedule a booking',
+        scope: (viewer, input) => {
+          // A partner sees only their own bookings, so any other partner named is a move away from them.
+          if (viewer.role === 'PARTNER' && input.partnerId && rawIdOf(input.partnerId, 'Partner') !== viewer.partnerId) {
+            throw forbidden('Expected a partner to move their bookings in time only, got another partner\'s ID.');
+          }
+          return anyoneSignedIn(viewer);
+        },
+      },
+      inside: (trx, { viewer, input }) => rescheduleBooking(trx, viewer, input),
+      remember: rememberBooking,
+      payload: bookingPayload,
+    }),
   },
 };

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { accessKeyOf } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import type { Trx } from '../shared/transaction.js';
 import type { RequestContext } from '../server/context.js';
 import { ChangeFeed, type Change } from '../shared/change-feed.js';
 import { ErrorCode } from '../shared/errors.js';
@@ -24,14 +25,17 @@ import {
  * after 24 hours.
  *
  * How: one transaction inserts the key, runs the action inside it (the action's own transaction
- * becomes a savepoint, see inTransaction) and stores the outcome before committing. So
+ * becomes a savepoint, see src/shared/mutation.ts) and stores the outcome before committing. So
  * - the work and the record of it commit together or not at all: a request that fails unexpectedly
  *   (or a process that dies) leaves no key behind, and its retry runs the work afresh;
  * - a concurrent retry's insert of the same key waits (PostgreSQL) until the first commits, then
  *   finds its outcome; on PGlite, one session, the transactions simply run one after the other. No
  *   design that holds one transaction open while running the action's own could work there.
  * - a retry waits at most KEY_WAIT_MS for the first request, then gets IDEMPOTENCY_KEY_IN_USE
- *   (the first one is slow, say a payment provider that takes its time) and may retry later.
+ *   (the first one is slow) and may retry later;
+ * - what must not hold a transaction open (a payment provider's call over the network) runs before
+ *   this transaction, on every try: it carries a key of its own derived from the same idempotency
+ *   key, so the provider answers a retry as it answered the first (see src/shared/mutation.ts).
  *
  * Keys are scoped by the caller (token role and subject, within its access: see callerOf) and the
  * mutation's name. Anonymous callers get no idempotency: every mutation refuses them anyway.
@@ -69,9 +73,63 @@ class ChangesAfterCommit extends ChangeFeed {
   }
 }
 
+/** The key of one mutation run, scoped to its caller and operation; null when the run is not idempotent. */
+export interface IdempotentRef {
+  ref: KeyRef;
+  requestHash: string;
+}
+
 /**
- * Runs a mutation's action at most once per idempotency key. `run` must do all of its writes through
+ * The key for this mutation: the `Idempotency-Key` header or `input.idempotencyKey` (refused when
+ * both are sent and differ), or null without one or for an anonymous caller.
+ */
+export function idempotencyKeyFor(context: Pick<RequestContext, 'idempotencyKey'>, input: object): string | null {
+  return chooseIdempotencyKey(context.idempotencyKey, (input as { idempotencyKey?: string | null }).idempotencyKey);
+}
+
+export function idempotentRefOf(context: Pick<RequestContext, 'viewer'>, operation: string, input: object, key: string | null): IdempotentRef | null {
+  if (key === null || context.viewer.role === 'ANONYMOUS') return null;
+  return { ref: { caller: callerOf(context.viewer), operation, key }, requestHash: hashInput(input) };
+}
+
+/**
+ * Runs `work` at most once for the key: in one transaction that claims the key, runs the work and
+ * stores its outcome. `ran` is false for a replay of an earlier outcome (nothing was done now).
+ */
+export async function runOncePerKey<T>(
+  db: Db,
+  { ref, requestHash }: IdempotentRef,
+  work: (trx: Trx) => Promise<ActionResult<T>>,
+  memory: ResultMemory<T>,
+  options: { waitMs?: number } = {},
+): Promise<{ result: ActionResult<T>; ran: boolean }> {
+  await purgeNowAndThen(db);
+  const done = await db.transaction().execute(async (trx): Promise<{ result: ActionResult<T> } | { replay: StoredOutcome }> => {
+    if (!(await claim(trx, ref, requestHash, options.waitMs ?? KEY_WAIT_MS))) {
+      const existing = await findIdempotencyKey(trx, ref);
+      if (!existing?.outcome) throw inUse(ref.key, ref.operation);
+      if (existing.requestHash !== requestHash) {
+        throw new GraphQLError(
+          `Expected the same input as the first \`${ref.operation}\` with idempotency key "${ref.key}", got a different one; nothing was done. Use a new key for a new request.`,
+          { extensions: { code: ErrorCode.IdempotencyKeyReused } },
+        );
+      }
+      return { replay: existing.outcome };
+    }
+    const result = await work(trx);
+    const outcome: StoredOutcome = result.ok ? { ok: true, saved: memory.save(result.value) } : { ok: false, errors: result.errors };
+    await saveIdempotencyOutcome(trx, ref, outcome);
+    return { result };
+  });
+  if ('result' in done) return { result: done.result, ran: true };
+  return { result: await replay(done.replay, memory), ran: false };
+}
+
+/**
+ * Runs a unit of work at most once per idempotency key. `run` must do all of its writes through
  * the unit of work it is given. Without a key (or for an anonymous caller), `run` simply runs.
+ * Mutations use src/shared/mutation.ts, which builds on runOncePerKey; this form is for work that
+ * manages its own transaction through the unit's database.
  */
 export async function withIdempotency<T>(
   context: RequestContext,
@@ -82,37 +140,13 @@ export async function withIdempotency<T>(
   memory: ResultMemory<T>,
   options: { waitMs?: number } = {},
 ): Promise<ActionResult<T>> {
-  const { app, viewer } = context;
-  const key = chooseIdempotencyKey(context.idempotencyKey, (input as { idempotencyKey?: string | null }).idempotencyKey);
-  if (key === null || viewer.role === 'ANONYMOUS') return run({ db: app.db, changes: app.changes });
-
-  await purgeNowAndThen(app.db);
-  const ref: KeyRef = { caller: callerOf(viewer), operation, key };
-  const requestHash = hashInput(input);
+  const { app } = context;
+  const idempotent = idempotentRefOf(context, operation, input, idempotencyKeyFor(context, input));
+  if (idempotent === null) return run({ db: app.db, changes: app.changes });
   const changes = new ChangesAfterCommit();
-  const done = await app.db.transaction().execute(async (trx): Promise<{ result: ActionResult<T> } | { replay: StoredOutcome }> => {
-    if (!(await claim(trx, ref, requestHash, options.waitMs ?? KEY_WAIT_MS))) {
-      const existing = await findIdempotencyKey(trx, ref);
-      if (!existing?.outcome) throw inUse(key, operation);
-      if (existing.requestHash !== requestHash) {
-        throw new GraphQLError(
-          `Expected the same input as the first \`${operation}\` with idempotency key "${key}", got a different one; nothing was done. Use a new key for a new request.`,
-          { extensions: { code: ErrorCode.IdempotencyKeyReused } },
-        );
-      }
-      return { replay: existing.outcome };
-    }
-    const result = await run({ db: trx, changes });
-    const outcome: StoredOutcome = result.ok ? { ok: true, saved: memory.save(result.value) } : { ok: false, errors: result.errors };
-    await saveIdempotencyOutcome(trx, ref, outcome);
-    return { result };
-  });
-
-  if ('result' in done) {
-    for (const change of changes.pending) await app.changes.publish(change);
-    return done.result;
-  }
-  return replay(done.replay, memory);
+  const { result, ran } = await runOncePerKey(app.db, idempotent, (trx) => run({ db: trx, changes }), memory, options);
+  if (ran) for (const change of changes.pending) await app.changes.publish(change);
+  return result;
 }
 
 /**

@@ -1,12 +1,10 @@
 import type { PartnerSetActiveInput } from '../__generated__/resolvers-types.js';
-import { insertAuditLogs } from '../audit/audit.repository.js';
 import { managementScopeOf, type ManagementScope } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db/sql-helpers.js';
-import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { inTransaction } from '../shared/transaction.js';
-import { abort, userError, type ActionResult } from '../shared/user-errors.js';
+import type { Step } from '../shared/mutation.js';
+import type { Trx } from '../shared/transaction.js';
+import { abort } from '../shared/user-errors.js';
 import type { PartnerModel } from './partner.model.js';
 import { lockPartnerById, updatePartnerActive } from './partners.repository.js';
 
@@ -25,34 +23,25 @@ function notFoundMessage(partnerGid: string): string {
   return `Expected the ID of a partner you may manage, got "${partnerGid}".`;
 }
 
-export async function setPartnerActive(db: Db, changes: ChangeFeed, manager: PartnerManager, input: PartnerSetActiveInput): Promise<ActionResult<PartnerModel>> {
+/** The raw id of the partner an input names; a malformed ID reads NOT_FOUND, before any statement. */
+export function partnerIdOf(input: { partnerId: string }): string {
   const id = rawIdOf(input.partnerId, 'Partner');
-  if (!id) return userError('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
+  if (!id) abort('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
+  return id;
+}
 
-  let changed = false;
-  const result = await inTransaction(db, async (trx) => {
-    const partner = await lockPartnerById(trx, id, manager.businessId);
-    if (!partner) abort('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
-    // Asking for the current value succeeds without a write or an audit row, so a retried request
-    // is harmless and the trail records only real changes.
-    if (partner.isActive === input.isActive) return partner;
-    changed = true;
+export async function setPartnerActive(trx: Trx, manager: PartnerManager, id: string, input: PartnerSetActiveInput): Promise<Step<PartnerModel>> {
+  const partner = await lockPartnerById(trx, id, manager.businessId);
+  if (!partner) abort('NOT_FOUND', notFoundMessage(input.partnerId), PARTNER_ID_FIELD);
+  // Asking for the current value succeeds without a write or an audit row, so a retried request
+  // is harmless and the trail records only real changes.
+  if (partner.isActive === input.isActive) return { value: partner };
 
-    const updated = await updatePartnerActive(trx, id, input.isActive);
-    await insertAuditLogs(trx, [
-      {
-        businessId: updated.businessId,
-        entity: 'partner',
-        entityId: updated.id,
-        action: input.isActive ? 'partner.activated' : 'partner.deactivated',
-        actor: manager.actor,
-        changes: { before: { isActive: partner.isActive }, after: { isActive: updated.isActive } },
-      },
-    ]);
-    return updated;
-  });
-  await announce(changes, result, (partner) =>
-    changed ? { action: partner.isActive ? 'partner.activated' : 'partner.deactivated', businessId: partner.businessId, partnerIds: [partner.id], ranges: [] } : null,
-  );
-  return result;
+  const updated = await updatePartnerActive(trx, id, input.isActive);
+  const action = input.isActive ? 'partner.activated' : 'partner.deactivated';
+  return {
+    value: updated,
+    changes: [{ action, businessId: updated.businessId, partnerIds: [updated.id], ranges: [] }],
+    audit: [{ businessId: updated.businessId, entity: 'partner', entityId: updated.id, action, changes: { before: { isActive: partner.isActive }, after: { isActive: updated.isActive } } }],
+  };
 }

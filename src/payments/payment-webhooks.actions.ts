@@ -1,15 +1,12 @@
 import type { PaymentStatus } from '../__generated__/resolvers-types.js';
-import { insertAuditLogs, type AuditEntry } from '../audit/audit.repository.js';
-import type { BookingModel } from '../bookings/booking.model.js';
-import { canTransition } from '../bookings/booking-state-machine.js';
-import { lockBookingById, updateBookingStatus } from '../bookings/bookings.repository.js';
+import { transitionBooking } from '../bookings/bookings.actions.js';
+import { lockBookingById } from '../bookings/bookings.repository.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../server/context.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
+import { combine, commitStep, type Step } from '../shared/mutation.js';
 import type { PaymentEvent, PaymentEventType } from './payment-provider.js';
-import { insertBookingEvents, insertPaymentEvent } from '../events/booking-events.repository.js';
 import { recordProcessedEvent } from './processed-payment-events.repository.js';
-import type { PaymentModel } from './payment.model.js';
 import { paymentChange } from './payments.actions.js';
 import { lockPaymentByProviderTxnId, updatePaymentStatus } from './payments.repository.js';
 
@@ -50,64 +47,49 @@ export interface WebhookServices {
   log: Logger;
 }
 
+/**
+ * A succeeded payment confirms its pending booking through the bookings domain's own step, so the
+ * confirmation is the same rule (and the same audit entry, event and announcement) as a
+ * `bookingConfirm`'s, done by the provider.
+ */
 export async function applyPaymentEvent(services: WebhookServices, provider: string, event: PaymentEvent): Promise<WebhookOutcome> {
-  const actor = `provider:${provider}`;
-  let confirmed: BookingModel | null = null;
-  let changedPayment: PaymentModel | null = null;
-  const outcome = await services.db.transaction().execute(async (trx): Promise<WebhookOutcome> => {
-    if (!(await recordProcessedEvent(trx, { provider, eventId: event.id, type: event.type }))) return 'duplicate';
+  const result = await commitStep(services, `provider:${provider}`, async (trx): Promise<Step<WebhookOutcome>> => {
+    if (!(await recordProcessedEvent(trx, { provider, eventId: event.id, type: event.type }))) return { value: 'duplicate' };
     const before = await lockPaymentByProviderTxnId(trx, provider, event.providerTxnId);
-    if (!before) return 'unknown_payment';
+    if (!before) return { value: 'unknown_payment' };
     const to = TARGET[event.type];
-    if (PRECEDENCE[to] <= PRECEDENCE[before.status]) return 'unchanged';
+    if (PRECEDENCE[to] <= PRECEDENCE[before.status]) return { value: 'unchanged' };
 
     const after = await updatePaymentStatus(trx, before.id, to);
-    changedPayment = after;
-    await insertPaymentEvent(trx, after, before.status);
-    const entries: AuditEntry[] = [{
-      businessId: after.businessId,
-      entity: 'payment',
-      entityId: after.id,
-      action: `payment.${to.toLowerCase()}`,
-      actor,
-      changes: { before: { status: before.status }, after: { status: after.status }, eventId: event.id, eventAmountCents: event.amountCents },
-    }];
-    if (to === 'SUCCEEDED' && event.amountCents !== null && event.amountCents !== after.amountCents) {
+    const changed = {
+      events: [{ type: 'PAYMENT_STATUS_CHANGED' as const, payment: after, previousStatus: before.status }],
+      audit: [{
+        businessId: after.businessId,
+        entity: 'payment' as const,
+        entityId: after.id,
+        action: `payment.${to.toLowerCase()}`,
+        changes: { before: { status: before.status }, after: { status: after.status }, eventId: event.id, eventAmountCents: event.amountCents },
+      }],
+    };
+    if (to !== 'SUCCEEDED') return { value: 'applied', ...changed, changes: [paymentChange(after)] };
+    if (event.amountCents !== null && event.amountCents !== after.amountCents) {
       services.log.error('A payment succeeded with another amount than was asked for', { provider, paymentId: after.id, expected: after.amountCents, got: event.amountCents });
     }
-    if (to === 'SUCCEEDED') {
-      const booking = await lockBookingById(trx, after.bookingId);
-      if (booking && booking.status === 'PENDING' && canTransition(booking.status, 'CONFIRMED')) {
-        confirmed = await updateBookingStatus(trx, booking.id, 'CONFIRMED');
-        await insertBookingEvents(trx, [{ type: 'BOOKING_CONFIRMED', booking: confirmed }]);
-        entries.push({
-          businessId: booking.businessId,
-          entity: 'booking',
-          entityId: booking.id,
-          action: 'booking.confirmed',
-          actor,
-          changes: { before: { status: booking.status }, after: { status: confirmed.status }, paymentId: after.id },
-        });
-      } else if (booking && booking.status !== 'CONFIRMED') {
-        // Money taken for a booking that is no longer live (cancelled while the customer paid).
-        services.log.error('A payment succeeded for a booking that is not live; it may need a refund', { provider, paymentId: after.id, bookingId: booking.id, bookingStatus: booking.status });
-      }
+    const booking = await lockBookingById(trx, after.bookingId);
+    if (booking && booking.status === 'PENDING') {
+      // The payment's event shows the booking as the payment found it, before the confirmation
+      // (the insert of a payment event alone would read the booking as it is when written).
+      const paid = { ...changed, events: [{ type: 'PAYMENT_STATUS_CHANGED' as const, booking, payment: { after, previousStatus: before.status } }] };
+      // The confirmation's change also runs the relay, so the payment's own is not announced.
+      const confirmed = await transitionBooking(trx, booking, 'CONFIRMED', { note: { paymentId: after.id } });
+      return { value: 'applied', ...combine(paid, confirmed) };
     }
-    await insertAuditLogs(trx, entries);
-    return 'applied';
+    if (booking && booking.status !== 'CONFIRMED') {
+      // Money taken for a booking that is no longer live (cancelled while the customer paid).
+      services.log.error('A payment succeeded for a booking that is not live; it may need a refund', { provider, paymentId: after.id, bookingId: booking.id, bookingStatus: booking.status });
+    }
+    return { value: 'applied', ...changed, changes: [paymentChange(after)] };
   });
-  const booking = confirmed as BookingModel | null;
-  const payment = changedPayment as PaymentModel | null;
-  // The confirmation's change below also runs the relay; a payment change alone announces itself.
-  if (payment && !booking) await services.changes.publish(paymentChange(payment));
-  if (booking) {
-    await services.changes.publish({
-      action: 'booking.confirmed',
-      businessId: booking.businessId,
-      partnerIds: [booking.partnerId],
-      ranges: [{ startsAt: booking.startsAt, endsAt: booking.endsAt }],
-      bookingIds: [booking.id],
-    });
-  }
-  return outcome;
+  if (!result.ok) throw new Error(`Applying a payment event was refused: ${result.errors.map((e) => e.message).join(' ')}`);
+  return result.value;
 }

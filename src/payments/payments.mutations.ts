@@ -1,20 +1,11 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
-import { rememberById, withIdempotency, type ResultMemory, type UnitOfWork } from '../idempotency/idempotent-mutation.js';
+import { rememberById, type ResultMemory } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { toPayload } from '../shared/payload.js';
-import { ok } from '../shared/user-errors.js';
+import { mutation, roles } from '../shared/mutation.js';
 import type { PaymentModel } from './payment.model.js';
 import { paymentById } from './payments.loaders.js';
-import { createPayment, refundPaymentForStaff, type CreatedPaymentResult, type PaymentActionContext } from './payments.actions.js';
-
-const actionContext = (context: RequestContext, unit: UnitOfWork): PaymentActionContext => ({
-  db: unit.db,
-  viewer: context.viewer,
-  providers: context.app.paymentProviders,
-  log: context.app.log,
-  changes: unit.changes,
-});
+import { findPaymentForStaff, recordRefund, recordStartedPayment, refundAtProvider, startPayment, type CreatedPaymentResult } from './payments.actions.js';
 
 /** A payment is visible exactly when its booking is (as through `node`). */
 async function loadVisiblePayment(context: RequestContext, id: string): Promise<PaymentModel | null> {
@@ -34,20 +25,28 @@ function rememberCreatedPayment(context: RequestContext): ResultMemory<CreatedPa
   };
 }
 
+const PAYMENT_ID_FIELD = ['input', 'paymentId'];
+
 export const paymentMutations: Resolvers = {
   Mutation: {
-    paymentCreate: async (_, { input }, context) => {
-      const result = await withIdempotency(context, 'paymentCreate', input, (unit) => createPayment(actionContext(context, unit), input), rememberCreatedPayment(context));
-      return {
-        ...toPayload(context, 'payment', result.ok ? ok(result.value.payment) : result),
-        clientSecret: result.ok ? result.value.clientSecret : null,
-      };
-    },
-    paymentRefund: async (_, { input }, context) =>
-      toPayload(
-        context,
-        'payment',
-        await withIdempotency(context, 'paymentRefund', input, (unit) => refundPaymentForStaff(actionContext(context, unit), input), rememberById((id) => loadVisiblePayment(context, id))),
-      ),
+    paymentCreate: mutation({
+      name: 'paymentCreate',
+      who: { expected: "the booking's customer, staff or an admin token to start a payment", scope: roles('ADMIN', 'STAFF', 'CUSTOMER') },
+      outside: ({ viewer, input, app, idempotencyKey }, db) => startPayment(db, { providers: app.paymentProviders, log: app.log }, viewer, input, idempotencyKey),
+      inside: (trx, { input, prepared }) => recordStartedPayment(trx, prepared, input),
+      remember: rememberCreatedPayment,
+      payload: (value) => ({ payment: value?.payment ?? null, clientSecret: value?.clientSecret ?? null }),
+    }),
+    paymentRefund: mutation({
+      name: 'paymentRefund',
+      who: { expected: 'a staff or admin token to refund a payment', scope: roles('ADMIN', 'STAFF') },
+      outside: async ({ viewer, input, app }, db) => {
+        const payment = await findPaymentForStaff(db, viewer, input);
+        return { payment, refund: await refundAtProvider({ providers: app.paymentProviders, log: app.log }, payment, PAYMENT_ID_FIELD) };
+      },
+      inside: (trx, { prepared: { payment, refund } }) => recordRefund(trx, payment, refund, PAYMENT_ID_FIELD),
+      remember: (context) => rememberById((id) => loadVisiblePayment(context, id)),
+      payload: (payment) => ({ payment }),
+    }),
   },
 };

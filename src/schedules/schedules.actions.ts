@@ -1,15 +1,13 @@
 import type { PartnerExceptionSetInput, PartnerScheduleSetInput, SlotsGenerateInput, UserError } from '../__generated__/resolvers-types.js';
-import { insertAuditLogs } from '../audit/audit.repository.js';
 import { managementScopeOf, type ManagementScope } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
 import { findBusinessesByIds } from '../businesses/businesses.repository.js';
 import type { BusinessModel } from '../businesses/business.model.js';
-import type { Db } from '../db/sql-helpers.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { lockPartnerById } from '../partners/partners.repository.js';
-import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { inTransaction, type Trx } from '../shared/transaction.js';
+import type { Step } from '../shared/mutation.js';
+import type { Trx } from '../shared/transaction.js';
 import { abort, type ActionResult } from '../shared/user-errors.js';
 import { DAYS_OF_WEEK, isoDayOf } from './schedule.model.js';
 import { deleteWeeklyHoursInRange, findExceptionForUpdate, insertWeeklyHours, upsertException, type WeeklyHoursRow } from './schedules.repository.js';
@@ -18,15 +16,11 @@ import { planSlots } from './slot-planning.js';
 import { addDays, daysBetween, formatLocalTime, generateSlots, localDateRange, MINUTES_PER_DAY, parseLocalTime } from './slot-generator.js';
 
 /**
- * Schedule rules: weekly hours, exceptions per date, and making slots from them. Each change runs
- * in one transaction with the partner locked (FOR NO KEY UPDATE: schedule changes of one partner
- * queue up, bookings are not blocked), writes an audit row, and is announced after the commit.
+ * Schedule rules: weekly hours, exceptions per date, and making slots from them. Each change is a
+ * step inside its mutation's transaction with the partner locked (FOR NO KEY UPDATE: schedule
+ * changes of one partner queue up, bookings are not blocked); it returns its audit entry and the
+ * change to announce after the commit. Inputs are checked before, outside the transaction.
  */
-
-export interface ScheduleContext {
-  db: Db;
-  changes: ChangeFeed;
-}
 
 /** What a caller may change: a null column means any (an admin's business, staff's partner). */
 export type ScheduleManager = ManagementScope;
@@ -87,7 +81,7 @@ function isError(value: object): value is UserError {
 // partnerScheduleSet
 
 /** The weekly hours in rows for the table, or the first thing wrong with them. */
-function checkWeeklyHours(input: PartnerScheduleSetInput): ActionResult<WeeklyHoursRow[]> {
+export function checkWeeklyHours(input: PartnerScheduleSetInput): ActionResult<WeeklyHoursRow[]> {
   if (input.effectiveTo && input.effectiveTo < input.effectiveFrom) {
     return invalid(`Expected effectiveTo on or after effectiveFrom ${input.effectiveFrom}, got ${input.effectiveTo}.`, ['input', 'effectiveTo']);
   }
@@ -129,42 +123,34 @@ function checkWeeklyHours(input: PartnerScheduleSetInput): ActionResult<WeeklyHo
  * effectiveTo comes back, so temporary hours (a summer schedule) end by themselves. Slots are
  * neither made nor removed: `slotsGenerate` and the periodic job do that.
  */
-export async function setWeeklyHours(ctx: ScheduleContext, manager: ScheduleManager, input: PartnerScheduleSetInput): Promise<ActionResult<PartnerModel>> {
-  const checked = checkWeeklyHours(input);
-  if (!checked.ok) return checked;
+export async function setWeeklyHours(trx: Trx, manager: ScheduleManager, input: PartnerScheduleSetInput, rows: WeeklyHoursRow[]): Promise<Step<PartnerModel>> {
   const from = input.effectiveFrom;
   const to = input.effectiveTo ?? null;
-  let business: BusinessModel | undefined;
-  const result = await inTransaction(ctx.db, async (trx) => {
-    const locked = await lockManagedPartner(trx, manager, input.partnerId);
-    business = locked.business;
-    const removed = await deleteWeeklyHoursInRange(trx, locked.partner.id, from, to);
-    const kept: WeeklyHoursRow[] = [];
-    for (const row of removed) {
-      if (row.effectiveFrom < from) kept.push({ ...row, effectiveTo: addDays(from, -1) });
-      if (to !== null && (row.effectiveTo === null || row.effectiveTo > to)) kept.push({ ...row, effectiveFrom: addDays(to, 1) });
-    }
-    await insertWeeklyHours(trx, locked.partner.businessId, locked.partner.id, [...kept, ...checked.value]);
-    await insertAuditLogs(trx, [
-      {
-        businessId: locked.partner.businessId,
-        entity: 'partner',
-        entityId: locked.partner.id,
-        action: 'partner.schedule_changed',
-        actor: manager.actor,
-        changes: { before: { weeklyHours: removed }, after: { weeklyHours: [...kept, ...checked.value] } },
-      },
-    ]);
-    return locked.partner;
-  });
-  await announce(ctx.changes, result, (partner) => ({
-    action: 'partner.schedule_changed',
-    businessId: partner.businessId,
-    partnerIds: [partner.id],
-    // Open-ended hours may change any time from `from` on: an empty list says "all of them".
-    ranges: to === null ? [] : [{ startsAt: isoOf(localDateRange(from, business!.timeZone).start), endsAt: isoOf(localDateRange(to, business!.timeZone).end) }],
-  }));
-  return result;
+  const { partner, business } = await lockManagedPartner(trx, manager, input.partnerId);
+  const removed = await deleteWeeklyHoursInRange(trx, partner.id, from, to);
+  const kept: WeeklyHoursRow[] = [];
+  for (const row of removed) {
+    if (row.effectiveFrom < from) kept.push({ ...row, effectiveTo: addDays(from, -1) });
+    if (to !== null && (row.effectiveTo === null || row.effectiveTo > to)) kept.push({ ...row, effectiveFrom: addDays(to, 1) });
+  }
+  await insertWeeklyHours(trx, partner.businessId, partner.id, [...kept, ...rows]);
+  return {
+    value: partner,
+    changes: [{
+      action: 'partner.schedule_changed',
+      businessId: partner.businessId,
+      partnerIds: [partner.id],
+      // Open-ended hours may change any time from `from` on: an empty list says "all of them".
+      ranges: to === null ? [] : [{ startsAt: isoOf(localDateRange(from, business.timeZone).start), endsAt: isoOf(localDateRange(to, business.timeZone).end) }],
+    }],
+    audit: [{
+      businessId: partner.businessId,
+      entity: 'partner',
+      entityId: partner.id,
+      action: 'partner.schedule_changed',
+      changes: { before: { weeklyHours: removed }, after: { weeklyHours: [...kept, ...rows] } },
+    }],
+  };
 }
 
 function isoOf(epochMs: number): string {
@@ -174,7 +160,7 @@ function isoOf(epochMs: number): string {
 // ---------------------------------------------------------------------------------------------
 // partnerExceptionSet
 
-function checkException(input: PartnerExceptionSetInput): ActionResult<{ startTime: string | null; endTime: string | null }> {
+export function checkException(input: PartnerExceptionSetInput): ActionResult<{ startTime: string | null; endTime: string | null }> {
   if (input.closed) {
     if (input.startTime != null || input.endTime != null) {
       return invalid('Expected no startTime or endTime when closed is true.', ['input', input.startTime != null ? 'startTime' : 'endTime']);
@@ -193,47 +179,39 @@ function checkException(input: PartnerExceptionSetInput): ActionResult<{ startTi
  * do not generate exactly are removed (all of them when closed), the missing ones are created.
  * Booked, blocked and held slots stay, and new slots that would overlap them are skipped.
  */
-export async function setException(ctx: ScheduleContext, manager: ScheduleManager, input: PartnerExceptionSetInput): Promise<ActionResult<PartnerModel>> {
-  const checked = checkException(input);
-  if (!checked.ok) return checked;
-  let day: { start: number; end: number } | undefined;
-  const result = await inTransaction(ctx.db, async (trx) => {
-    const { partner, business } = await lockManagedPartner(trx, manager, input.partnerId);
-    const before = await findExceptionForUpdate(trx, partner.id, input.date);
-    const after = await upsertException(trx, partner.businessId, { partnerId: partner.id, date: input.date, closed: input.closed, ...checked.value });
+export async function setException(
+  trx: Trx,
+  manager: ScheduleManager,
+  input: PartnerExceptionSetInput,
+  hours: { startTime: string | null; endTime: string | null },
+): Promise<Step<PartnerModel>> {
+  const { partner, business } = await lockManagedPartner(trx, manager, input.partnerId);
+  const before = await findExceptionForUpdate(trx, partner.id, input.date);
+  const after = await upsertException(trx, partner.businessId, { partnerId: partner.id, date: input.date, closed: input.closed, ...hours });
 
-    const wanted = generateSlots({
-      timeZone: business.timeZone,
-      slotMinutes: business.slotMinutes,
-      from: input.date,
-      to: input.date,
-      weekly: [],
-      overrides: [{ date: input.date, closed: after.closed, startMinute: parseLocalTime(after.startTime ?? ''), endMinute: parseLocalTime(after.endTime ?? '') }],
-    }).map((s) => ({ businessId: partner.businessId, partnerId: partner.id, startsAt: isoOf(s.start), endsAt: isoOf(s.end) }));
-    day = localDateRange(input.date, business.timeZone);
-    const slotsRemoved = await deleteFreeSlotsExcept(trx, { partnerId: partner.id, from: isoOf(day.start), to: isoOf(day.end), keep: wanted });
-    const inserted = await insertSlotsSkippingConflicts(trx, wanted);
-    const slotsCreated = inserted.reduce((sum, i) => sum + i.count, 0);
-
-    await insertAuditLogs(trx, [
-      {
-        businessId: partner.businessId,
-        entity: 'partner',
-        entityId: partner.id,
-        action: 'partner.exception_set',
-        actor: manager.actor,
-        changes: { before: { exception: before ?? null }, after: { exception: after }, slotsRemoved, slotsCreated },
-      },
-    ]);
-    return partner;
-  });
-  await announce(ctx.changes, result, (partner) => ({
-    action: 'partner.exception_set',
-    businessId: partner.businessId,
-    partnerIds: [partner.id],
-    ranges: [{ startsAt: isoOf(day!.start), endsAt: isoOf(day!.end) }],
-  }));
-  return result;
+  const wanted = generateSlots({
+    timeZone: business.timeZone,
+    slotMinutes: business.slotMinutes,
+    from: input.date,
+    to: input.date,
+    weekly: [],
+    overrides: [{ date: input.date, closed: after.closed, startMinute: parseLocalTime(after.startTime ?? ''), endMinute: parseLocalTime(after.endTime ?? '') }],
+  }).map((s) => ({ businessId: partner.businessId, partnerId: partner.id, startsAt: isoOf(s.start), endsAt: isoOf(s.end) }));
+  const day = localDateRange(input.date, business.timeZone);
+  const slotsRemoved = await deleteFreeSlotsExcept(trx, { partnerId: partner.id, from: isoOf(day.start), to: isoOf(day.end), keep: wanted });
+  const inserted = await insertSlotsSkippingConflicts(trx, wanted);
+  const slotsCreated = inserted.reduce((sum, i) => sum + i.count, 0);
+  return {
+    value: partner,
+    changes: [{ action: 'partner.exception_set', businessId: partner.businessId, partnerIds: [partner.id], ranges: [{ startsAt: isoOf(day.start), endsAt: isoOf(day.end) }] }],
+    audit: [{
+      businessId: partner.businessId,
+      entity: 'partner',
+      entityId: partner.id,
+      action: 'partner.exception_set',
+      changes: { before: { exception: before ?? null }, after: { exception: after }, slotsRemoved, slotsCreated },
+    }],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,40 +222,30 @@ export interface SlotsGenerated {
   slotsCreated: number;
 }
 
+/** Checks the range of dates to make slots for. */
+export function checkGenerateRange(input: SlotsGenerateInput): ActionResult<null> {
+  const days = daysBetween(input.from, input.to);
+  if (days < 0) return invalid(`Expected \`to\` on or after \`from\` ${input.from}, got ${input.to}.`, ['input', 'to']);
+  if (days > MAX_RANGE_DAYS) return invalid(`Expected \`to\` at most ${MAX_RANGE_DAYS} days after \`from\`, got ${days} days.`, ['input', 'to']);
+  return { ok: true, value: null };
+}
+
 /**
  * Creates the slots the schedule calls for between two local dates that do not exist yet. Dates in
  * the past are allowed (staff may fill in a past week), an inactive partner too (slots ready for
  * their return); neither can be booked.
  */
-export async function generatePartnerSlots(ctx: ScheduleContext, manager: ScheduleManager, input: SlotsGenerateInput): Promise<ActionResult<SlotsGenerated>> {
-  const days = daysBetween(input.from, input.to);
-  if (days < 0) return invalid(`Expected \`to\` on or after \`from\` ${input.from}, got ${input.to}.`, ['input', 'to']);
-  if (days > MAX_RANGE_DAYS) return invalid(`Expected \`to\` at most ${MAX_RANGE_DAYS} days after \`from\`, got ${days} days.`, ['input', 'to']);
-  let range: { startsAt: string; endsAt: string } | null = null;
-  const result = await inTransaction(ctx.db, async (trx) => {
-    const { partner, business } = await lockManagedPartner(trx, manager, input.partnerId);
-    const slots = await planSlots(trx, [
-      { partnerId: partner.id, businessId: partner.businessId, timeZone: business.timeZone, slotMinutes: business.slotMinutes, from: input.from, to: input.to },
-    ]);
-    const inserted = (await insertSlotsSkippingConflicts(trx, slots))[0];
-    const slotsCreated = inserted?.count ?? 0;
-    if (inserted) {
-      range = { startsAt: inserted.firstStart, endsAt: inserted.lastEnd };
-      await insertAuditLogs(trx, [
-        {
-          businessId: partner.businessId,
-          entity: 'partner',
-          entityId: partner.id,
-          action: 'slots.generated',
-          actor: manager.actor,
-          changes: { from: input.from, to: input.to, slotsCreated },
-        },
-      ]);
-    }
-    return { partner, slotsCreated };
-  });
-  await announce(ctx.changes, result, ({ partner }) =>
-    range ? { action: 'slots.generated', businessId: partner.businessId, partnerIds: [partner.id], ranges: [range] } : null,
-  );
-  return result;
+export async function generatePartnerSlots(trx: Trx, manager: ScheduleManager, input: SlotsGenerateInput): Promise<Step<SlotsGenerated>> {
+  const { partner, business } = await lockManagedPartner(trx, manager, input.partnerId);
+  const slots = await planSlots(trx, [
+    { partnerId: partner.id, businessId: partner.businessId, timeZone: business.timeZone, slotMinutes: business.slotMinutes, from: input.from, to: input.to },
+  ]);
+  const inserted = (await insertSlotsSkippingConflicts(trx, slots))[0];
+  const slotsCreated = inserted?.count ?? 0;
+  if (!inserted) return { value: { partner, slotsCreated } };
+  return {
+    value: { partner, slotsCreated },
+    changes: [{ action: 'slots.generated', businessId: partner.businessId, partnerIds: [partner.id], ranges: [{ startsAt: inserted.firstStart, endsAt: inserted.lastEnd }] }],
+    audit: [{ businessId: partner.businessId, entity: 'partner', entityId: partner.id, action: 'slots.generated', changes: { from: input.from, to: input.to, slotsCreated } }],
+  };
 }

@@ -51,14 +51,3 @@ export class ChangeFeed {
     );
   }
 }
-
-/** Announces a committed action's change, if it succeeded (and changed something), then passes its result on. */
-export async function announce<T>(
-  changes: ChangeFeed,
-  result: { ok: true; value: T } | { ok: false },
-  describe: (value: T) => Change | null,
-): Promise<void> {
-  if (!result.ok) return;
-  const change = describe(result.value);
-  if (change) await changes.publish(change);
-}

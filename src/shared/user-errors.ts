@@ -36,3 +36,9 @@ export async function runAction<T>(work: () => Promise<T>): Promise<ActionResult
     throw error;
   }
 }
+
+/** The value of a result, or its user errors thrown as an abort (for a check that returns a result). */
+export function valueOrAbort<T>(result: ActionResult<T>): T {
+  if (!result.ok) throw new UserErrorAbort(result);
+  return result.value;
+}

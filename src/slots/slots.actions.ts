@@ -1,14 +1,12 @@
 import type { UserErrorCode } from '../__generated__/resolvers-types.js';
-import { insertAuditLogs } from '../audit/audit.repository.js';
 import { managementScopeOf, type ManagementScope } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db/sql-helpers.js';
-import { announce, type ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { inTransaction } from '../shared/transaction.js';
-import { abort, userError, type ActionResult } from '../shared/user-errors.js';
+import type { Step } from '../shared/mutation.js';
+import type { Trx } from '../shared/transaction.js';
+import { abort } from '../shared/user-errors.js';
 import type { SlotModel } from './slot.model.js';
-import { findSlotInScope, updateSlotStatusIf, type SlotScope } from './slots.repository.js';
+import { findSlotInScope, updateSlotStatusIf } from './slots.repository.js';
 
 const SLOT_ID_FIELD = ['input', 'slotId'];
 
@@ -34,12 +32,18 @@ interface SlotMove {
 const BLOCK: SlotMove = { from: 'AVAILABLE', to: 'BLOCKED', verb: 'block', auditAction: 'slot.blocked', wrongStatus: 'SLOT_UNAVAILABLE' };
 const UNBLOCK: SlotMove = { from: 'BLOCKED', to: 'AVAILABLE', verb: 'unblock', auditAction: 'slot.unblocked', wrongStatus: 'INVALID_TRANSITION' };
 
-export function blockSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
-  return moveSlot(db, changes, manager, slotGid, BLOCK);
+/** A slot named by a mutation: its global ID as given, and the raw id inside (see slotIdOf). */
+export interface NamedSlot {
+  gid: string;
+  id: string;
 }
 
-export function unblockSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string): Promise<ActionResult<SlotModel>> {
-  return moveSlot(db, changes, manager, slotGid, UNBLOCK);
+export function blockSlot(trx: Trx, manager: SlotManager, slot: NamedSlot): Promise<Step<SlotModel>> {
+  return moveSlot(trx, manager, slot, BLOCK);
+}
+
+export function unblockSlot(trx: Trx, manager: SlotManager, slot: NamedSlot): Promise<Step<SlotModel>> {
+  return moveSlot(trx, manager, slot, UNBLOCK);
 }
 
 // Another tenant's slot must read exactly like a missing one, so both get this same answer.
@@ -47,44 +51,33 @@ function notFoundMessage(slotGid: string): string {
   return `Expected the ID of a slot you may manage, got "${slotGid}".`;
 }
 
-async function moveSlot(db: Db, changes: ChangeFeed, manager: SlotManager, slotGid: string, move: SlotMove): Promise<ActionResult<SlotModel>> {
+/** The slot an input names; a malformed ID reads NOT_FOUND, before any statement. */
+export function namedSlot(slotGid: string): NamedSlot {
   const id = rawIdOf(slotGid, 'Slot');
-  if (!id) return userError('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
+  if (!id) abort('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
+  return { gid: slotGid, id };
+}
 
-  const result = await inTransaction(db, async (trx) => {
-    const slot = await updateSlotStatusIf(trx, id, manager, move.from, move.to);
-    if (!slot) {
-      // The conditional update decided; this read only explains why it matched nothing.
-      const current = await findSlotInScope(trx, id, manager);
-      if (!current) abort('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
-      const status = current.status.toLowerCase();
-      const expected = move.from.toLowerCase();
-      abort(
-        move.wrongStatus,
-        current.status === move.from
-          ? // Another request moved it away and back between the two statements.
-            `The slot changed while it was being ${move.verb}ed; expected ${expected}, try again.`
-          : `The slot is ${status}, expected ${expected} to ${move.verb} it.`,
-        SLOT_ID_FIELD,
-      );
-    }
-    await insertAuditLogs(trx, [
-      {
-        businessId: slot.businessId,
-        entity: 'slot',
-        entityId: slot.id,
-        action: move.auditAction,
-        actor: manager.actor,
-        changes: { before: { status: move.from }, after: { status: move.to } },
-      },
-    ]);
-    return slot;
-  });
-  await announce(changes, result, (slot) => ({
-    action: move.auditAction,
-    businessId: slot.businessId,
-    partnerIds: [slot.partnerId],
-    ranges: [{ startsAt: slot.startsAt, endsAt: slot.endsAt }],
-  }));
-  return result;
+async function moveSlot(trx: Trx, manager: SlotManager, { gid: slotGid, id }: NamedSlot, move: SlotMove): Promise<Step<SlotModel>> {
+  const slot = await updateSlotStatusIf(trx, id, manager, move.from, move.to);
+  if (!slot) {
+    // The conditional update decided; this read only explains why it matched nothing.
+    const current = await findSlotInScope(trx, id, manager);
+    if (!current) abort('NOT_FOUND', notFoundMessage(slotGid), SLOT_ID_FIELD);
+    const status = current.status.toLowerCase();
+    const expected = move.from.toLowerCase();
+    abort(
+      move.wrongStatus,
+      current.status === move.from
+        ? // Another request moved it away and back between the two statements.
+          `The slot changed while it was being ${move.verb}ed; expected ${expected}, try again.`
+        : `The slot is ${status}, expected ${expected} to ${move.verb} it.`,
+      SLOT_ID_FIELD,
+    );
+  }
+  return {
+    value: slot,
+    changes: [{ action: move.auditAction, businessId: slot.businessId, partnerIds: [slot.partnerId], ranges: [{ startsAt: slot.startsAt, endsAt: slot.endsAt }] }],
+    audit: [{ businessId: slot.businessId, entity: 'slot', entityId: slot.id, action: move.auditAction, changes: { before: { status: move.from }, after: { status: move.to } } }],
+  };
 }

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { BookingEventType } from '../__generated__/resolvers-types.js';
-import { insertAuditLogs } from '../audit/audit.repository.js';
 import type { ManagementScope } from '../auth/access.js';
 import type { Db } from '../db/sql-helpers.js';
 import { findPartnersByIds } from '../partners/partners.repository.js';
 import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { inTransaction } from '../shared/transaction.js';
-import { abort, runAction, userError, type ActionResult } from '../shared/user-errors.js';
+import type { Step } from '../shared/mutation.js';
+import type { Trx } from '../shared/transaction.js';
+import { abort } from '../shared/user-errors.js';
 import { canManageWebhookEndpoint } from './webhook-access.js';
 import { refusalMessage, refusalOfWebhookUrl, type WebhookTargetRules } from './webhook-address-policy.js';
 import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
@@ -26,8 +26,9 @@ import {
 } from './webhooks.repository.js';
 
 /**
- * Webhook endpoint rules. The caller's scope comes from webhookScopeOf: an endpoint outside it
- * (another business's, or for a partner one that is not theirs) reads exactly like a missing one.
+ * Webhook endpoint rules, as steps of their mutations (see src/shared/mutation.ts). The caller's
+ * scope comes from webhookScopeOf: an endpoint outside it (another business's, or for a partner one
+ * that is not theirs) reads exactly like a missing one.
  */
 
 /** Live endpoints per business: each event costs a delivery per matching endpoint. */
@@ -85,52 +86,56 @@ export interface CreatedWebhookEndpoint {
   secret: string;
 }
 
-export async function createWebhookEndpoint(db: Db, scope: ManagementScope, input: WebhookEndpointCreateArgs, targets: WebhookTargetRules): Promise<ActionResult<CreatedWebhookEndpoint>> {
+/** A partner registers endpoints for themself only: refused before any statement when the input names another. */
+export function checkWebhookPartner(scope: ManagementScope, input: { partnerId?: string | null }): void {
+  if (scope.partnerId !== null && input.partnerId != null && rawIdOf(input.partnerId, 'Partner') !== scope.partnerId) {
+    throw forbidden('Expected a partner to register webhook endpoints for themself only, got another partner\'s ID.');
+  }
+}
+
+/** What an endpoint registration asks for, checked before the transaction. */
+export interface CheckedWebhookEndpoint {
+  businessId: string;
+  partnerId: string | null;
+  url: string;
+  eventTypes: BookingEventType[];
+}
+
+export async function checkWebhookEndpoint(scope: ManagementScope, input: WebhookEndpointCreateArgs, targets: WebhookTargetRules): Promise<CheckedWebhookEndpoint> {
   const businessId = rawIdOf(input.businessId, 'Business');
   if (!businessId || (scope.businessId !== null && scope.businessId !== businessId)) {
-    return userError('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
+    abort('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
   }
   let partnerId: string | null = null;
   if (input.partnerId != null) {
     partnerId = rawIdOf(input.partnerId, 'Partner');
-    if (!partnerId) return userError('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
+    if (!partnerId) abort('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
   }
-  if (scope.partnerId !== null) {
-    if (partnerId !== null && partnerId !== scope.partnerId) throw forbidden('Expected a partner to register webhook endpoints for themself only, got another partner\'s ID.');
-    partnerId = scope.partnerId;
+  if (scope.partnerId !== null) partnerId = scope.partnerId;
+
+  const url = checkedUrl(input.url, targets);
+  if (!input.eventTypes.length) abort('INVALID_INPUT', 'Expected at least one event type to send, got none.', ['input', 'eventTypes']);
+  return { businessId, partnerId, url, eventTypes: [...new Set(input.eventTypes)] };
+}
+
+export async function createWebhookEndpoint(trx: Trx, input: WebhookEndpointCreateArgs, checked: CheckedWebhookEndpoint): Promise<Step<CreatedWebhookEndpoint>> {
+  const { businessId, partnerId, url, eventTypes } = checked;
+  if (!(await lockBusinessForWebhooks(trx, businessId))) abort('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
+  if (partnerId !== null) {
+    const [partner] = await findPartnersByIds(trx, [partnerId]);
+    if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
+  }
+  const live = await countLiveWebhookEndpoints(trx, businessId);
+  if (live >= MAX_ENDPOINTS_PER_BUSINESS) {
+    abort('INVALID_INPUT', `A business may have at most ${MAX_ENDPOINTS_PER_BUSINESS} webhook endpoints and this one has ${live}; delete one first.`);
   }
 
-  const checked = await runAction(async () => {
-    const url = checkedUrl(input.url, targets);
-    if (!input.eventTypes.length) abort('INVALID_INPUT', 'Expected at least one event type to send, got none.', ['input', 'eventTypes']);
-    return { url, eventTypes: [...new Set(input.eventTypes)] };
-  });
-  if (!checked.ok) return checked;
-  const { url, eventTypes } = checked.value;
-
-  return inTransaction(db, async (trx) => {
-    if (!(await lockBusinessForWebhooks(trx, businessId))) abort('NOT_FOUND', `Expected the ID of a business you manage, got "${input.businessId}".`, ['input', 'businessId']);
-    if (partnerId !== null) {
-      const [partner] = await findPartnersByIds(trx, [partnerId]);
-      if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `Expected the ID of a partner of the business, got "${input.partnerId}".`, ['input', 'partnerId']);
-    }
-    const live = await countLiveWebhookEndpoints(trx, businessId);
-    if (live >= MAX_ENDPOINTS_PER_BUSINESS) {
-      abort('INVALID_INPUT', `A business may have at most ${MAX_ENDPOINTS_PER_BUSINESS} webhook endpoints and this one has ${live}; delete one first.`);
-    }
-
-    const secret = newWebhookSecret();
-    const endpoint = await insertWebhookEndpoint(trx, { businessId, partnerId, url, eventTypes, secret });
-    await insertAuditLogs(trx, [{
-      businessId,
-      entity: 'webhook_endpoint',
-      entityId: endpoint.id,
-      action: 'webhook_endpoint.created',
-      actor: scope.actor,
-      changes: { after: { url, eventTypes, partnerId } },
-    }]);
-    return { endpoint, secret };
-  });
+  const secret = newWebhookSecret();
+  const endpoint = await insertWebhookEndpoint(trx, { businessId, partnerId, url, eventTypes, secret });
+  return {
+    value: { endpoint, secret },
+    audit: [{ businessId, entity: 'webhook_endpoint', entityId: endpoint.id, action: 'webhook_endpoint.created', changes: { after: { url, eventTypes, partnerId } } }],
+  };
 }
 
 /** A created endpoint with its secret again, for the replay of an idempotent creation (null once it is deleted). */
@@ -143,75 +148,72 @@ export async function findCreatedWebhookEndpoint(db: Db, endpoint: WebhookEndpoi
 // webhookEndpointDelete, webhookEndpointResume
 
 /** Soft-deletes an endpoint and gives up its pending deliveries; returns its id. */
-export async function deleteWebhookEndpoint(db: Db, scope: ManagementScope, input: { endpointId: string }): Promise<ActionResult<string>> {
+export async function deleteWebhookEndpoint(trx: Trx, scope: ManagementScope, input: { endpointId: string }): Promise<Step<string>> {
   const id = rawIdOf(input.endpointId, 'WebhookEndpoint');
-  return inTransaction(db, async (trx) => {
-    const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
-    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
-    await softDeleteWebhookEndpoint(trx, endpoint.id);
-    const given = await failPendingWebhookDeliveries(trx, endpoint.id, 'Given up: the endpoint was deleted.');
-    await insertAuditLogs(trx, [{
+  const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
+  if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
+  await softDeleteWebhookEndpoint(trx, endpoint.id);
+  const given = await failPendingWebhookDeliveries(trx, endpoint.id, 'Given up: the endpoint was deleted.');
+  return {
+    value: endpoint.id,
+    audit: [{
       businessId: endpoint.businessId,
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
       action: 'webhook_endpoint.deleted',
-      actor: scope.actor,
       changes: { before: { url: endpoint.url, status: endpoint.status }, pendingDeliveriesGivenUp: given },
-    }]);
-    return endpoint.id;
-  });
+    }],
+  };
 }
 
 /** Re-activates a paused endpoint, resets its failure count and makes its waiting deliveries due now. */
-export async function resumeWebhookEndpoint(db: Db, scope: ManagementScope, input: { endpointId: string }): Promise<ActionResult<WebhookEndpointModel>> {
+export async function resumeWebhookEndpoint(trx: Trx, scope: ManagementScope, input: { endpointId: string }): Promise<Step<WebhookEndpointModel>> {
   const id = rawIdOf(input.endpointId, 'WebhookEndpoint');
-  return inTransaction(db, async (trx) => {
-    const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
-    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
-    // Resuming an active endpoint changes nothing, so a retried request is harmless.
-    if (endpoint.status === 'ACTIVE') return endpoint;
-    const resumed = await activateWebhookEndpoint(trx, endpoint.id);
-    const due = await unparkWebhookDeliveries(trx, endpoint.id);
-    await insertAuditLogs(trx, [{
+  const endpoint = id ? await lockWebhookEndpointById(trx, id) : undefined;
+  if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) endpointNotFound(input.endpointId);
+  // Resuming an active endpoint changes nothing, so a retried request is harmless.
+  if (endpoint.status === 'ACTIVE') return { value: endpoint };
+  const resumed = await activateWebhookEndpoint(trx, endpoint.id);
+  const due = await unparkWebhookDeliveries(trx, endpoint.id);
+  return {
+    value: resumed,
+    audit: [{
       businessId: endpoint.businessId,
       entity: 'webhook_endpoint',
       entityId: endpoint.id,
       action: 'webhook_endpoint.resumed',
-      actor: scope.actor,
       changes: {
         before: { status: endpoint.status, consecutiveFailures: endpoint.consecutiveFailures, pauseReason: endpoint.pauseReason },
         after: { status: resumed.status, consecutiveFailures: resumed.consecutiveFailures },
         deliveriesDue: due,
       },
-    }]);
-    return resumed;
-  });
+    }],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // webhookDeliveryRedeliver
 
 /** A new delivery of the same event to the same endpoint, due now; the original stays in the log. */
-export async function redeliverWebhook(db: Db, scope: ManagementScope, input: { deliveryId: string }): Promise<ActionResult<WebhookDeliveryModel>> {
+export async function redeliverWebhook(trx: Trx, scope: ManagementScope, input: { deliveryId: string }): Promise<Step<WebhookDeliveryModel>> {
   const id = rawIdOf(input.deliveryId, 'WebhookDelivery');
   const notFound: () => never = () => abort('NOT_FOUND', `Expected the ID of a webhook delivery you may see, got "${input.deliveryId}".`, ['input', 'deliveryId']);
-  return inTransaction(db, async (trx) => {
-    const [original] = id ? await findWebhookDeliveriesByIds(trx, [id]) : [];
-    if (!original) notFound();
-    // Locked so that a pause or resume recorded meanwhile cannot leave the new delivery due on a
-    // paused endpoint (or parked on an active one).
-    const endpoint = await lockWebhookEndpointById(trx, original.endpointId);
-    if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) notFound();
-    const newId = await insertRedelivery(trx, original.id);
-    await insertAuditLogs(trx, [{
+  const [original] = id ? await findWebhookDeliveriesByIds(trx, [id]) : [];
+  if (!original) notFound();
+  // Locked so that a pause or resume recorded meanwhile cannot leave the new delivery due on a
+  // paused endpoint (or parked on an active one).
+  const endpoint = await lockWebhookEndpointById(trx, original.endpointId);
+  if (!endpoint || !canManageWebhookEndpoint(scope, endpoint)) notFound();
+  const newId = await insertRedelivery(trx, original.id);
+  const [created] = await findWebhookDeliveriesByIds(trx, [newId]);
+  return {
+    value: created,
+    audit: [{
       businessId: endpoint.businessId,
       entity: 'webhook_delivery',
       entityId: newId,
       action: 'webhook_delivery.redelivered',
-      actor: scope.actor,
       changes: { redeliveryOf: original.id, endpointId: endpoint.id, eventCursor: original.event.position },
-    }]);
-    const [created] = await findWebhookDeliveriesByIds(trx, [newId]);
-    return created;
-  });
+    }],
+  };
 }

@@ -224,13 +224,14 @@ describe('Mutation: slotHold, and bookingCreate with a hold', () => {
       expect(message).toMatch(/^The hold lapsed at .+; hold the slots again\.$/);
     });
 
-    it("answers HOLD_EXPIRED for another customer's hold, to that customer and to staff naming them", async () => {
+    it("answers NOT_FOUND for another customer's hold, to that customer and to staff naming them, as for a missing one", async () => {
       const s = await scene();
       const { hold: value } = await holdTen(s);
-      await expectRefused(s, 'bookingCreate', 'HOLD_EXPIRED', ['input', 'holdId'], () => api.gql(CREATE, { input: { holdId: value.id } }, { token: s.otherToken }));
-      await expectRefused(s, 'bookingCreate', 'HOLD_EXPIRED', ['input', 'holdId'], () =>
-        api.gql(CREATE, { input: { holdId: value.id, customerId: s.other.gid } }, { token: s.tokens.staff }),
-      );
+      const notFound = `No hold with ID "${value.id}".`;
+      expect(await expectRefused(s, 'bookingCreate', 'NOT_FOUND', ['input', 'holdId'], () => api.gql(CREATE, { input: { holdId: value.id } }, { token: s.otherToken }))).toBe(notFound);
+      expect(
+        await expectRefused(s, 'bookingCreate', 'NOT_FOUND', ['input', 'holdId'], () => api.gql(CREATE, { input: { holdId: value.id, customerId: s.other.gid } }, { token: s.tokens.staff })),
+      ).toBe(notFound);
     });
 
     it.each([

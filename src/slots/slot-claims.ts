@@ -1,0 +1,196 @@
+import { freeTextInput, MAX_CITY_LENGTH } from '../shared/free-text.js';
+import { canSeeCustomer } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
+import { todayIn, withinAdvance } from '../availability/available-starts.js';
+import { findBusinessesByIds } from '../businesses/businesses.repository.js';
+import { findCustomersByIds } from '../customers/customers.repository.js';
+import type { CustomerModel } from '../customers/customer.model.js';
+import { findPartnersByIds } from '../partners/partners.repository.js';
+import type { PartnerModel } from '../partners/partner.model.js';
+import { findActiveServicesByDuration, findServicesByIds } from '../services/services.repository.js';
+import type { ServiceModel } from '../services/service.model.js';
+import { rawIdOf, type NodeType } from '../shared/global-id.js';
+import type { Trx } from '../shared/transaction.js';
+import { abort } from '../shared/user-errors.js';
+import { coversRange, findFreePartnerIds, hasTakenSlotsInBuffers, lockFreeSlotsInRange, type ClaimableSlot } from './slot-claims.repository.js';
+import { findSlotsByIds } from './slots.repository.js';
+
+/**
+ * Claiming time: the rules a booking and a hold share. From `slotIds`, or from a service and a start
+ * time with the partner given or the least busy free one, within the business's booking window, on
+ * slots locked by the caller's transaction. Every check aborts with the user error for its field.
+ */
+
+/** How many free partners a claim tries, least busy first, when none is named. */
+const PARTNER_CANDIDATES = 10;
+
+/** What a booking or a hold asks for; every field is optional, the combinations are checked here. */
+export interface SlotClaimInput {
+  serviceId?: string | null;
+  startsAt?: string | null;
+  partnerId?: string | null;
+  city?: string | null;
+  slotIds?: readonly string[] | null;
+  customerId?: string | null;
+}
+
+/** The time a booking (or a hold) takes: the customer's, for a service, on locked slots of one partner. */
+export interface SlotClaim {
+  customer: CustomerModel;
+  service: ServiceModel;
+  partnerId: string;
+  startsAt: string;
+  endsAt: string;
+  /** The slots covering [startsAt, endsAt), locked by the caller's transaction. */
+  slots: ClaimableSlot[];
+  /** The hold the slots come from, if any. */
+  holdId?: string;
+}
+
+interface Plan {
+  service: ServiceModel;
+  startsAt: string;
+  endsAt: string;
+  /** The partner asked for, or null to assign the least busy free one. */
+  partner: PartnerModel | null;
+  city: string | null;
+}
+
+/** The raw id of an input field that must name a `type`; anything else reads NOT_FOUND on that field. */
+export function rawIdOrAbort(globalId: string | null | undefined, type: NodeType, field: string): string {
+  const id = globalId ? rawIdOf(globalId, type) : null;
+  if (!id) abort('NOT_FOUND', `No ${type.toLowerCase()} with ID "${globalId}".`, ['input', field]);
+  return id;
+}
+
+export function addMinutes(instant: string, minutes: number): string {
+  return new Date(Date.parse(instant) + minutes * 60_000).toISOString();
+}
+
+/** Plans the claim and locks its slots; aborts with the user error when the input names no bookable free time. */
+export async function claimSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<SlotClaim> {
+  const customer = await loadCustomer(trx, viewer, input);
+  const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
+  await checkBookingWindow(trx, customer.businessId, plan.startsAt, input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt']);
+
+  const candidates = plan.partner
+    ? [plan.partner.id]
+    : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
+  for (const partnerId of candidates) {
+    const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, skipLocked: plan.partner === null });
+    if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
+    if (await buffersTaken(trx, plan.service, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt })) continue;
+    return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
+  }
+  return abort(
+    'SLOT_UNAVAILABLE',
+    plan.partner ? `The partner is not free from ${plan.startsAt} to ${plan.endsAt}.` : `No partner is free from ${plan.startsAt} to ${plan.endsAt}.`,
+    input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt'],
+  );
+}
+
+/** Whether the service's buffers around the time are taken; no statement when it has none. */
+export async function buffersTaken(trx: Trx, service: ServiceModel, at: { partnerId: string; startsAt: string; endsAt: string; ownBookingId?: string }): Promise<boolean> {
+  if (!service.bufferBeforeMinutes && !service.bufferAfterMinutes) return false;
+  return hasTakenSlotsInBuffers(trx, { ...at, beforeMinutes: service.bufferBeforeMinutes, afterMinutes: service.bufferAfterMinutes });
+}
+
+/**
+ * A start time must respect the business's booking window, the same rules `availableSlots` applies:
+ * no earlier than now plus the minimum notice, and on a local date no later than today plus the
+ * maximum advance. A client cannot book what availability would never offer.
+ */
+export async function checkBookingWindow(trx: Trx, businessId: string, startsAt: string, field: string[]): Promise<void> {
+  const start = Date.parse(startsAt);
+  const now = Date.now();
+  if (start <= now) abort('IN_THE_PAST', `Expected a start time in the future, got ${startsAt}.`, field);
+  const business = (await findBusinessesByIds(trx, [businessId]))[0];
+  if (start < now + business.minNoticeMinutes * 60_000) {
+    abort('IN_THE_PAST', `The business takes bookings at least ${business.minNoticeMinutes} minutes ahead; ${startsAt} is too soon.`, field);
+  }
+  if (!withinAdvance(todayIn(business.timeZone, start), business.timeZone, business.maxAdvanceDays, now)) {
+    abort('TOO_FAR_AHEAD', `The business takes bookings at most ${business.maxAdvanceDays} days ahead; ${startsAt} is further.`, field);
+  }
+}
+
+/** The customer the claim is for: the caller, or the one staff name; another tenant's reads NOT_FOUND. */
+export async function loadCustomer(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<CustomerModel> {
+  const customerId = resolveCustomer(viewer, input);
+  const customer = (await findCustomersByIds(trx, [customerId]))[0];
+  if (!customer || !canSeeCustomer(viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+  return customer;
+}
+
+/** A customer books for themself; staff and admins name the customer. */
+function resolveCustomer(viewer: Viewer, input: SlotClaimInput): string {
+  if (viewer.role === 'CUSTOMER') {
+    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== viewer.customerId) {
+      abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+    }
+    return viewer.customerId!;
+  }
+  if (!input.customerId) abort('INVALID_INPUT', 'Expected `customerId`: staff book on behalf of a customer.', ['input', 'customerId']);
+  return rawIdOrAbort(input.customerId, 'Customer', 'customerId');
+}
+
+async function loadService(trx: Trx, businessId: string, serviceGid: string): Promise<ServiceModel> {
+  const service = (await findServicesByIds(trx, [rawIdOrAbort(serviceGid, 'Service', 'serviceId')]))[0];
+  if (!service || service.businessId !== businessId) abort('NOT_FOUND', `No service with ID "${serviceGid}" in the customer's business.`, ['input', 'serviceId']);
+  if (!service.isActive) abort('SERVICE_INACTIVE', `The service "${service.name}" is not bookable at the moment.`, ['input', 'serviceId']);
+  return service;
+}
+
+export async function loadActivePartner(trx: Trx, businessId: string, partnerGid: string, field: string): Promise<PartnerModel> {
+  const partner = (await findPartnersByIds(trx, [rawIdOrAbort(partnerGid, 'Partner', field)]))[0];
+  if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `No partner with ID "${partnerGid}" in this business.`, ['input', field]);
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', field]);
+  return partner;
+}
+
+async function planFromTime(trx: Trx, businessId: string, input: SlotClaimInput): Promise<Plan> {
+  if (!input.serviceId || !input.startsAt) {
+    abort('INVALID_INPUT', 'Expected either `slotIds`, or `serviceId` with `startsAt`.', ['input', input.serviceId ? 'startsAt' : 'serviceId']);
+  }
+  const service = await loadService(trx, businessId, input.serviceId);
+  const partner = input.partnerId ? await loadActivePartner(trx, businessId, input.partnerId, 'partnerId') : null;
+  return { service, startsAt: input.startsAt, endsAt: addMinutes(input.startsAt, service.durationMinutes), partner, city: input.city == null ? null : freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH) };
+}
+
+async function planFromSlots(trx: Trx, businessId: string, input: SlotClaimInput): Promise<Plan> {
+  if (input.startsAt) abort('INVALID_INPUT', 'Expected `slotIds` or `startsAt`, not both.', ['input', 'startsAt']);
+  const ids = [...new Set(input.slotIds!.map((gid) => rawIdOrAbort(gid, 'Slot', 'slotIds')))];
+  const slots = (await findSlotsByIds(trx, ids)).filter((s) => s.businessId === businessId);
+  if (slots.length !== ids.length) abort('NOT_FOUND', 'Some of the slots do not exist in the customer\'s business.', ['input', 'slotIds']);
+  slots.sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
+  if (slots.some((s) => s.partnerId !== slots[0].partnerId)) abort('MISMATCH', 'Expected the slots of one partner.', ['input', 'slotIds']);
+  if (slots.some((s, i) => i > 0 && s.startsAt !== slots[i - 1].endsAt)) abort('MISMATCH', 'Expected consecutive slots, with no gap between them.', ['input', 'slotIds']);
+  const startsAt = slots[0].startsAt;
+  const endsAt = slots[slots.length - 1].endsAt;
+  const minutes = (Date.parse(endsAt) - Date.parse(startsAt)) / 60_000;
+
+  if (input.partnerId && rawIdOf(input.partnerId, 'Partner') !== slots[0].partnerId) {
+    abort('MISMATCH', 'The slots belong to another partner than `partnerId`.', ['input', 'partnerId']);
+  }
+  const partner = (await findPartnersByIds(trx, [slots[0].partnerId]))[0];
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', 'slotIds']);
+
+  let service: ServiceModel;
+  if (input.serviceId) {
+    service = await loadService(trx, businessId, input.serviceId);
+    if (service.durationMinutes !== minutes) {
+      abort('MISMATCH', `The service takes ${service.durationMinutes} minutes; the slots cover ${minutes}.`, ['input', 'slotIds']);
+    }
+  } else {
+    service = await findServiceByDuration(trx, businessId, minutes);
+  }
+  return { service, startsAt, endsAt, partner, city: null };
+}
+
+async function findServiceByDuration(trx: Trx, businessId: string, minutes: number): Promise<ServiceModel> {
+  const matching = await findActiveServicesByDuration(trx, businessId, minutes);
+  if (matching.length !== 1) {
+    const message = matching.length ? `Several services take ${minutes} minutes: give \`serviceId\`.` : `No active service takes ${minutes} minutes: give \`serviceId\`.`;
+    abort('INVALID_INPUT', message, ['input', 'serviceId']);
+  }
+  return matching[0];
+}
