@@ -155,8 +155,10 @@ export function findBusinessEventsAfter(db: Db, args: { businessId: string; part
   return query<EventRow>(db, 'findBusinessEventsAfter', sql`
     SELECT ${EVENT_COLUMNS} FROM booking_events e
     WHERE e.business_id = ${args.businessId}::bigint AND e.position > ${args.after}::bigint
-      ${args.partnerId !== null ? sql`AND ${args.partnerId}::bigint = ANY(e.partner_ids)` : sql``}
-    ORDER BY e.position LIMIT ${args.limit}`);
+      ${args.partnerId !== null ? sql`AND e.partner_ids @> ARRAY[${args.partnerId}::bigint]` : sql``}
+    -- business_id leads the order as it leads booking_events_replay_idx: otherwise an old cursor can
+    -- walk the global position index through every other business's events.
+    ORDER BY e.business_id, e.position LIMIT ${args.limit}`);
 }
 
 /**

@@ -1,0 +1,12 @@
+-- Indexes measured on the data set of `npm run seed:large` (1 M bookings and events): see README,
+-- "Query plans at scale".
+
+-- bookingEventsSince(partnerId): one partner's events, read through `partner_ids @> ARRAY[id]`,
+-- instead of every event of the partner's business (a marketplace has hundreds of partners).
+CREATE INDEX booking_events_partner_idx ON booking_events USING gin (partner_ids) WHERE position IS NOT NULL;
+
+-- Never read: every read of a partner's bookings goes through bookings_partner_starts_idx (the same
+-- leading columns, a weaker predicate), and the overlap check through the exclusion constraint
+-- bookings_no_overlap, which stays: it alone refuses double booking. Dropping it saves a write
+-- to one index per booking insert and status change.
+DROP INDEX bookings_partner_active_idx;
