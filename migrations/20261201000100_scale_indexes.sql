@@ -1,9 +1,12 @@
 -- Indexes measured on the data set of `npm run seed:large` (1 M bookings and events): see README,
 -- "Query plans at scale".
 
--- bookingEventsSince(partnerId): one partner's events, read through `partner_ids @> ARRAY[id]`,
--- instead of every event of the partner's business (a marketplace has hundreds of partners).
-CREATE INDEX booking_events_partner_idx ON booking_events USING gin (partner_ids) WHERE position IS NOT NULL;
+-- bookingEventsSince(partnerId): a partner's events in position order, by the booking's partner
+-- (partner_ids[1]) and by the previous one after a move (partner_ids[2], set on few events), instead
+-- of every event of the partner's business (a marketplace has hundreds of partners).
+CREATE INDEX booking_events_partner_idx ON booking_events ((partner_ids[1]), position) WHERE position IS NOT NULL;
+CREATE INDEX booking_events_previous_partner_idx ON booking_events ((partner_ids[2]), position)
+  WHERE position IS NOT NULL AND partner_ids[2] IS NOT NULL;
 
 -- Never read: every read of a partner's bookings goes through bookings_partner_starts_idx (the same
 -- leading columns, a weaker predicate), and the overlap check through the exclusion constraint

@@ -1,5 +1,5 @@
 /**
- * npm run db:explain -- [--database-url URL] [--seed BOOKINGS [--days N]] [--max-discarded-per-row N] [--verbose]
+ * npm run db:explain -- [--database-url URL] [--migrate] [--seed BOOKINGS [--days N]] [--max-discarded-per-row N] [--verbose]
  *
  * Runs EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of every statement in scripts/explain-registry.ts
  * (each captured by calling its repository function, in a transaction rolled back after) and
@@ -12,11 +12,13 @@
  *
  * With --seed, it creates a database of its own on the server of the URL, loads it with
  * `seed:large` (BOOKINGS bookings, --days days of slots), checks it and drops it: that is CI's run.
- * Without, it checks the database at the URL as it is (the million of seed:large, by hand).
+ * Without, it checks the database at the URL as it is (the million of seed:large, by hand);
+ * --migrate applies pending migrations to it first.
  */
 import pg from 'pg';
 import type { LogEvent } from 'kysely';
 import { connectDatabase } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 import { EXPLAIN_REGISTRY, loadExplainParams, type ExplainEntry } from './explain-registry.js';
 import { seedLarge } from './seed-large.js';
 
@@ -103,6 +105,14 @@ function describe(node: PlanNode, depth = 0): string {
 }
 
 const EXPLAINABLE = /^\s*(\/\*.*?\*\/\s*)?(select|insert|update|delete|with|values)\b/is;
+/** A parameter as an SQL literal, for EXECUTE: the prepared statement gives it its type. */
+function literal(client: pg.Client, value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  const text = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
+  if (Array.isArray(value)) return client.escapeLiteral(`{${value.map((v) => (v === null ? 'NULL' : `"${text(v).replace(/(["\\])/g, '\\$1')}"`)).join(',')}}`);
+  return client.escapeLiteral(text(value));
+}
+
 const SKIPPED = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
 
 export async function explainAll(databaseUrl: string, options: { bound: number; verbose: boolean; log?: (line: string) => void }): Promise<Measured[]> {
@@ -144,14 +154,30 @@ export async function explainAll(databaseUrl: string, options: { bound: number; 
           results.push({ entry, tag, mainIndex: 'utility statement', returned: 0, read: 0, discarded: 0, buffers: 0, ms, problems: [] });
           continue;
         }
+        const bound = entry.maxDiscardedPerRow ?? options.bound;
         await client.query('BEGIN');
         try {
           const explained = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement.query.sql}`, statement.query.parameters as unknown[]);
           const top = (explained.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time': number }>)[0];
-          const m = measurePlan(top.Plan, tableRows, entry, entry.maxDiscardedPerRow ?? options.bound);
-          results.push({ entry, tag, ms: top['Execution Time'], plan: top.Plan, ...m });
+          results.push({ entry, tag, ms: top['Execution Time'], plan: top.Plan, ...measurePlan(top.Plan, tableRows, entry, bound) });
         } finally {
           await client.query('ROLLBACK');
+        }
+        // The API prepares its statements (src/db/connect.ts), so after five runs PostgreSQL may
+        // switch to the generic plan, made without the parameters' values: check that one too.
+        if (statement.query.parameters.length) {
+          await client.query('BEGIN');
+          try {
+            await client.query(`PREPARE explain_generic AS ${statement.query.sql}`);
+            await client.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+            const values = statement.query.parameters.map((v) => literal(client, v));
+            const explained = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE explain_generic(${values.join(', ')})`);
+            const top = (explained.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time': number }>)[0];
+            results.push({ entry, tag: `${tag} (generic)`, ms: top['Execution Time'], plan: top.Plan, ...measurePlan(top.Plan, tableRows, entry, bound) });
+          } finally {
+            await client.query('ROLLBACK');
+            await client.query('DEALLOCATE ALL');
+          }
         }
       }
     }
@@ -173,8 +199,10 @@ export async function explainAll(databaseUrl: string, options: { bound: number; 
 function parseArgs(argv: string[]) {
   const flags = new Map<string, string>();
   let verbose = false;
+  let migrate = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--verbose') verbose = true;
+    else if (argv[i] === '--migrate') migrate = true;
     else if (argv[i].startsWith('--')) {
       const value = argv[i + 1];
       if (value === undefined) throw new Error(`Expected a value after ${argv[i]}, got the end of the arguments.`);
@@ -191,7 +219,7 @@ function parseArgs(argv: string[]) {
   };
   const databaseUrl = flags.get('database-url') ?? process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('Expected --database-url or DATABASE_URL, got neither.');
-  return { databaseUrl, seed: flags.has('seed') ? int('seed', 0) : null, days: int('days', 14), bound: int('max-discarded-per-row', 50), verbose };
+  return { databaseUrl, seed: flags.has('seed') ? int('seed', 0) : null, days: int('days', 14), bound: int('max-discarded-per-row', 50), verbose, migrate };
 }
 
 async function main() {
@@ -215,6 +243,11 @@ async function main() {
   }
   try {
     if (args.seed !== null) await seedLarge({ databaseUrl: url, bookings: args.seed, businesses: Math.max(5, Math.round(args.seed / 2000)), partners: Math.max(5, Math.round(args.seed / 200)), customers: Math.max(5, Math.round(args.seed / 5)), days: args.days, reset: false });
+    if (args.migrate) {
+      const handle = await connectDatabase({ databaseUrl: url, poolMax: 1 });
+      const applied = await migrateToLatest(handle.db).finally(() => handle.close());
+      console.log(`[explain] migrated: ${applied.join(', ') || 'nothing to apply'}`);
+    }
     const t = performance.now();
     const results = await explainAll(url, { bound: args.bound, verbose: args.verbose });
     const failed = results.filter((r) => r.problems.length);

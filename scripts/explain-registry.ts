@@ -31,7 +31,7 @@ export interface ExplainParams {
   bigBusinessId: string;
   bigCity: string;
   serviceId: string;
-  /** A small business (a handful of partners) with events. */
+  /** A small business that joined late: its events are all at the end of the log. */
   smallBusinessId: string;
   /** A partner of the big business with a free 30-minute slot from `freeStart` to `freeEnd`. */
   partnerId: string;
@@ -56,7 +56,7 @@ export async function loadExplainParams(db: Db): Promise<ExplainParams> {
   const big = await one(sql<{ id: string; city: string }>`
     SELECT pa.business_id AS id, min(pa.city) AS city FROM partners pa GROUP BY pa.business_id ORDER BY count(*) DESC, pa.business_id LIMIT 1`);
   const small = await one(sql<{ id: string }>`
-    SELECT pa.business_id AS id FROM partners pa GROUP BY pa.business_id ORDER BY count(*), pa.business_id DESC LIMIT 1`);
+    SELECT pa.business_id AS id FROM partners pa GROUP BY pa.business_id ORDER BY pa.business_id DESC LIMIT 1`);
   const free = await one(sql<{ partnerId: string; start: Date; end: Date }>`
     SELECT sl.partner_id AS "partnerId", sl.slot_start AS start, sl.slot_end AS end FROM partner_slots sl
     WHERE sl.business_id = ${big.id} AND sl.status = 'available' AND sl.held_until IS NULL AND sl.slot_start > now() + interval '1 day'
