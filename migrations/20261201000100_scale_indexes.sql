@@ -7,6 +7,8 @@
 CREATE INDEX booking_events_partner_idx ON booking_events ((partner_ids[1]), position) WHERE position IS NOT NULL;
 CREATE INDEX booking_events_previous_partner_idx ON booking_events ((partner_ids[2]), position)
   WHERE position IS NOT NULL AND partner_ids[2] IS NOT NULL;
+-- Statistics of the indexed expressions now, rather than at the next auto-analyze.
+ANALYZE booking_events;
 
 -- Never read: every read of a partner's bookings goes through bookings_partner_starts_idx (the same
 -- leading columns, a weaker predicate), and the overlap check through the exclusion constraint
