@@ -74,6 +74,10 @@ export function findPartnerDaysInCity(db: Db, args: { city: string; businessId: 
     JOIN partner_slots sl ON sl.partner_id = pa.id
       AND sl.slot_start >= (${args.date}::date)::timestamp AT TIME ZONE b.time_zone
       AND sl.slot_start < (${args.date}::date + 1)::timestamp AT TIME ZONE b.time_zone
+      -- Every zone's local date lies within the UTC day before to the day after: constant bounds the
+      -- planner can estimate, so it probes each partner's slots instead of scanning them all.
+      AND sl.slot_start >= (${args.date}::date - 1)::timestamp AT TIME ZONE 'UTC'
+      AND sl.slot_start < (${args.date}::date + 2)::timestamp AT TIME ZONE 'UTC'
     WHERE pa.city = ${args.city} AND pa.is_active
       ${args.businessId !== null ? sql`AND pa.business_id = ${args.businessId}::bigint` : sql``}
     GROUP BY pa.id, b.id

@@ -48,7 +48,7 @@ export async function saveIdempotencyOutcome(trx: Trx, ref: KeyRef, outcome: Sto
  */
 export async function setLockTimeout(trx: Trx, millis: number | null): Promise<void> {
   if (millis === null) {
-    await sql`/* setLockTimeout */ SELECT set_config('lock_timeout', reset_val, true) FROM pg_settings WHERE name = 'lock_timeout'`.execute(trx);
+    await sql`/* setLockTimeout */ SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
   } else {
     await sql`/* setLockTimeout */ SELECT set_config('lock_timeout', ${`${millis}ms`}, true)`.execute(trx);
   }

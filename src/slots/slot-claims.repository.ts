@@ -33,7 +33,9 @@ export async function lockFreeSlotsInRange(
   const result = await sql<ClaimableSlot>`/* lockFreeSlotsInRange */
     SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
     WHERE sl.partner_id = ${args.partnerId}::bigint
-      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
+      -- slot_start < endsAt follows from slot_end <= endsAt, but only it bounds the index range above.
+      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_start < ${args.endsAt}::timestamptz
+      AND sl.slot_end <= ${args.endsAt}::timestamptz
       AND ${args.ownBookingId ? sql`(${SLOT_IS_FREE} OR sl.booking_id = ${args.ownBookingId}::bigint)` : SLOT_IS_FREE}
     ORDER BY sl.slot_start
     FOR UPDATE ${args.skipLocked ? sql`SKIP LOCKED` : sql``}`.execute(trx);
@@ -51,7 +53,8 @@ export async function findFreePartnerIds(trx: Trx, args: { businessId: string; c
   const result = await sql<{ id: string }>`/* findFreePartnerIds */
     SELECT pa.id FROM partners pa
     JOIN partner_slots sl ON sl.partner_id = pa.id AND ${SLOT_IS_FREE}
-      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_end <= ${args.endsAt}::timestamptz
+      AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_start < ${args.endsAt}::timestamptz
+      AND sl.slot_end <= ${args.endsAt}::timestamptz
     WHERE pa.business_id = ${args.businessId}::bigint AND pa.is_active
       ${args.city !== null ? sql`AND pa.city = ${args.city}` : sql``}
     GROUP BY pa.id, pa.active_booking_count
@@ -83,7 +86,8 @@ export async function lockSlotsOfHold(trx: Trx, hold: { id: string; partnerId: s
   const result = await sql<ClaimableSlot>`/* lockSlotsOfHold */
     SELECT sl.id, sl.slot_start AS "startsAt", sl.slot_end AS "endsAt" FROM partner_slots sl
     WHERE sl.partner_id = ${hold.partnerId}::bigint
-      AND sl.slot_start >= ${hold.startsAt}::timestamptz AND sl.slot_end <= ${hold.endsAt}::timestamptz
+      AND sl.slot_start >= ${hold.startsAt}::timestamptz AND sl.slot_start < ${hold.endsAt}::timestamptz
+      AND sl.slot_end <= ${hold.endsAt}::timestamptz
       AND sl.hold_id = ${hold.id}::bigint AND sl.status = 'available' AND sl.held_until > now()
     ORDER BY sl.slot_start
     FOR UPDATE`.execute(trx);

@@ -36,7 +36,8 @@ export async function findSlotsByBookingIds(db: Db, bookingIds: readonly string[
 export async function findSlotsByHoldIds(db: Db, holdIds: readonly string[]): Promise<Map<string, SlotModel[]>> {
   const rows = await query<SlotModel & { holdId: string }>(db, 'findSlotsByHoldIds', sql`
     SELECT h.id AS "holdId", ${SLOT_COLUMNS} FROM slot_holds h
-    JOIN partner_slots sl ON sl.partner_id = h.partner_id AND sl.slot_start >= h.starts_at AND sl.slot_end <= h.ends_at
+    JOIN partner_slots sl ON sl.partner_id = h.partner_id
+      AND sl.slot_start >= h.starts_at AND sl.slot_start < h.ends_at AND sl.slot_end <= h.ends_at
     WHERE h.id = ANY(${holdIds}::bigint[]) ORDER BY h.id, sl.slot_start`);
   return groupBy(rows, (row) => row.holdId);
 }

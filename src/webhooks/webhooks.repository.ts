@@ -227,17 +227,24 @@ export interface ClaimedDelivery {
  */
 export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
   const rows = await query<Omit<ClaimedDelivery, 'event'> & Record<string, unknown>>(db, 'claimDueWebhookDeliveries', sql`
+    WITH claimed AS (
     UPDATE webhook_deliveries d
     SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
     FROM webhook_endpoints w, booking_events e
-    WHERE d.id IN (
+    -- = ANY(ARRAY(...)), not IN (...): the claimed ids are fetched first and then looked up by key.
+    -- With IN, the prepared statement's generic plan (which cannot see the limit) hash-joined them
+    -- against a scan of every delivery.
+    WHERE d.id = ANY(ARRAY(
         SELECT q.id FROM webhook_deliveries q JOIN webhook_endpoints qw ON qw.id = q.endpoint_id
         WHERE q.status = 'pending' AND q.next_attempt_at <= now() AND qw.status = 'active' AND qw.deleted_at IS NULL
         ORDER BY q.next_attempt_at, q.id
         LIMIT ${limit}
-        FOR UPDATE OF q SKIP LOCKED)
+        FOR UPDATE OF q SKIP LOCKED))
       AND w.id = d.endpoint_id AND e.id = d.event_id
-    RETURNING d.id, d.attempts AS attempt, d.endpoint_id AS "endpointId", w.url, w.secret, ${EVENT_COLUMNS}`);
+    RETURNING d.id, d.attempts AS attempt, d.endpoint_id AS "endpointId", w.url, w.secret, ${EVENT_COLUMNS}
+    )
+    -- Oldest first, whatever order the key lookups returned them in.
+    SELECT * FROM claimed ORDER BY id`);
   return rows.map((row) => ({ id: row.id, attempt: row.attempt, endpointId: row.endpointId, url: row.url, secret: row.secret, event: bookingEventOf(row, EVENT_PREFIX) }));
 }
 
