@@ -27,7 +27,8 @@ import { PAYMENT_WEBHOOK_PATH, paymentWebhookRoute } from './payments/payment-we
 import type { PaymentProviderRegistry } from './payments/payment-provider.js';
 import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
-import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
+import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
+import type { Logger } from './shared/logger.js';
 import { createErrorFormatter } from './server/errors.js';
 import { databaseAvailabilityLog, sendDatabaseUnavailable } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
@@ -46,7 +47,7 @@ import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
 import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
-import { confirmClaimedRecords } from './server/token-claims.js';
+import { confirmClaimedRecords } from './viewer/token-claims.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),

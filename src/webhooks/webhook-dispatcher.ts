@@ -1,7 +1,7 @@
 import type { Agent } from 'node:http';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import { REFUSAL_ERRORS, RefusedWebhookAddress, systemResolver, type WebhookResolver } from './webhook-address-policy.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifySignature } from '../../src/payments/webhook-signature.js';
+import { verifySignature } from '../../src/shared/webhook-signature.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import type { Trx } from '../../src/shared/transaction.js';
 import { createWebhookDeliveries } from '../../src/webhooks/webhook-fan-out.js';
