@@ -9,13 +9,13 @@ import { postWebhook } from './webhook-http.js';
 import { webhookRequestOf } from './webhook-request.js';
 import {
   claimDueWebhookDeliveries,
-  countWebhookEndpointFailure,
   parkWebhookDeliveries,
   recordWebhookFailure,
   recordWebhookSuccess,
   releaseWebhookDelivery,
   type ClaimedDelivery,
-} from './webhooks.repository.js';
+} from './webhook-deliveries.repository.js';
+import { countWebhookEndpointFailure } from './webhook-endpoints.repository.js';
 
 export interface WebhookDispatcherOptions {
   db: Db;
