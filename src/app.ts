@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -30,14 +30,11 @@ import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
 import type { Logger } from './shared/logger.js';
 import { createErrorFormatter } from './server/errors.js';
-import { databaseAvailabilityLog, sendDatabaseUnavailable } from './server/database-unavailable.js';
-import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
+import { databaseAvailabilityLog } from './server/database-unavailable.js';
+import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
 import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
 import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
 import { jitGateway } from './server/jit-executor.js';
-import { errorBody } from './server/http-error-body.js';
-import { REQUEST_ID_HEADER } from './server/request-id.js';
-import { ErrorCode } from './shared/errors.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -48,6 +45,7 @@ import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
+import { createRouter, type Route } from './server/router.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -55,8 +53,7 @@ export const consoleLogger: Logger = {
   error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
 };
 
-/** Counters for operators (cache hits, misses, invalidations, store errors; booking events), in the Prometheus text format. */
-export const METRICS_PATH = '/metrics';
+export { METRICS_PATH, type Route } from './server/router.js';
 
 export interface App {
   database: DatabaseHandle;
@@ -88,9 +85,6 @@ export interface App {
  * send each other's deliveries.
  */
 export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
-
-/** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
-export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
 
 /**
  * Starts the API on a migrated database: GraphQL over HTTP at /graphql, health at /healthz.
@@ -176,37 +170,14 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   const cors = createCorsHook(config.cors ?? DEFAULT_CORS_CONFIG);
   const routes = options.routes ?? [];
 
-  const httpServer = createServer(async (req, res) => {
-    const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
-    try {
-      if (path === GRAPHQL_PATH && cors(req, res)) return;
-      // The hot path first: extra routes (the sandbox) only answer GETs.
-      if (path === GRAPHQL_PATH && req.method === 'POST') return await handleGraphQL(req, res, search);
-      if (path.startsWith(PAYMENT_WEBHOOK_PATH) && (await paymentWebhooks(req, res, path))) return;
-      for (const route of routes) if (await route(req, res, path)) return;
-      if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, search);
-      if (path === METRICS_PATH) {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections));
-        return;
-      }
-      if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
-    } catch (error) {
-      if (sendError(res, error)) return;
-      // A payment provider retries a webhook answered with 503: nothing of it was applied.
-      if (sendDatabaseUnavailable(res, error)) return;
-      const requestId = res.getHeader(REQUEST_ID_HEADER) as string | undefined;
-      log.error('Unexpected error while handling an HTTP request', { requestId, path, message: (error as Error).message, stack: (error as Error).stack });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(errorBody('Internal server error.', ErrorCode.InternalServerError, requestId));
-    }
-  });
+  const httpServer = createServer(createRouter({
+    graphql: handleGraphQL,
+    cors,
+    hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
+    routes,
+    metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    log,
+  }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
