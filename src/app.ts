@@ -8,11 +8,9 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
-import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
+import { createCache } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
-import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
-import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
-import { DEFAULT_LIMITS_CONFIG } from './config.js';
+import { withDefaults, type AppConfig, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -32,8 +30,8 @@ import type { Logger } from './shared/logger.js';
 import { createErrorFormatter } from './server/errors.js';
 import { databaseAvailabilityLog } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
-import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
-import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
+import { createBodyWriter } from './server/compression.js';
+import { createCorsHook } from './server/cors.js';
 import { jitGateway } from './server/jit-executor.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
@@ -79,31 +77,27 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/**
- * Without `webhooks` the app creates webhook deliveries but sends none: like the slot generation
- * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
- * send each other's deliveries.
- */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
+export type { AppConfig } from './config.js';
 
 /**
  * Starts the API on a migrated database: GraphQL over HTTP at /graphql, health at /healthz.
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+  const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
     isDatabaseUnavailable(error)
       ? (log.warn ?? log.info).call(log, 'A listener failed on a committed change: the database is unreachable', { action: change.action, error: (error as Error).message })
       : log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
   );
-  const paymentConfig = config.payments ?? DEFAULT_PAYMENT_CONFIG;
+  const paymentConfig = config.payments;
   const paymentProviders = createPaymentProviders(paymentConfig);
   // Given by tests that need a hook in it; the app closes it either way.
   const cache =
     options.cache ??
-    (await createCache(config.cache ?? DEFAULT_CACHE_CONFIG, {
+    (await createCache(config.cache, {
       onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
     }));
   subscribeAvailabilityInvalidation(changes, cache, database.db);
@@ -111,8 +105,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   // Booking events: mutations write them into the outbox in their own transactions; the relay
   // positions and publishes them (kicked after every local commit, and on a timer for events whose
   // process died first); the hub hands them to this process's subscribers.
-  const cacheConfig = config.cache ?? DEFAULT_CACHE_CONFIG;
-  const eventsConfig = config.events ?? DEFAULT_EVENTS_CONFIG;
+  const cacheConfig = config.cache;
+  const eventsConfig = config.events;
   const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
   const relay = new OutboxRelay({
     db: database.background,
@@ -130,9 +124,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   // The deliveries a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  const rateLimitConfig = config.rateLimits ?? DEFAULT_RATE_LIMIT_CONFIG;
+  const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
@@ -140,7 +134,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 
   const formatError = createErrorFormatter(log);
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
-  const limits = config.limits ?? DEFAULT_LIMITS_CONFIG;
+  const limits = config.limits;
   const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
@@ -153,8 +147,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
     // go the "Did you mean" suggestions that would give field names away one typo at a time.
-    introspection: config.introspection ?? true,
-    hideSchemaDetailsFromClientErrors: !(config.introspection ?? true),
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !(config.introspection),
     logger: { debug() {}, info() {}, warn: (m) => log.info(String(m)), error: (m) => log.error(String(m)) },
   });
   await apollo.start();
@@ -164,10 +158,10 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  }, createBodyWriter(config.compression ?? DEFAULT_COMPRESSION_CONFIG), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
+  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
-  const cors = createCorsHook(config.cors ?? DEFAULT_CORS_CONFIG);
+  const cors = createCorsHook(config.cors);
   const routes = options.routes ?? [];
 
   const httpServer = createServer(createRouter({
@@ -184,9 +178,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     schema,
     services,
     verifier,
-    config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG,
+    config: config.websocket,
     formatError,
-    introspection: config.introspection ?? true,
+    introspection: config.introspection,
     rateLimits,
     limiter,
   });
