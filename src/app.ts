@@ -184,18 +184,23 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     rateLimits,
     limiter,
   });
-  try {
-    await listen(httpServer, config.port, config.host);
-  } catch (error) {
-    // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
-    await websocket.close();
+  // What runs behind the HTTP server, stopped after it (or alone, when the server never listened).
+  const stopBehindHttp = async () => {
     await apollo.stop();
     await relay.stop();
+    // Requests in flight are aborted and their deliveries handed back for the next process.
     await webhooks?.stop();
     await events.stop();
     await bus.close();
     await cache.close();
     await rateLimits.close();
+  };
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
+    await websocket.close();
+    await stopBehindHttp();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -222,14 +227,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
-      await apollo.stop();
-      await relay.stop();
-      // Requests in flight are aborted and their deliveries handed back for the next process.
-      await webhooks?.stop();
-      await events.stop();
-      await bus.close();
-      await cache.close();
-      await rateLimits.close();
+      await stopBehindHttp();
     },
   };
 }
