@@ -18,7 +18,7 @@ import { findBookingPagesByBusinessIds, findBookingPagesByCustomerIds, findBooki
 import { findEventsAfter, findBusinessEventsAfter, findUnpublishedPositions, lockRelayCounter, positionNextEvents } from '../src/events/booking-events.repository.js';
 import { findFreePartnerIds, hasTakenSlotsInBuffers, lockFreeSlotsInRange, lockSlotsOfHold } from '../src/slots/slot-claims.repository.js';
 import { findSlotsByBookingIds, findSlotsByHoldIds, findSlotsByPartnerIds } from '../src/slots/slots.repository.js';
-import { claimDueWebhookDeliveries, findWebhookDeliveryPagesByEndpointIds } from '../src/webhooks/webhooks.repository.js';
+import { claimDueWebhookDeliveries, findWebhookDeliveryPagesByEndpointIds } from '../src/webhooks/webhook-deliveries.repository.js';
 import { deleteExpiredIdempotencyKeys, setLockTimeout } from '../src/idempotency/idempotency-keys.repository.js';
 import { findPaymentsByBookingIds } from '../src/payments/payments.repository.js';
 import { findPartnerDaysInCity, findSlotsAroundDate } from '../src/availability/availability.repository.js';

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -8,11 +8,9 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
-import { createCache, DEFAULT_CACHE_CONFIG } from './cache/create-cache.js';
+import { createCache } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
-import { DEFAULT_EVENTS_CONFIG, DEFAULT_HOLD_MINUTES, DEFAULT_PAYMENT_CONFIG, DEFAULT_WEBSOCKET_CONFIG, type Config } from './config.js';
-import { DEFAULT_RATE_LIMIT_CONFIG } from './config.js';
-import { DEFAULT_LIMITS_CONFIG } from './config.js';
+import { withDefaults, type AppConfig, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -27,16 +25,14 @@ import { PAYMENT_WEBHOOK_PATH, paymentWebhookRoute } from './payments/payment-we
 import type { PaymentProviderRegistry } from './payments/payment-provider.js';
 import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
-import { createRequestContext, type AppServices, type Logger, type RequestContext } from './server/context.js';
+import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
+import type { Logger } from './shared/logger.js';
 import { createErrorFormatter } from './server/errors.js';
-import { databaseAvailabilityLog, sendDatabaseUnavailable } from './server/database-unavailable.js';
-import { GRAPHQL_PATH, graphqlHandler, sendError } from './server/http.js';
-import { createBodyWriter, DEFAULT_COMPRESSION_CONFIG } from './server/compression.js';
-import { createCorsHook, DEFAULT_CORS_CONFIG } from './server/cors.js';
+import { databaseAvailabilityLog } from './server/database-unavailable.js';
+import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
+import { createBodyWriter } from './server/compression.js';
+import { createCorsHook } from './server/cors.js';
 import { jitGateway } from './server/jit-executor.js';
-import { errorBody } from './server/http-error-body.js';
-import { REQUEST_ID_HEADER } from './server/request-id.js';
-import { ErrorCode } from './shared/errors.js';
 import { buildExecutableSchema } from './server/schema.js';
 import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -46,7 +42,8 @@ import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
 import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
-import { confirmClaimedRecords } from './server/token-claims.js';
+import { confirmClaimedRecords } from './viewer/token-claims.js';
+import { createRouter, type Route } from './server/router.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -54,8 +51,7 @@ export const consoleLogger: Logger = {
   error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
 };
 
-/** Counters for operators (cache hits, misses, invalidations, store errors; booking events), in the Prometheus text format. */
-export const METRICS_PATH = '/metrics';
+export { METRICS_PATH, type Route } from './server/router.js';
 
 export interface App {
   database: DatabaseHandle;
@@ -81,34 +77,27 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/**
- * Without `webhooks` the app creates webhook deliveries but sends none: like the slot generation
- * job, sending is opted into (index.ts always passes it), so that tests sharing one database never
- * send each other's deliveries.
- */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
-
-/** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
-export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
+export type { AppConfig } from './config.js';
 
 /**
  * Starts the API on a migrated database: GraphQL over HTTP at /graphql, health at /healthz.
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(config: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+  const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
     isDatabaseUnavailable(error)
       ? (log.warn ?? log.info).call(log, 'A listener failed on a committed change: the database is unreachable', { action: change.action, error: (error as Error).message })
       : log.error('A listener failed on a committed change', { action: change.action, message: (error as Error).message, stack: (error as Error).stack }),
   );
-  const paymentConfig = config.payments ?? DEFAULT_PAYMENT_CONFIG;
+  const paymentConfig = config.payments;
   const paymentProviders = createPaymentProviders(paymentConfig);
   // Given by tests that need a hook in it; the app closes it either way.
   const cache =
     options.cache ??
-    (await createCache(config.cache ?? DEFAULT_CACHE_CONFIG, {
+    (await createCache(config.cache, {
       onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
     }));
   subscribeAvailabilityInvalidation(changes, cache, database.db);
@@ -116,8 +105,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   // Booking events: mutations write them into the outbox in their own transactions; the relay
   // positions and publishes them (kicked after every local commit, and on a timer for events whose
   // process died first); the hub hands them to this process's subscribers.
-  const cacheConfig = config.cache ?? DEFAULT_CACHE_CONFIG;
-  const eventsConfig = config.events ?? DEFAULT_EVENTS_CONFIG;
+  const cacheConfig = config.cache;
+  const eventsConfig = config.events;
   const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
   const relay = new OutboxRelay({
     db: database.background,
@@ -135,9 +124,9 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
   // The deliveries a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  const rateLimitConfig = config.rateLimits ?? DEFAULT_RATE_LIMIT_CONFIG;
+  const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
@@ -145,7 +134,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
 
   const formatError = createErrorFormatter(log);
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
-  const limits = config.limits ?? DEFAULT_LIMITS_CONFIG;
+  const limits = config.limits;
   const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
@@ -158,8 +147,8 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
     // go the "Did you mean" suggestions that would give field names away one typo at a time.
-    introspection: config.introspection ?? true,
-    hideSchemaDetailsFromClientErrors: !(config.introspection ?? true),
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !(config.introspection),
     logger: { debug() {}, info() {}, warn: (m) => log.info(String(m)), error: (m) => log.error(String(m)) },
   });
   await apollo.start();
@@ -169,67 +158,49 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  }, createBodyWriter(config.compression ?? DEFAULT_COMPRESSION_CONFIG), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
+  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
-  const cors = createCorsHook(config.cors ?? DEFAULT_CORS_CONFIG);
+  const cors = createCorsHook(config.cors);
   const routes = options.routes ?? [];
 
-  const httpServer = createServer(async (req, res) => {
-    const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
-    try {
-      if (path === GRAPHQL_PATH && cors(req, res)) return;
-      // The hot path first: extra routes (the sandbox) only answer GETs.
-      if (path === GRAPHQL_PATH && req.method === 'POST') return await handleGraphQL(req, res, search);
-      if (path.startsWith(PAYMENT_WEBHOOK_PATH) && (await paymentWebhooks(req, res, path))) return;
-      for (const route of routes) if (await route(req, res, path)) return;
-      if (path === GRAPHQL_PATH) return await handleGraphQL(req, res, search);
-      if (path === METRICS_PATH) {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections));
-        return;
-      }
-      if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
-    } catch (error) {
-      if (sendError(res, error)) return;
-      // A payment provider retries a webhook answered with 503: nothing of it was applied.
-      if (sendDatabaseUnavailable(res, error)) return;
-      const requestId = res.getHeader(REQUEST_ID_HEADER) as string | undefined;
-      log.error('Unexpected error while handling an HTTP request', { requestId, path, message: (error as Error).message, stack: (error as Error).stack });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(errorBody('Internal server error.', ErrorCode.InternalServerError, requestId));
-    }
-  });
+  const httpServer = createServer(createRouter({
+    graphql: handleGraphQL,
+    cors,
+    hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
+    routes,
+    metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    log,
+  }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
     schema,
     services,
     verifier,
-    config: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG,
+    config: config.websocket,
     formatError,
-    introspection: config.introspection ?? true,
+    introspection: config.introspection,
     rateLimits,
     limiter,
   });
-  try {
-    await listen(httpServer, config.port, config.host);
-  } catch (error) {
-    // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
-    await websocket.close();
+  // What runs behind the HTTP server, stopped after it (or alone, when the server never listened).
+  const stopBehindHttp = async () => {
     await apollo.stop();
     await relay.stop();
+    // Requests in flight are aborted and their deliveries handed back for the next process.
     await webhooks?.stop();
     await events.stop();
     await bus.close();
     await cache.close();
     await rateLimits.close();
+  };
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
+    await websocket.close();
+    await stopBehindHttp();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -256,14 +227,7 @@ export async function startApp(config: AppConfig, database: DatabaseHandle, opti
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
-      await apollo.stop();
-      await relay.stop();
-      // Requests in flight are aborted and their deliveries handed back for the next process.
-      await webhooks?.stop();
-      await events.stop();
-      await bus.close();
-      await cache.close();
-      await rateLimits.close();
+      await stopBehindHttp();
     },
   };
 }

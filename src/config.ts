@@ -1,5 +1,5 @@
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/tokens.js';
-import type { CacheConfig } from './cache/create-cache.js';
+import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache/create-cache.js';
 import { ANY_ORIGIN, DEFAULT_CORS_CONFIG, type CorsConfig } from './server/cors.js';
 import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/compression.js';
 
@@ -340,5 +340,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: integer(env, 'RESPONSE_MAX_BYTES', DEFAULT_LIMITS_CONFIG.maxResponseBytes, 1024, 1024 * 1024 * 1024),
     },
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+  };
+}
+
+/**
+ * What startApp is given: the settings every caller names, and the rest optional (tests name only
+ * what they are about). Without `webhooks` the app creates webhook deliveries but sends none: like
+ * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
+ * one database never send each other's deliveries.
+ */
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
+
+/** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>;
+
+/**
+ * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
+ * introspection, on unless asked otherwise (loadConfig turns it off in production).
+ */
+export function withDefaults(config: AppConfig): ResolvedAppConfig {
+  return {
+    ...config,
+    holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES,
+    payments: config.payments ?? DEFAULT_PAYMENT_CONFIG,
+    cache: config.cache ?? DEFAULT_CACHE_CONFIG,
+    events: config.events ?? DEFAULT_EVENTS_CONFIG,
+    websocket: config.websocket ?? DEFAULT_WEBSOCKET_CONFIG,
+    introspection: config.introspection ?? true,
+    rateLimits: config.rateLimits ?? DEFAULT_RATE_LIMIT_CONFIG,
+    cors: config.cors ?? DEFAULT_CORS_CONFIG,
+    compression: config.compression ?? DEFAULT_COMPRESSION_CONFIG,
+    limits: config.limits ?? DEFAULT_LIMITS_CONFIG,
   };
 }

@@ -1,5 +1,5 @@
 import { connectionErrorCode, isConnectionError } from './db/connection-errors.js';
-import type { Logger } from './server/context.js';
+import type { Logger } from './shared/logger.js';
 
 /**
  * What the process does with an error nobody handled, instead of Node's default (print and exit):

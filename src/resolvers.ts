@@ -1,5 +1,5 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
-import { viewerResolvers } from './auth/viewer.resolvers.js';
+import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';

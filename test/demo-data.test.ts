@@ -4,7 +4,8 @@ import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { Database } from '../src/db/tables.js';
 import { generateSlots } from '../src/schedules/slot-generator.js';
-import { DEMO_SLUGS, seedDemoData, type DemoSummary } from '../src/seed/demo-data.js';
+import { DEMO_SLUGS } from '../src/seed/demo-businesses.js';
+import { seedDemoData, type DemoSummary } from '../src/seed/demo-data.js';
 
 const BOOKING_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'];
 const TABLES = ['services', 'partners', 'customers', 'bookings', 'partner_slots', 'payments', 'audit_logs'] as const;

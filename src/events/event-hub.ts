@@ -1,5 +1,5 @@
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import type { BookingEventModel } from './booking-event.model.js';
 import { findEventsAfter, lastEventPosition } from './booking-events.repository.js';
 import { BackgroundFailures } from '../shared/background-failures.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import type { Trx } from '../shared/transaction.js';

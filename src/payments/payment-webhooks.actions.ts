@@ -2,7 +2,7 @@ import type { PaymentStatus } from '../__generated__/resolvers-types.js';
 import { transitionBooking } from '../bookings/bookings.actions.js';
 import { lockBookingById } from '../bookings/bookings.repository.js';
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import { combine, commitStep, type Step } from '../shared/mutation.js';
 import type { PaymentEvent, PaymentEventType } from './payment-provider.js';

@@ -4,7 +4,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { BookingModel } from '../bookings/booking.model.js';
 import { findBookingsByIds, lockBookingById } from '../bookings/bookings.repository.js';
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import type { Change, ChangeFeed } from '../shared/change-feed.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { commitStep, type Step } from '../shared/mutation.js';

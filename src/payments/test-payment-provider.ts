@@ -10,7 +10,7 @@ import {
   type WebhookRequest,
   type WebhookVerdict,
 } from './payment-provider.js';
-import { SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhook-signature.js';
+import { SIGNATURE_HEADER, signatureHeader, verifySignature } from '../shared/webhook-signature.js';
 
 /**
  * The built-in `test` provider: it plays the external side in-process, so development and tests

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import { groupBy } from '../db/sql-helpers.js';

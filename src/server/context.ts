@@ -4,6 +4,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
 import type { BookingEventHub } from '../events/event-hub.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
+import type { Logger } from '../shared/logger.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 
@@ -23,13 +24,6 @@ export interface AppServices {
   events: BookingEventHub;
   /** Which webhook endpoint URLs may be registered (WEBHOOK_ALLOW_PRIVATE_NETWORKS, https in production). */
   webhookTargets: WebhookTargetRules;
-}
-
-export interface Logger {
-  info(message: string, context?: Record<string, unknown>): void;
-  /** Something degraded that fixes itself (the database is down); loggers without it use `info`. */
-  warn?(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
 }
 
 /** The GraphQL context: built per HTTP request (and per subscription event). */

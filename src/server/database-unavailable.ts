@@ -3,7 +3,7 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { connectionErrorCode, isDatabaseUnavailable, type AvailabilityReport } from '../db/connection-errors.js';
 import { ErrorCode } from '../shared/errors.js';
-import type { Logger } from './context.js';
+import type { Logger } from '../shared/logger.js';
 
 /**
  * What a client sees of work that failed because PostgreSQL could not be reached: a retriable

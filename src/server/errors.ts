@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
 import { formatDatabaseUnavailable } from './database-unavailable.js';
-import type { Logger } from './context.js';
+import type { Logger } from '../shared/logger.js';
 import { apolloRequestError } from './request-errors.js';
 import { formattedTokenLimitError } from './query-limits.js';
 import { isStatementTimeout, statementTimeoutFormatter } from './statement-timeout.js';

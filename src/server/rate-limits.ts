@@ -8,7 +8,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Viewer } from '../auth/viewer.js';
 import type { RateLimitBucket, RateLimitConfig } from '../config.js';
 import { ErrorCode } from '../shared/errors.js';
-import type { Logger } from './context.js';
+import type { Logger } from '../shared/logger.js';
 
 /**
  * The API's rate limits: four buckets, each a fixed window of points per key.

@@ -1,5 +1,5 @@
 import { ErrorCode } from '../shared/errors.js';
-import type { Logger } from './context.js';
+import type { Logger } from '../shared/logger.js';
 
 /**
  * The answer sent instead of one larger than RESPONSE_MAX_BYTES: a backstop behind the cost limit,

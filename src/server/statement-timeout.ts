@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../shared/errors.js';
-import type { Logger } from './context.js';
+import type { Logger } from '../shared/logger.js';
 
 /** SQLSTATE 57014 (query_canceled): PostgreSQL cancelled the statement at `statement_timeout`. */
 const QUERY_CANCELED = '57014';

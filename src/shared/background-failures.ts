@@ -1,5 +1,5 @@
 import { connectionErrorCode, isDatabaseUnavailable } from '../db/connection-errors.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from './logger.js';
 
 /**
  * How a background loop (the outbox relay, the event hub, the webhook dispatcher, the slot

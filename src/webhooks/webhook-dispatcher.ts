@@ -1,7 +1,7 @@
 import type { Agent } from 'node:http';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/sql-helpers.js';
-import type { Logger } from '../server/context.js';
+import type { Logger } from '../shared/logger.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
 import { REFUSAL_ERRORS, RefusedWebhookAddress, systemResolver, type WebhookResolver } from './webhook-address-policy.js';
@@ -9,13 +9,13 @@ import { postWebhook } from './webhook-http.js';
 import { webhookRequestOf } from './webhook-request.js';
 import {
   claimDueWebhookDeliveries,
-  countWebhookEndpointFailure,
   parkWebhookDeliveries,
   recordWebhookFailure,
   recordWebhookSuccess,
   releaseWebhookDelivery,
   type ClaimedDelivery,
-} from './webhooks.repository.js';
+} from './webhook-deliveries.repository.js';
+import { countWebhookEndpointFailure } from './webhook-endpoints.repository.js';
 
 export interface WebhookDispatcherOptions {
   db: Db;

@@ -1,5 +1,5 @@
 import type { PositionedHook } from '../events/outbox-relay.js';
-import { insertDeliveriesForEvents } from './webhooks.repository.js';
+import { insertDeliveriesForEvents } from './webhook-deliveries.repository.js';
 
 /**
  * The relay's hook: in the transaction that gives events their positions, one delivery per event

@@ -1,5 +1,5 @@
 import type { BookingEventData, BookingEventModel } from '../events/booking-event.model.js';
-import { signatureHeader } from '../payments/webhook-signature.js';
+import { signatureHeader } from '../shared/webhook-signature.js';
 import { toGlobalId } from '../shared/global-id.js';
 
 /**

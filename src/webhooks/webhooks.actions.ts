@@ -12,18 +12,20 @@ import { canManageWebhookEndpoint } from './webhook-access.js';
 import { refusalMessage, refusalOfWebhookUrl, type WebhookTargetRules } from './webhook-address-policy.js';
 import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
 import {
-  activateWebhookEndpoint,
-  countLiveWebhookEndpoints,
   failPendingWebhookDeliveries,
   findWebhookDeliveriesByIds,
-  findWebhookEndpointSecret,
   insertRedelivery,
+  unparkWebhookDeliveries,
+} from './webhook-deliveries.repository.js';
+import {
+  activateWebhookEndpoint,
+  countLiveWebhookEndpoints,
+  findWebhookEndpointSecret,
   insertWebhookEndpoint,
   lockBusinessForWebhooks,
   lockWebhookEndpointById,
   softDeleteWebhookEndpoint,
-  unparkWebhookDeliveries,
-} from './webhooks.repository.js';
+} from './webhook-endpoints.repository.js';
 
 /**
  * Webhook endpoint rules, as steps of their mutations (see src/shared/mutation.ts). The caller's

@@ -5,10 +5,9 @@ import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model
 import {
   findWebhookDeliveriesByIds,
   findWebhookDeliveryPagesByEndpointIds,
-  findWebhookEndpointsByBusinessIds,
-  findWebhookEndpointsByIds,
   type DeliveryListArgs,
-} from './webhooks.repository.js';
+} from './webhook-deliveries.repository.js';
+import { findWebhookEndpointsByBusinessIds, findWebhookEndpointsByIds } from './webhook-endpoints.repository.js';
 
 /** Live endpoints the viewer may manage; any other reads as missing. */
 export function webhookEndpointById(loaders: LoaderRegistry) {

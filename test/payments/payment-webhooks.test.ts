@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneProcessedEvents } from '../../src/payments/processed-payment-events.repository.js';
-import { signatureHeader } from '../../src/payments/webhook-signature.js';
+import { signatureHeader } from '../../src/shared/webhook-signature.js';
 import { DEVELOPMENT_PAYMENT_WEBHOOK_SECRET } from '../../src/config.js';
 import { loggedErrors, startTestApi, type TestApi } from '../support/api.js';
 import { auditRows, bookingState, businessState, createProcessedPaymentEvent, paymentRow } from '../support/builders.js';

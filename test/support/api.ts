@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { startApp, type App, type AppConfig } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
-import type { Logger } from '../../src/server/context.js';
+import type { Logger } from '../../src/shared/logger.js';
 import type { DatabaseHandle } from '../../src/db/connect.js';
 import { openIsolatedTestDatabase, openTestDatabase } from './database.js';
 

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifySignature } from '../../src/payments/webhook-signature.js';
+import { verifySignature } from '../../src/shared/webhook-signature.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import type { Trx } from '../../src/shared/transaction.js';
 import { createWebhookDeliveries } from '../../src/webhooks/webhook-fan-out.js';
-import { activateWebhookEndpoint, claimDueWebhookDeliveries, lockWebhookEndpointById, unparkWebhookDeliveries } from '../../src/webhooks/webhooks.repository.js';
+import { claimDueWebhookDeliveries, unparkWebhookDeliveries } from '../../src/webhooks/webhook-deliveries.repository.js';
+import { activateWebhookEndpoint, lockWebhookEndpointById } from '../../src/webhooks/webhook-endpoints.repository.js';
 import { onRealPostgres } from '../support/database.js';
 import { startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness, createBusiness } from '../support/builders.js';

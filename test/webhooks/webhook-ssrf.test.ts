@@ -3,7 +3,7 @@ import { createConnection, createServer as createTcpServer, type AddressInfo, ty
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookConfig } from '../../src/config.js';
-import type { Logger } from '../../src/server/context.js';
+import type { Logger } from '../../src/shared/logger.js';
 import { disallowedRangeOf, type ResolvedAddress, type WebhookResolver } from '../../src/webhooks/webhook-address-policy.js';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { startTestApi, tokensFor, type TestApi } from '../support/api.js';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { expect } from 'vitest';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../../src/config.js';
 import type { BookingEventType } from '../../src/events/booking-event.model.js';
-import type { Logger } from '../../src/server/context.js';
+import type { Logger } from '../../src/shared/logger.js';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import type { TestApi } from '../support/api.js';
 

@@ -1,23 +1,17 @@
 import { sql } from 'kysely';
-import type { BookingEventModel, BookingEventType } from '../events/booking-event.model.js';
+import type { BookingEventModel } from '../events/booking-event.model.js';
 import { bookingEventColumns, bookingEventOf } from '../events/booking-events.repository.js';
-import { allOf, groupBy, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { WebhookDeliveryStatus } from '../__generated__/resolvers-types.js';
-import type { WebhookDeliveryModel, WebhookEndpointModel } from './webhook.model.js';
+import type { WebhookDeliveryModel } from './webhook.model.js';
 
 /**
- * The webhook tables. A pending delivery of a paused endpoint is parked at next_attempt_at =
+ * The webhook_deliveries table. A pending delivery of a paused endpoint is parked at next_attempt_at =
  * 'infinity', past the end of the dispatcher's index range, so a paused endpoint's backlog costs the
  * claim nothing; every statement that writes next_attempt_at keeps to that rule. 'infinity' never
  * leaves this file: the drivers cannot turn it into a date.
  */
-
-const ENDPOINT_COLUMNS = sql.raw(
-  `w.id, w.business_id AS "businessId", w.partner_id AS "partnerId", w.url, w.event_types AS "eventTypes",
-   upper(w.status) AS status, w.consecutive_failures AS "consecutiveFailures", w.paused_at AS "pausedAt",
-   w.pause_reason AS "pauseReason", w.created_at AS "createdAt"`,
-);
 
 /** Deliveries carry their event: its columns come prefixed, see bookingEventColumns. */
 const EVENT_PREFIX = 'event.';
@@ -39,20 +33,6 @@ function deliveryOf(row: DeliveryRow): WebhookDeliveryModel {
 
 // ---------------------------------------------------------------------------------------------
 // Reads
-
-/** Live (not deleted) endpoints by id. */
-export function findWebhookEndpointsByIds(db: Db, ids: readonly string[]): Promise<WebhookEndpointModel[]> {
-  return query(db, 'findWebhookEndpointsByIds', sql`
-    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ANY(${ids}::bigint[]) AND w.deleted_at IS NULL`);
-}
-
-/** The live endpoints of each business, oldest first (a business has at most a few: see MAX_ENDPOINTS_PER_BUSINESS). */
-export async function findWebhookEndpointsByBusinessIds(db: Db, businessIds: readonly string[]): Promise<Map<string, WebhookEndpointModel[]>> {
-  const rows = await query<WebhookEndpointModel>(db, 'findWebhookEndpointsByBusinessIds', sql`
-    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w
-    WHERE w.business_id = ANY(${businessIds}::bigint[]) AND w.deleted_at IS NULL ORDER BY w.business_id, w.id`);
-  return groupBy(rows, (row) => row.businessId);
-}
 
 /** Deliveries by id, with their events; whoever may see the endpoint may see them. */
 export async function findWebhookDeliveriesByIds(db: Db, ids: readonly string[]): Promise<WebhookDeliveryModel[]> {
@@ -85,58 +65,8 @@ export async function findWebhookDeliveryPagesByEndpointIds(db: Db, endpointIds:
   return models;
 }
 
-/** A live endpoint's signing secret (for the idempotent replay of its creation, the only place it is shown). */
-export async function findWebhookEndpointSecret(db: Db, id: string): Promise<string | null> {
-  const rows = await query<{ secret: string }>(db, 'findWebhookEndpointSecret', sql`
-    SELECT w.secret FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL`);
-  return rows[0]?.secret ?? null;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Endpoint changes: each runs inside the action's transaction.
-
-/**
- * Locks a live business against concurrent endpoint registrations (the per-business cap) and says
- * whether it exists. FOR NO KEY UPDATE: bookings and other rows pointing at the business take a
- * KEY SHARE lock, which this does not block.
- */
-export async function lockBusinessForWebhooks(trx: Trx, businessId: string): Promise<boolean> {
-  const rows = await query(trx, 'lockBusinessForWebhooks', sql`
-    SELECT 1 FROM businesses b WHERE b.id = ${businessId}::bigint AND b.deleted_at IS NULL FOR NO KEY UPDATE`);
-  return rows.length > 0;
-}
-
-export async function countLiveWebhookEndpoints(trx: Trx, businessId: string): Promise<number> {
-  const rows = await query<{ count: number }>(trx, 'countLiveWebhookEndpoints', sql`
-    SELECT count(*)::int AS count FROM webhook_endpoints w WHERE w.business_id = ${businessId}::bigint AND w.deleted_at IS NULL`);
-  return rows[0].count;
-}
-
-export interface NewWebhookEndpoint {
-  businessId: string;
-  partnerId: string | null;
-  url: string;
-  eventTypes: BookingEventType[];
-  secret: string;
-}
-
-export async function insertWebhookEndpoint(trx: Trx, e: NewWebhookEndpoint): Promise<WebhookEndpointModel> {
-  const rows = await query<WebhookEndpointModel>(trx, 'insertWebhookEndpoint', sql`
-    INSERT INTO webhook_endpoints AS w (business_id, partner_id, url, event_types, secret)
-    VALUES (${e.businessId}::bigint, ${e.partnerId}::bigint, ${e.url}, ${e.eventTypes}::text[], ${e.secret})
-    RETURNING ${ENDPOINT_COLUMNS}`);
-  return rows[0];
-}
-
-export async function lockWebhookEndpointById(trx: Trx, id: string): Promise<WebhookEndpointModel | undefined> {
-  const rows = await query<WebhookEndpointModel>(trx, 'lockWebhookEndpointById', sql`
-    SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.id = ${id}::bigint AND w.deleted_at IS NULL FOR NO KEY UPDATE`);
-  return rows[0];
-}
-
-export async function softDeleteWebhookEndpoint(trx: Trx, id: string): Promise<void> {
-  await query(trx, 'softDeleteWebhookEndpoint', sql`UPDATE webhook_endpoints SET deleted_at = now() WHERE id = ${id}::bigint`);
-}
+// Deliveries changed by an endpoint's mutations: inside the action's transaction.
 
 /** Gives up an endpoint's pending deliveries (it was deleted); returns how many. */
 export async function failPendingWebhookDeliveries(trx: Trx, endpointId: string, reason: string): Promise<number> {
@@ -144,14 +74,6 @@ export async function failPendingWebhookDeliveries(trx: Trx, endpointId: string,
     UPDATE webhook_deliveries SET status = 'failed', last_error = ${reason}
     WHERE endpoint_id = ${endpointId}::bigint AND status = 'pending' RETURNING id`);
   return rows.length;
-}
-
-/** Re-activates an endpoint with a clean failure count. */
-export async function activateWebhookEndpoint(trx: Trx, id: string): Promise<WebhookEndpointModel> {
-  const rows = await query<WebhookEndpointModel>(trx, 'activateWebhookEndpoint', sql`
-    UPDATE webhook_endpoints AS w SET status = 'active', consecutive_failures = 0, paused_at = NULL, pause_reason = NULL
-    WHERE w.id = ${id}::bigint RETURNING ${ENDPOINT_COLUMNS}`);
-  return rows[0];
 }
 
 /** Makes the parked (paused-endpoint) deliveries of an endpoint due now; returns how many. */
@@ -264,27 +186,6 @@ export async function recordWebhookSuccess(trx: Trx, endpointId: string, id: str
     )
     UPDATE webhook_endpoints w SET consecutive_failures = 0
     FROM d WHERE w.id = d.endpoint_id AND w.status = 'active' AND w.consecutive_failures > 0`);
-}
-
-/**
- * Counts a failed attempt against its endpoint (locking it: outcomes of one endpoint are recorded
- * one at a time) and pauses it at `pauseAfter` failures in a row. Returns the endpoint's status
- * after, and whether this failure paused it.
- */
-export async function countWebhookEndpointFailure(trx: Trx, endpointId: string, pauseAfter: number, pauseReason: string): Promise<{ paused: boolean; pausedNow: boolean }> {
-  const rows = await query<{ paused: boolean; pausedNow: boolean }>(trx, 'countWebhookEndpointFailure', sql`
-    UPDATE webhook_endpoints w SET
-      consecutive_failures = w.consecutive_failures + 1,
-      status = CASE WHEN o.pausing THEN 'paused' ELSE w.status END,
-      paused_at = CASE WHEN o.pausing THEN now() ELSE w.paused_at END,
-      pause_reason = CASE WHEN o.pausing THEN ${pauseReason} ELSE w.pause_reason END
-    FROM (
-      SELECT id, status = 'active' AND consecutive_failures + 1 >= ${pauseAfter}::int AS pausing
-      FROM webhook_endpoints WHERE id = ${endpointId}::bigint FOR NO KEY UPDATE
-    ) o
-    WHERE w.id = o.id
-    RETURNING w.status = 'paused' AS paused, o.pausing AS "pausedNow"`);
-  return rows[0] ?? { paused: false, pausedNow: false };
 }
 
 export interface FailedAttempt {
