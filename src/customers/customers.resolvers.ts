@@ -9,7 +9,7 @@ import { referenced } from '../shared/referenced.js';
 export const customerResolvers: Resolvers = {
   Customer: {
     id: (customer) => toGlobalId('Customer', customer.id),
-    business: (customer, _, { loaders }) => referenced(businessById(loaders), customer.businessId, `Customer ${customer.id} -> Business`),
+    business: (customer, _, { loaders }) => referenced(businessById(loaders), customer.businessId, 'Customer.business', customer.id),
     // A visible customer implies a viewer with a booking scope (see canSeeCustomer).
     bookings: (customer, { status, first, after }, { loaders }) => {
       const size = checkPageSize(first, 20);

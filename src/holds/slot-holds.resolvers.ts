@@ -8,8 +8,8 @@ import { referenced } from '../shared/referenced.js';
 export const slotHoldResolvers: Resolvers = {
   SlotHold: {
     id: (hold) => toGlobalId('SlotHold', hold.id),
-    partner: (hold, _, { loaders }) => referenced(partnerById(loaders), hold.partnerId, `SlotHold ${hold.id} -> Partner`),
-    service: (hold, _, { loaders }) => referenced(serviceById(loaders), hold.serviceId, `SlotHold ${hold.id} -> Service`),
+    partner: (hold, _, { loaders }) => referenced(partnerById(loaders), hold.partnerId, 'SlotHold.partner', hold.id),
+    service: (hold, _, { loaders }) => referenced(serviceById(loaders), hold.serviceId, 'SlotHold.service', hold.id),
     slots: (hold, _, { loaders }) => slotsBySlotHoldId(loaders).load(hold.id),
   },
 };

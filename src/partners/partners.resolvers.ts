@@ -14,7 +14,7 @@ const MAX_SLOT_RANGE_MS = 31 * 24 * 3600 * 1000;
 export const partnerResolvers: Resolvers = {
   Partner: {
     id: (partner) => toGlobalId('Partner', partner.id),
-    business: (partner, _, { loaders }) => referenced(businessById(loaders), partner.businessId, `Partner ${partner.id} -> Business`),
+    business: (partner, _, { loaders }) => referenced(businessById(loaders), partner.businessId, 'Partner.business', partner.id),
     slots: (partner, { from, to, status }, { loaders }) => {
       const span = Date.parse(to) - Date.parse(from);
       if (span <= 0 || span > MAX_SLOT_RANGE_MS) {

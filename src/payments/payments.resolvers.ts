@@ -6,6 +6,6 @@ import { referenced } from '../shared/referenced.js';
 export const paymentResolvers: Resolvers = {
   Payment: {
     id: (payment) => toGlobalId('Payment', payment.id),
-    booking: (payment, _, { loaders }) => referenced(bookingById(loaders), payment.bookingId, `Payment ${payment.id} -> Booking`),
+    booking: (payment, _, { loaders }) => referenced(bookingById(loaders), payment.bookingId, 'Payment.booking', payment.id),
   },
 };

@@ -6,6 +6,6 @@ import { referenced } from '../shared/referenced.js';
 export const serviceResolvers: Resolvers = {
   Service: {
     id: (service) => toGlobalId('Service', service.id),
-    business: (service, _, { loaders }) => referenced(businessById(loaders), service.businessId, `Service ${service.id} -> Business`),
+    business: (service, _, { loaders }) => referenced(businessById(loaders), service.businessId, 'Service.business', service.id),
   },
 };

@@ -12,15 +12,18 @@ export class BrokenReferenceError extends Error {
 
 /**
  * Loads a model that a non-null field refers to, through the request's DataLoader (so references of
- * many parents still batch into one statement). `what` names the reference for the log, for
- * example `Booking 12 -> Partner` (the id follows it). A loader that filters by visibility reads a
- * hidden row as null too: a parent the caller may see whose non-null reference they may not is as
- * much a bug as a missing row.
+ * many parents still batch into one statement). `field` (`Booking.partner`) and `parentId` only go
+ * into the message of a failure, which is built then: the hot path allocates nothing for them. A
+ * loader that filters by visibility reads a hidden row as null too: a parent the caller may see
+ * whose non-null reference they may not is as much a bug as a missing row.
  */
-export function referenced<T>(loader: DataLoader<string, T | null>, id: string, what: string): Promise<T> {
+export function referenced<T>(loader: DataLoader<string, T | null>, id: string, field: string, parentId: string): Promise<T> {
   // `load` is called now, not after an await: the key joins the current batch.
   return loader.load(id).then((model) => {
-    if (model == null) throw new BrokenReferenceError(`Expected the reference ${what} ${id} to load, got null: its row is missing or hidden from this caller.`);
+    if (model == null) {
+      const parentType = field.slice(0, field.indexOf('.'));
+      throw new BrokenReferenceError(`Expected ${field} of ${parentType} ${parentId} to load row ${id}, got null: the row is missing or hidden from this caller.`);
+    }
     return model;
   });
 }

@@ -6,6 +6,6 @@ import { referenced } from '../shared/referenced.js';
 export const slotResolvers: Resolvers = {
   Slot: {
     id: (slot) => toGlobalId('Slot', slot.id),
-    partner: (slot, _, { loaders }) => referenced(partnerById(loaders), slot.partnerId, `Slot ${slot.id} -> Partner`),
+    partner: (slot, _, { loaders }) => referenced(partnerById(loaders), slot.partnerId, 'Slot.partner', slot.id),
   },
 };
