@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, isUnionType } from 'graphql';
+import { buildSchema, parse, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, isUnionType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 
-const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+const source = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+const schema = buildSchema(source);
 
 /** Every named thing a client can see, with its description (or undefined). */
 function describedThings(): Array<[name: string, description: string | null | undefined]> {
@@ -40,5 +41,15 @@ describe('schema.graphql: the public contract', () => {
       const payload = schema.getType(mutation.type.toString().replace('!', ''));
       expect(isObjectType(payload) && 'userErrors' in payload.getFields(), `${mutation.name} payload has userErrors`).toBe(true);
     }
+  });
+
+  it('declares every type once, with no `extend`, so a reader finds all of a type in one place', () => {
+    const extensions = parse(source).definitions.filter((d) => d.kind.endsWith('Extension')).map((d) => ('name' in d && d.name ? d.name.value : d.kind));
+    expect(extensions).toEqual([]);
+  });
+
+  it('describes each argument by what it is, not with a pointer to its type', () => {
+    const pointers = describedThings().filter(([name, description]) => name.includes('(') && /^What to do; see /.test(description ?? '')).map(([name]) => name);
+    expect(pointers).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ function bookingPages(loaders: LoaderRegistry, name: string, find: PageQuery, ar
     return parentIds.map((id) => {
       const rows = pages.get(id) ?? [];
       for (const row of rows) byId.prime(row.id, row);
-      return toPage(rows, size, sortKey);
+      return toPage(rows, size, sortKey, args.after);
     });
   });
 }

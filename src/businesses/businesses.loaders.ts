@@ -25,5 +25,5 @@ export async function businessPage(loaders: LoaderRegistry, args: { city: string
   const rows = await findBusinessPage(loaders.db, { ...args, limit: size + 1 });
   const byId = businessById(loaders);
   for (const row of rows) byId.prime(row.id, row);
-  return toPage(rows, size, (b) => [b.slug]);
+  return toPage(rows, size, (b) => [b.slug], args.afterSlug);
 }

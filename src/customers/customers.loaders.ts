@@ -18,7 +18,7 @@ export function customerPagesByBusinessId(loaders: LoaderRegistry, args: { after
     return businessIds.map((id) => {
       const rows = pages.get(id) ?? [];
       for (const row of rows) byId.prime(row.id, row);
-      return toPage(rows, size, (c) => [c.name, c.id]);
+      return toPage(rows, size, (c) => [c.name, c.id], args.after);
     });
   });
 }

@@ -11,16 +11,30 @@ type GeneratedId = ColumnType<string, string | number | bigint | undefined, neve
 type Timestamp = ColumnType<string, string | Date, string | Date>;
 type DefaultTimestamp = ColumnType<string, string | Date | undefined, string | Date>;
 
-export type BusinessKind = 'marketplace' | 'salon' | 'driving_school' | 'barber_shop' | 'appointments';
-export type SlotStatus = 'available' | 'booked' | 'blocked';
-export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'completed' | 'no_show';
-export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'refunded';
+/*
+ * How enum-like columns spell their values. The schema's enums (BusinessKind, SlotStatus,
+ * BookingStatus, PaymentStatus in __generated__) are the one meaning the code speaks; these names
+ * say "the stored spelling", so the two never pass for each other.
+ */
+export type BusinessKindColumn = 'marketplace' | 'salon' | 'driving_school' | 'barber_shop' | 'appointments';
+export type SlotStatusColumn = 'available' | 'booked' | 'blocked';
+export type BookingStatusColumn = 'pending' | 'confirmed' | 'cancelled' | 'completed' | 'no_show';
+export type PaymentStatusColumn = 'pending' | 'succeeded' | 'failed' | 'refunded';
+/**
+ * @deprecated Old names of the column types, kept only for src/seed/demo-data.ts, which another
+ * branch is splitting; use the `...Column` names and drop these once it imports them.
+ */
+export type BookingStatus = BookingStatusColumn;
+/** @deprecated See `BookingStatus` above. */
+export type BusinessKind = BusinessKindColumn;
+/** @deprecated See `BookingStatus` above. */
+export type PaymentStatus = PaymentStatusColumn;
 
 export interface BusinessesTable {
   id: GeneratedId;
   slug: string;
   name: string;
-  kind: BusinessKind;
+  kind: BusinessKindColumn;
   city: string;
   time_zone: string;
   currency: string;
@@ -70,7 +84,7 @@ export interface PartnerSlotsTable {
   partner_id: Id;
   slot_start: Timestamp;
   slot_end: Timestamp;
-  status: Generated<SlotStatus>;
+  status: Generated<SlotStatusColumn>;
   booking_id: Id | null;
   hold_id: Id | null;
   held_until: Timestamp | null;
@@ -85,7 +99,7 @@ export interface BookingsTable {
   service_id: Id;
   starts_at: Timestamp;
   ends_at: Timestamp;
-  status: Generated<BookingStatus>;
+  status: Generated<BookingStatusColumn>;
   cancel_reason: string | null;
   total_cents: number;
   currency: string;
@@ -102,7 +116,7 @@ export interface PaymentsTable {
   provider_txn_id: string;
   amount_cents: number;
   currency: string;
-  status: Generated<PaymentStatus>;
+  status: Generated<PaymentStatusColumn>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
   refunded_at: Timestamp | null;

@@ -1,10 +1,11 @@
+import type { BookingStatus, PaymentStatus } from '../__generated__/resolvers-types.js';
 import type { BookingEventType } from '../db/tables.js';
 
 export type { BookingEventType };
 
 /** What a booking looked like at an event (and, for a reschedule, just before it). */
 export interface BookingSnapshot {
-  status: string;
+  status: BookingStatus;
   partnerId: string;
   startsAt: string;
   endsAt: string;
@@ -16,7 +17,7 @@ export interface BookingEventData {
   /** Before a reschedule. */
   previous?: Pick<BookingSnapshot, 'partnerId' | 'startsAt' | 'endsAt'>;
   /** For PAYMENT_STATUS_CHANGED: the payment after the change, and its status before (null for a new payment). */
-  payment?: { status: string; previousStatus: string | null; amountCents: number; currency: string; provider: string };
+  payment?: { status: PaymentStatus; previousStatus: PaymentStatus | null; amountCents: number; currency: string; provider: string };
 }
 
 /**

@@ -12,7 +12,7 @@ export interface BookingEventDraft {
   /** The booking before a reschedule. */
   previous?: BookingModel;
   /** The payment of a PAYMENT_STATUS_CHANGED event, and its status before (null when it is new). */
-  payment?: { after: PaymentModel; previousStatus: string | null };
+  payment?: { after: PaymentModel; previousStatus: PaymentModel['status'] | null };
 }
 
 function dataOf(draft: BookingEventDraft): BookingEventData {
@@ -183,7 +183,7 @@ export function findBusinessEventsAfter(db: Db, args: { businessId: string; part
  * booking row is locked (payment, then booking: the order every payment path takes), so a
  * reschedule in flight commits first and the event shows the booking's partner and time after it.
  */
-export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previousStatus: string | null): Promise<void> {
+export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previousStatus: PaymentModel['status'] | null): Promise<void> {
   const paymentData = JSON.stringify({ status: payment.status, previousStatus, amountCents: payment.amountCents, currency: payment.currency, provider: payment.provider });
   await sql`/* insertPaymentEvent */
     INSERT INTO booking_events (business_id, booking_id, payment_id, partner_ids, type, data)

@@ -62,7 +62,7 @@ export const bookingEventResolvers: Resolvers = {
   BookingEvent: {
     cursor: (e) => e.position,
     booking: (e, _, { loaders }) => bookingById(loaders).load(e.bookingId),
-    status: (e) => e.data.booking.status as never,
+    status: (e) => e.data.booking.status,
     startsAt: (e) => e.data.booking.startsAt,
     endsAt: (e) => e.data.booking.endsAt,
     partner: (e, _, { loaders }) => partnerById(loaders).load(e.data.booking.partnerId),
@@ -73,7 +73,7 @@ export const bookingEventResolvers: Resolvers = {
       return previous && previous !== e.data.booking.partnerId ? partnerById(loaders).load(previous) : null;
     },
     payment: (e, _, { loaders }) => (e.paymentId ? paymentById(loaders).load(e.paymentId) : null),
-    paymentStatus: (e) => (e.data.payment?.status ?? null) as never,
-    previousPaymentStatus: (e) => (e.data.payment?.previousStatus ?? null) as never,
+    paymentStatus: (e) => e.data.payment?.status ?? null,
+    previousPaymentStatus: (e) => e.data.payment?.previousStatus ?? null,
   },
 };

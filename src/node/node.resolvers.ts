@@ -1,4 +1,4 @@
-import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { Resolvers, ResolversInterfaceTypes, ResolversTypes } from '../__generated__/resolvers-types.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { businessById } from '../businesses/businesses.loaders.js';
 import { customerById } from '../customers/customers.loaders.js';
@@ -14,11 +14,14 @@ import type { LoaderRegistry } from '../shared/loader-registry.js';
 
 const MAX_NODES = 100;
 
-async function loadNode(loaders: LoaderRegistry, id: string): Promise<{ __typename: NodeType } | null> {
+/** Any model a `Node` field may return, tagged with its GraphQL type for `__resolveType`. */
+type NodeModel = ResolversInterfaceTypes<ResolversTypes>['Node'] & { __typename: NodeType };
+
+async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel | null> {
   const parsed = parseGlobalId(id);
   if (!parsed) return null;
   const { type, rawId } = parsed;
-  let node: object | null;
+  let node: ResolversInterfaceTypes<ResolversTypes>['Node'] | null;
   switch (type) {
     case 'Business': node = await businessById(loaders).load(rawId); break;
     case 'Service': node = await serviceById(loaders).load(rawId); break;
@@ -41,13 +44,13 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<{ __typena
 
 export const nodeResolvers: Resolvers = {
   Query: {
-    node: (_, { id }, { loaders }) => loadNode(loaders, id) as never,
+    node: (_, { id }, { loaders }) => loadNode(loaders, id),
     nodes: (_, { ids }, { loaders }) => {
       if (ids.length > MAX_NODES) throw badUserInput(`Expected at most ${MAX_NODES} IDs, got ${ids.length}.`, 'ids');
-      return Promise.all(ids.map((id) => loadNode(loaders, id))) as never;
+      return Promise.all(ids.map((id) => loadNode(loaders, id)));
     },
   },
   Node: {
-    __resolveType: (node) => (node as unknown as { __typename: NodeType }).__typename,
+    __resolveType: (node) => (node as NodeModel).__typename,
   },
 };

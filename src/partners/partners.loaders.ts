@@ -22,7 +22,7 @@ export function partnerPagesByBusinessId(loaders: LoaderRegistry, args: Omit<Par
     return businessIds.map((id) => {
       const rows = pages.get(id) ?? [];
       for (const row of rows) byId.prime(row.id, row);
-      return toPage(rows, size, (p) => [p.name, p.id]);
+      return toPage(rows, size, (p) => [p.name, p.id], args.after);
     });
   });
 }

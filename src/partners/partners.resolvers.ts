@@ -7,13 +7,14 @@ import { slotsByPartnerId } from '../slots/slots.loaders.js';
 import { checkPageSize } from '../shared/connection.js';
 import { badUserInput, unauthenticated } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
+import { referenced } from '../shared/referenced.js';
 
 const MAX_SLOT_RANGE_MS = 31 * 24 * 3600 * 1000;
 
 export const partnerResolvers: Resolvers = {
   Partner: {
     id: (partner) => toGlobalId('Partner', partner.id),
-    business: (partner, _, { loaders }) => businessById(loaders).load(partner.businessId) as never,
+    business: (partner, _, { loaders }) => referenced(businessById(loaders), partner.businessId, 'Partner.business', partner.id),
     slots: (partner, { from, to, status }, { loaders }) => {
       const span = Date.parse(to) - Date.parse(from);
       if (span <= 0 || span > MAX_SLOT_RANGE_MS) {

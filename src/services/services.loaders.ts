@@ -22,7 +22,7 @@ export function servicePagesByBusinessId(loaders: LoaderRegistry, args: Omit<Ser
     return businessIds.map((id) => {
       const rows = pages.get(id) ?? [];
       for (const row of rows) byId.prime(row.id, row);
-      return toPage(rows, size, (s) => [s.name, s.id]);
+      return toPage(rows, size, (s) => [s.name, s.id], args.after);
     });
   });
 }

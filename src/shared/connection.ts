@@ -12,6 +12,11 @@ export interface Edge<T> {
 export interface Page<T> {
   nodes: T[];
   hasNextPage: boolean;
+  /**
+   * Forward-only keyset pagination never reads the rows before `after`: a page that starts after a
+   * cursor says that rows precede it, as Relay allows, rather than spend a statement proving it.
+   */
+  hasPreviousPage: boolean;
   /** The cursor of a node of this page. */
   cursorOf: (node: T) => string;
 }
@@ -64,8 +69,16 @@ export function decodeCursor(cursor: string | null | undefined, shape: readonly 
   return key as string[];
 }
 
-/** Builds a page from rows fetched with LIMIT size + 1: the extra row only says that more follow. */
-export function toPage<T>(rows: T[], size: number, sortKey: (node: T) => (string | number)[]): Page<T> {
+/**
+ * Builds a page from rows fetched with LIMIT size + 1: the extra row only says that more follow.
+ * `after` is the decoded cursor the page was asked to continue from, or null for a first page.
+ */
+export function toPage<T>(rows: T[], size: number, sortKey: (node: T) => (string | number)[], after: unknown): Page<T> {
   const hasNextPage = rows.length > size;
-  return { nodes: hasNextPage ? rows.slice(0, size) : rows, hasNextPage, cursorOf: (node) => encodeCursor(sortKey(node)) };
+  return {
+    nodes: hasNextPage ? rows.slice(0, size) : rows,
+    hasNextPage,
+    hasPreviousPage: after != null,
+    cursorOf: (node) => encodeCursor(sortKey(node)),
+  };
 }

@@ -38,7 +38,7 @@ import { runAction, type ActionResult } from './user-errors.js';
  */
 
 /** An outbox row: a booking event, or a payment's status change (its booking's state is read by the insert). */
-export type OutboxEvent = BookingEventDraft | { type: 'PAYMENT_STATUS_CHANGED'; payment: PaymentModel; previousStatus: string | null };
+export type OutboxEvent = BookingEventDraft | { type: 'PAYMENT_STATUS_CHANGED'; payment: PaymentModel; previousStatus: PaymentModel['status'] | null };
 
 /** An audit entry; the actor defaults to the one running the step (the caller, a provider, a job). */
 export type AuditDraft = Omit<AuditEntry, 'actor'> & { actor?: string };

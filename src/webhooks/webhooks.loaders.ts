@@ -53,7 +53,7 @@ export function webhookDeliveryPagesByEndpointId(loaders: LoaderRegistry, args: 
     return endpointIds.map((id) => {
       const rows = pages.get(id) ?? [];
       for (const row of rows) byId.prime(row.id, row);
-      return toPage(rows, size, (d) => [d.id]);
+      return toPage(rows, size, (d) => [d.id], args.after);
     });
   });
 }

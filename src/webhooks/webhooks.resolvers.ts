@@ -6,6 +6,7 @@ import { connectionResolvers } from '../shared/connection-resolvers.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { webhookIdOf } from './webhook-request.js';
 import { loadVisibleDelivery, webhookDeliveryPagesByEndpointId, webhookEndpointById, webhookEndpointsByBusinessId } from './webhooks.loaders.js';
+import { referenced } from '../shared/referenced.js';
 
 export const webhookResolvers: Resolvers = {
   Business: {
@@ -13,7 +14,7 @@ export const webhookResolvers: Resolvers = {
   },
   WebhookEndpoint: {
     id: (endpoint) => toGlobalId('WebhookEndpoint', endpoint.id),
-    business: (endpoint, _, { loaders }) => businessById(loaders).load(endpoint.businessId) as never,
+    business: (endpoint, _, { loaders }) => referenced(businessById(loaders), endpoint.businessId, 'WebhookEndpoint.business', endpoint.id),
     partner: (endpoint, _, { loaders }) => (endpoint.partnerId ? partnerById(loaders).load(endpoint.partnerId) : null),
     // Reached only through an endpoint the viewer may see (its loader filters), so the log is theirs too.
     deliveries: (endpoint, { status, first, after }, { loaders }) => {
@@ -24,7 +25,7 @@ export const webhookResolvers: Resolvers = {
   },
   WebhookDelivery: {
     id: (delivery) => toGlobalId('WebhookDelivery', delivery.id),
-    endpoint: (delivery, _, { loaders }) => webhookEndpointById(loaders).load(delivery.endpointId) as never,
+    endpoint: (delivery, _, { loaders }) => referenced(webhookEndpointById(loaders), delivery.endpointId, 'WebhookDelivery.endpoint', delivery.id),
     event: (delivery) => delivery.event,
     webhookId: (delivery) => webhookIdOf(delivery.endpointId, delivery.event.position),
     lastResponseStatus: (delivery) => delivery.lastStatusCode,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, instantOf, todayIn } from '../../src/availability/available-starts.js';
-import type { BusinessKind } from '../../src/db/tables.js';
+import type { BusinessKindColumn } from '../../src/db/tables.js';
 import { rawIdOf } from '../../src/shared/global-id.js';
 import { deliver, PAYMENT_CREATE, testProviderOf } from '../payments/payment-scene.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
@@ -90,7 +90,7 @@ describe('End to end: each kind of business, from availability to completion or 
   }
 
   /** A business like its demo counterpart, with a unique slug, and the flow's date two days ahead in its zone. */
-  async function businessScene(kind: BusinessKind, city: string, timeZone: string, currency: string): Promise<Scene> {
+  async function businessScene(kind: BusinessKindColumn, city: string, timeZone: string, currency: string): Promise<Scene> {
     const business = await createBusiness(api.db, { kind, city, timeZone, currency, slug: `${kind.replace('_', '-')}-${uniqueSuffix()}` });
     const date = addDays(todayIn(timeZone), 2);
     return { business, date, at: (time) => localInstant(date, time, timeZone) };

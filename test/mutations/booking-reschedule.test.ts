@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { bookedScene } from '../support/scenes.js';
@@ -32,7 +32,7 @@ describe('Mutation: bookingReschedule', () => {
   });
   afterAll(() => api.close());
 
-  const scene = (status: BookingStatus = 'pending') => bookedScene(api, status);
+  const scene = (status: BookingStatusColumn = 'pending') => bookedScene(api, status);
   type Scene = Awaited<ReturnType<typeof scene>>;
 
   function reschedule(input: Record<string, unknown>, token: string | undefined) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { bookedScene } from '../support/scenes.js';
@@ -19,7 +19,7 @@ type Operation = keyof typeof OPERATIONS;
 const document = (operation: Operation) => `mutation($input: ${OPERATIONS[operation]}!) { ${operation}(input: $input) { ${BOOKING_FIELDS} } }`;
 
 /** The status each operation leads to, and the audit action it writes. */
-const TARGET: Record<Operation, { status: BookingStatus; action: string }> = {
+const TARGET: Record<Operation, { status: BookingStatusColumn; action: string }> = {
   bookingConfirm: { status: 'confirmed', action: 'booking.confirmed' },
   bookingComplete: { status: 'completed', action: 'booking.completed' },
   bookingMarkNoShow: { status: 'no_show', action: 'booking.no_show' },
@@ -27,15 +27,15 @@ const TARGET: Record<Operation, { status: BookingStatus; action: string }> = {
 };
 
 /** The moves the BookingStatus documentation allows; every other (status, operation) pair is refused. */
-const ALLOWED: Record<BookingStatus, Operation[]> = {
+const ALLOWED: Record<BookingStatusColumn, Operation[]> = {
   pending: ['bookingConfirm', 'bookingCancel'],
   confirmed: ['bookingCancel', 'bookingComplete', 'bookingMarkNoShow'],
   cancelled: [],
   completed: [],
   no_show: [],
 };
-const STATUSES = Object.keys(ALLOWED) as BookingStatus[];
-const isLive = (status: BookingStatus) => status === 'pending' || status === 'confirmed';
+const STATUSES = Object.keys(ALLOWED) as BookingStatusColumn[];
+const isLive = (status: BookingStatusColumn) => status === 'pending' || status === 'confirmed';
 
 describe('Mutation: booking status changes (confirm, complete, mark no-show, cancel)', () => {
   let api: TestApi;
@@ -44,7 +44,7 @@ describe('Mutation: booking status changes (confirm, complete, mark no-show, can
   });
   afterAll(() => api.close());
 
-  const scene = (status: BookingStatus = 'pending') => bookedScene(api, status);
+  const scene = (status: BookingStatusColumn = 'pending') => bookedScene(api, status);
   type Scene = Awaited<ReturnType<typeof scene>>;
 
   /** Tokens of callers who must not reach the scene's booking. */
@@ -223,7 +223,7 @@ describe('Mutation: booking status changes (confirm, complete, mark no-show, can
   });
 
   describe('who may confirm, complete or mark a no-show', () => {
-    const cases: Array<[Operation, BookingStatus]> = [
+    const cases: Array<[Operation, BookingStatusColumn]> = [
       ['bookingConfirm', 'pending'],
       ['bookingComplete', 'confirmed'],
       ['bookingMarkNoShow', 'confirmed'],

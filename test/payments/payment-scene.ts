@@ -1,4 +1,4 @@
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 import { rawIdOf } from '../../src/shared/global-id.js';
 import { TEST_PROVIDER_NAME, type SignedEvent, type TestPaymentProvider } from '../../src/payments/test-payment-provider.js';
 import { tokensFor, type TestApi } from '../support/api.js';
@@ -15,7 +15,7 @@ export function testProviderOf(api: TestApi): TestPaymentProvider {
 }
 
 /** A salon with one partner and a 30-minute booking of its customer tomorrow at 09:00 UTC, in `status`. */
-export async function bookingScene(api: TestApi, status: BookingStatus = 'pending') {
+export async function bookingScene(api: TestApi, status: BookingStatusColumn = 'pending') {
   const built = await createBookableBusiness(api.db, { partners: 1, slotCount: 2 });
   const partner = built.partners[0];
   const booking = await createBooking(api.db, { business: built.business, service: built.service, partner, customer: built.customer, slots: partner.slots.slice(0, 1), status });

@@ -19,7 +19,7 @@ import {
   type BuiltService,
   type BuiltSlot,
 } from '../support/builders.js';
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 
 /**
  * The guard against N+1: a page of bookings with every reference resolved must cost the same
@@ -80,12 +80,12 @@ interface SeededBooking {
   partner: BuiltPartner;
   customer: BuiltCustomer;
   service: BuiltService & { name: string };
-  status: BookingStatus;
+  status: BookingStatusColumn;
   payments: number;
   slots: number;
 }
 
-const STATUSES: BookingStatus[] = ['confirmed', 'pending', 'completed', 'cancelled', 'no_show'];
+const STATUSES: BookingStatusColumn[] = ['confirmed', 'pending', 'completed', 'cancelled', 'no_show'];
 
 /** By (startsAt, id), the order of `Business.bookings` and `Partner.bookings`; ids compare as numbers. */
 function byStartThenId(a: SeededBooking, b: SeededBooking): number {

@@ -15,7 +15,7 @@ import {
   type BuiltService,
   type BuiltSlot,
 } from '../support/builders.js';
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 
 /**
  * Page sizes, cursors, ranges and filters of the read connections. Business P has three services
@@ -44,7 +44,7 @@ describe('Read API: pages, cursors, ranges and filters', () => {
   let customer: BuiltCustomer;
   let slots: BuiltSlot[];
   /** bookings[i] holds slots[i]; ordered by start time. */
-  const bookings: Array<BuiltBooking & { status: BookingStatus; startsAt: string }> = [];
+  const bookings: Array<BuiltBooking & { status: BookingStatusColumn; startsAt: string }> = [];
   let staff: string;
 
   beforeAll(async () => {
@@ -66,7 +66,7 @@ describe('Read API: pages, cursors, ranges and filters', () => {
     start.setUTCHours(9, 0, 0, 0);
     slots = await createSlots(api.db, business, partners.anna, start, 8);
     const now = Date.now();
-    const plan: Array<[BookingStatus, number]> = [
+    const plan: Array<[BookingStatusColumn, number]> = [
       ['confirmed', now - 5 * DAY],
       ['pending', now - 1 * DAY],
       ['cancelled', now - 3 * DAY],

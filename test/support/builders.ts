@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/sql-helpers.js';
-import type { BookingStatus, BusinessKind, SlotStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn, BusinessKindColumn, SlotStatusColumn } from '../../src/db/tables.js';
 import { toGlobalId } from '../../src/shared/global-id.js';
 
 /**
@@ -20,7 +20,7 @@ export interface BuiltCustomer { id: string; gid: string; email: string }
 export interface BuiltSlot { id: string; gid: string; startsAt: string; endsAt: string }
 export interface BuiltBooking { id: string; gid: string }
 
-export async function createBusiness(db: Db, overrides: Partial<{ slug: string; name: string; kind: BusinessKind; city: string; timeZone: string; currency: string }> = {}): Promise<BuiltBusiness> {
+export async function createBusiness(db: Db, overrides: Partial<{ slug: string; name: string; kind: BusinessKindColumn; city: string; timeZone: string; currency: string }> = {}): Promise<BuiltBusiness> {
   const slug = overrides.slug ?? `biz-${uniqueSuffix()}`;
   const row = await db
     .insertInto('businesses')
@@ -73,7 +73,7 @@ export async function createCustomer(db: Db, business: BuiltBusiness, overrides:
 }
 
 /** `count` consecutive slots of `minutes` from `start`, in one statement. */
-export async function createSlots(db: Db, business: BuiltBusiness, partner: BuiltPartner, start: Date, count: number, options: { minutes?: number; status?: SlotStatus } = {}): Promise<BuiltSlot[]> {
+export async function createSlots(db: Db, business: BuiltBusiness, partner: BuiltPartner, start: Date, count: number, options: { minutes?: number; status?: SlotStatusColumn } = {}): Promise<BuiltSlot[]> {
   const minutes = options.minutes ?? 30;
   const rows = await sql<{ id: string; startsAt: string; endsAt: string }>`
     INSERT INTO partner_slots (business_id, partner_id, slot_start, slot_end, status)
@@ -87,7 +87,7 @@ export async function createSlots(db: Db, business: BuiltBusiness, partner: Buil
  * A booking holding `slots` (consecutive, of one partner), with its partner's active count kept in step,
  * written the way the API writes one.
  */
-export async function createBooking(db: Db, args: { business: BuiltBusiness; service: BuiltService; partner: BuiltPartner; customer: BuiltCustomer; slots: BuiltSlot[]; status?: BookingStatus; createdAt?: Date }): Promise<BuiltBooking> {
+export async function createBooking(db: Db, args: { business: BuiltBusiness; service: BuiltService; partner: BuiltPartner; customer: BuiltCustomer; slots: BuiltSlot[]; status?: BookingStatusColumn; createdAt?: Date }): Promise<BuiltBooking> {
   const status = args.status ?? 'pending';
   return db.transaction().execute(async (trx) => {
     const booking = await trx
@@ -139,7 +139,7 @@ export async function createPayment(db: Db, args: { business: BuiltBusiness; boo
 }
 
 /** A business with a service, partners, a customer, each partner with `slotCount` slots from tomorrow 09:00 UTC. */
-export async function createBookableBusiness(db: Db, options: { partners?: number; slotCount?: number; durationMinutes?: number; kind?: BusinessKind } = {}) {
+export async function createBookableBusiness(db: Db, options: { partners?: number; slotCount?: number; durationMinutes?: number; kind?: BusinessKindColumn } = {}) {
   const business = await createBusiness(db, { kind: options.kind });
   const service = await createService(db, business, { durationMinutes: options.durationMinutes ?? 30 });
   const customer = await createCustomer(db, business);
@@ -158,9 +158,9 @@ export async function createBookableBusiness(db: Db, options: { partners?: numbe
 // Readers: what the database holds after an operation, for assertions on state.
 
 export interface BookingState {
-  booking: { id: string; status: BookingStatus; partnerId: string; customerId: string; serviceId: string; startsAt: string; endsAt: string; totalCents: number; cancelReason: string | null; updatedAt: string } | undefined;
+  booking: { id: string; status: BookingStatusColumn; partnerId: string; customerId: string; serviceId: string; startsAt: string; endsAt: string; totalCents: number; cancelReason: string | null; updatedAt: string } | undefined;
   /** The slots the booking holds, by start time. */
-  slots: Array<{ id: string; status: SlotStatus; startsAt: string; endsAt: string; partnerId: string }>;
+  slots: Array<{ id: string; status: SlotStatusColumn; startsAt: string; endsAt: string; partnerId: string }>;
   /** The active booking count of the booking's partner. */
   partnerActiveCount: number | undefined;
 }

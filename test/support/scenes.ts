@@ -1,4 +1,4 @@
-import type { BookingStatus } from '../../src/db/tables.js';
+import type { BookingStatusColumn } from '../../src/db/tables.js';
 import { tokensFor, type TestApi } from './api.js';
 import { createBookableBusiness, createBooking } from './builders.js';
 
@@ -7,7 +7,7 @@ import { createBookableBusiness, createBooking } from './builders.js';
  * (slots[2] starts at 10:00), and one booking of the customer with partners[0] from 10:00 to 11:00 in
  * `status`; tokens for the roles (the partner and the customer are the booking's).
  */
-export async function bookedScene(api: TestApi, status: BookingStatus = 'pending') {
+export async function bookedScene(api: TestApi, status: BookingStatusColumn = 'pending') {
   const built = await createBookableBusiness(api.db, { partners: 2, durationMinutes: 60 });
   const partner = built.partners[0];
   const slots = partner.slots.slice(2, 4);
