@@ -20,15 +20,6 @@ export type BusinessKindColumn = 'marketplace' | 'salon' | 'driving_school' | 'b
 export type SlotStatusColumn = 'available' | 'booked' | 'blocked';
 export type BookingStatusColumn = 'pending' | 'confirmed' | 'cancelled' | 'completed' | 'no_show';
 export type PaymentStatusColumn = 'pending' | 'succeeded' | 'failed' | 'refunded';
-/**
- * @deprecated Old names of the column types, kept only for src/seed/demo-data.ts, which another
- * branch is splitting; use the `...Column` names and drop these once it imports them.
- */
-export type BookingStatus = BookingStatusColumn;
-/** @deprecated See `BookingStatus` above. */
-export type BusinessKind = BusinessKindColumn;
-/** @deprecated See `BookingStatus` above. */
-export type PaymentStatus = PaymentStatusColumn;
 
 export interface BusinessesTable {
   id: GeneratedId;

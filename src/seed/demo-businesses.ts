@@ -1,4 +1,4 @@
-import type { BookingStatus, BusinessKind } from '../db/tables.js';
+import type { BookingStatusColumn, BusinessKindColumn } from '../db/tables.js';
 
 /**
  * The demo data itself: five businesses, their calendar and how many bookings of each status they
@@ -29,7 +29,7 @@ export interface PartnerSpec {
 export interface BusinessSpec {
   slug: (typeof DEMO_SLUGS)[number];
   name: string;
-  kind: BusinessKind;
+  kind: BusinessKindColumn;
   city: string;
   timeZone: string;
   currency: string;
@@ -211,7 +211,7 @@ export const CANCEL_REASONS = [
 ];
 
 /** How many bookings of each status a business gets; past ones first (day offsets < 0). */
-export const STATUS_PLAN: Array<{ status: BookingStatus; past: boolean; count: (businessIndex: number) => number }> = [
+export const STATUS_PLAN: Array<{ status: BookingStatusColumn; past: boolean; count: (businessIndex: number) => number }> = [
   { status: 'completed', past: true, count: (i) => 8 + (i % 3) },
   { status: 'no_show', past: true, count: (i) => 2 + (i % 2) },
   { status: 'cancelled', past: true, count: () => 1 },

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, PaymentStatus } from '../db/tables.js';
+import type { Database, PaymentStatusColumn } from '../db/tables.js';
 import { BUSINESSES, CANCEL_REASONS, DEMO_SLUGS, FIRST_SLOT_HOUR, FUTURE_DAYS, PAST_DAYS, SATURDAY_BLOCKED_FROM, SLOTS_PER_DAY, type BusinessSpec } from './demo-businesses.js';
 import { planBookings } from './demo-planner.js';
 
@@ -226,7 +226,7 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
       const payments: Array<{
         business_id: string;
         booking_id: string;
-        status: PaymentStatus;
+        status: PaymentStatusColumn;
         amount_cents: number;
         currency: string;
         at: string;
@@ -238,7 +238,7 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
         const nth = seenPerBusiness.get(counterKey) ?? 0;
         seenPerBusiness.set(counterKey, nth + 1);
         const paidAt = new Date(Date.parse(b.created_at) + 5 * 60_000).toISOString();
-        const add = (status: PaymentStatus, at = paidAt, updated = at) =>
+        const add = (status: PaymentStatusColumn, at = paidAt, updated = at) =>
           payments.push({
             business_id: b.business_id,
             booking_id: b.id,

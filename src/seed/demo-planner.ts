@@ -1,11 +1,11 @@
-import type { BookingStatus } from '../db/tables.js';
+import type { BookingStatusColumn } from '../db/tables.js';
 import { FIRST_SLOT_HOUR, FUTURE_DAYS, PAST_DAYS, SATURDAY_BLOCKED_FROM, SLOTS_PER_DAY, STATUS_PLAN, type BusinessSpec } from './demo-businesses.js';
 
 export interface PlannedBooking {
   partner: number;
   customer: number;
   service: number;
-  status: BookingStatus;
+  status: BookingStatusColumn;
   /** Local wall-clock times, turned into instants by PostgreSQL with the business's time zone. */
   localStart: string;
   localEnd: string;
