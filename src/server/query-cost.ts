@@ -23,6 +23,7 @@ import {
   type ValueNode,
   parse,
 } from 'graphql';
+import type { LimitsConfig } from '../config.js';
 
 /**
  * What an operation asks for, measured on its document before anything runs. The cost is an
@@ -43,14 +44,8 @@ export interface QueryMeasures {
 
 export type LimitName = 'depth' | 'aliases' | 'directives' | 'fields' | 'tokens' | 'cost';
 
-export interface QueryLimits {
-  maxDepth: number;
-  maxAliases: number;
-  maxDirectives: number;
-  maxFields: number;
-  maxTokens: number;
-  maxCost: number;
-}
+/** The limits measured before execution (the response cap is checked after it, in http.ts). */
+export type QueryLimits = Omit<LimitsConfig, 'maxResponseBytes'>;
 
 /** A list size: fixed when the document says it, or read from the request's variables. */
 type Size = number | ((variables: Record<string, unknown>) => number);
