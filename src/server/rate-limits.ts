@@ -160,6 +160,24 @@ export class RateLimits {
     };
   }
 
+  /**
+   * Resolves once the Redis connection is up (at once without Redis), or after `timeoutMs` anyway:
+   * until then every charge is counted by the in-process fallback alone.
+   */
+  whenReady(timeoutMs = 5000): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        redis!.off('ready', done);
+        resolve();
+      }
+      redis.once('ready', done);
+    });
+  }
+
   get config(): RateLimitConfig {
     return this.options.config;
   }
