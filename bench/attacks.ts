@@ -9,6 +9,7 @@
  * ATTACK_TIMEOUT_MS.
  */
 import { readFileSync } from 'node:fs';
+import { deepQuery } from './attack-queries.js';
 
 const url = new URL(process.env.API_URL ?? 'http://127.0.0.1:4000/graphql');
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hostname.startsWith('127.')) {
@@ -19,21 +20,10 @@ const pid = process.env.API_PID;
 const slug = process.env.ATTACK_SLUG ?? 'north-end-barbers';
 const token = process.env.ATTACK_TOKEN;
 
-/** `business -> partners(first: 4) -> nodes -> business -> ...` until `depth` fields are nested. */
-function deepQuery(depth: number): string {
-  const cycle = ['partners(first: 4) {', 'nodes {', 'business {'];
-  let open = `business(slug: "${slug}") {`;
-  let innermost = 'business {';
-  let levels = 1;
-  for (; levels < depth - 1; levels++) open += innermost = cycle[(levels - 1) % 3];
-  // Close on a field of the innermost type: a connection has `totalCount`, a business or partner `name`.
-  const leaf = innermost.startsWith('partners') ? 'totalCount' : 'name';
-  return `{ ${open} ${leaf}${' }'.repeat(levels)} }`;
-}
 
 const page = `businesses(first: 100) { nodes { id name bookings(first: 100) { nodes { id startsAt status } } } }`;
 const attacks: Array<{ name: string; query: string }> = [
-  { name: 'depth 32 (business/partners(first: 4) nesting)', query: deepQuery(32) },
+  { name: 'depth 32 (business/partners(first: 4) nesting)', query: deepQuery(slug, 32) },
   { name: '500 aliases of a 100 x 100 bookings page', query: `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: ${page}`).join(' ')} }` },
   { name: '55,000 aliases of __typename', query: `{ ${Array.from({ length: 55_000 }, (_, i) => `a${i}: __typename`).join(' ')} }` },
   { name: '10,000 fields with @skip', query: `{ ${Array.from({ length: 10_000 }, (_, i) => `a${i}: __typename @skip(if: false)`).join(' ')} }` },

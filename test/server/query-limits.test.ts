@@ -10,19 +10,10 @@ import { loggedErrors, startTestApi, tokensFor, type TestApi } from '../support/
 import { createBookableBusiness, createBusiness, createPartner } from '../support/builders.js';
 import { onRealPostgres, openIsolatedTestDatabase } from '../support/database.js';
 import { record, untilSubscribed, wsClient } from '../support/subscriptions.js';
+import { deepQuery } from '../../bench/attack-queries.js';
 
 const limits = DEFAULT_LIMITS_CONFIG;
 
-/** `business -> partners(first: 4) -> nodes -> business -> ...` until `depth` fields are nested. */
-function deepQuery(slug: string, depth: number): string {
-  const cycle = ['partners(first: 4) {', 'nodes {', 'business {'];
-  let open = `business(slug: "${slug}") {`;
-  let innermost = 'business {';
-  let levels = 1;
-  for (; levels < depth - 1; levels++) open += innermost = cycle[(levels - 1) % 3];
-  const leaf = innermost.startsWith('partners') ? 'totalCount' : 'name';
-  return `{ ${open} ${leaf}${' }'.repeat(levels)} }`;
-}
 
 const aliases = (count: number, field: string) => Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ');
 const PAGE_100_BY_100 = `businesses(first: 100) { nodes { id name bookings(first: 100) { nodes { id startsAt status } } } }`;
