@@ -180,7 +180,7 @@ export function startWebSocketEndpoint(options: {
           if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
           ctx.extra.viewer = viewer;
           // A subscription must not outlive the token that allowed it.
-          if (expiresAt !== null) closeAt(expiresAt, ctx.extra);
+          closeAt(expiresAt, ctx.extra);
           return true;
         } catch {
           return false;
