@@ -69,6 +69,15 @@ export function isStaffOf(viewer: Viewer, businessId: string): boolean {
 }
 
 /**
+ * An owner of the business, or an admin: may change its profile and settings and archive it.
+ * Tokens with today's claims carry no owner role, so a staff token counts as an owner of its
+ * business until memberships decide (accounts and memberships, issue 11).
+ */
+export function isOwnerOf(viewer: Viewer, businessId: string): boolean {
+  return isStaffOf(viewer, businessId);
+}
+
+/**
  * Who may manage a business's operational data (slots, partners, schedules): the actor for the
  * audit trail and the scope of rows they may change, a null column meaning "any". Admins manage
  * everything, staff their business; a partner only their own rows, and only where `partnersMay`.

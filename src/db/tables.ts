@@ -65,8 +65,30 @@ export interface CustomersTable {
   business_id: Id;
   email: string;
   name: string;
+  account_id: Id | null;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
+}
+
+export type MembershipRoleColumn = 'owner' | 'staff' | 'partner';
+
+export interface AccountsTable {
+  id: GeneratedId;
+  issuer: Generated<string>;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface MembershipsTable {
+  id: GeneratedId;
+  account_id: Id;
+  business_id: Id;
+  role: MembershipRoleColumn;
+  partner_id: Id | null;
+  created_at: DefaultTimestamp;
+  removed_at: Timestamp | null;
 }
 
 export interface PartnerSlotsTable {
@@ -249,6 +271,8 @@ export interface Database {
   services: ServicesTable;
   partners: PartnersTable;
   customers: CustomersTable;
+  accounts: AccountsTable;
+  memberships: MembershipsTable;
   partner_slots: PartnerSlotsTable;
   bookings: BookingsTable;
   payments: PaymentsTable;

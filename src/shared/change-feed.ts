@@ -19,6 +19,8 @@ export interface Change {
   ranges: TimeRange[];
   /** The bookings the change is about, if any. */
   bookingIds?: string[];
+  /** The accounts whose memberships or customer records changed: their cached access is dropped. */
+  accountIds?: string[];
   /** `false` for a change that moved no time at all (a payment's status): availability listeners skip it. */
   availability?: false;
 }
