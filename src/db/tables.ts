@@ -33,6 +33,8 @@ export interface BusinessesTable {
   min_notice_minutes: Generated<number>;
   max_advance_days: Generated<number>;
   cancellation_window_minutes: Generated<number>;
+  description: string | null;
+  default_locale: Generated<string>;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }
@@ -46,6 +48,7 @@ export interface ServicesTable {
   buffer_before_minutes: Generated<number>;
   buffer_after_minutes: Generated<number>;
   is_active: Generated<boolean>;
+  description: string | null;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }
