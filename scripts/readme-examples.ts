@@ -156,15 +156,17 @@ export function variablesFromBanner(banner: string, names: string[]): Record<str
   // Tokens: `role: <JWT>` lines; those after the example business's heading line are its own.
   const tokens = new Map<string, string>();
   let section = '';
+  // Lenient on purpose, as the banner changes: a line starting with a role word and ending in a JWT
+  // is a token; any other line naming a slug (words joined by hyphens) starts that business's part.
   for (const line of banner.split('\n')) {
-    const token = /^\s*([a-z]+):\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\s*$/.exec(line);
+    const token = /^\s*([a-z]+)\b[^:\n]*:\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\s*$/.exec(line);
     if (token) {
-      const key = `${section}|${token[1]}`;
-      if (!tokens.has(key)) tokens.set(key, token[2]);
-      if (!tokens.has(`|${token[1]}`) && token[1] === 'admin') tokens.set(`|${token[1]}`, token[2]);
-    } else if (/^\s+[a-z0-9-]+(\s|\(|$)/.test(line) && line.trim().length > 0) {
-      section = line.trim().split(/[\s(]/)[0];
+      if (!tokens.has(`${section}|${token[1]}`)) tokens.set(`${section}|${token[1]}`, token[2]);
+      if (token[1] === 'admin' && !tokens.has('|admin')) tokens.set('|admin', token[2]);
+      continue;
     }
+    const slug = line.includes(EXAMPLE_BUSINESS) ? EXAMPLE_BUSINESS : /\b[a-z0-9]+(?:-[a-z0-9]+)+\b/.exec(line)?.[0];
+    if (slug) section = slug;
   }
   for (const name of names) {
     if (name === 'API') {

@@ -72,6 +72,8 @@ describe('README examples: marked blocks are extracted and checked', () => {
       CUSTOMER_TOKEN: jwt(3),
       ADMIN_TOKEN: jwt(0),
     });
+    const reworded = ['GraphQL endpoint: http://127.0.0.1:4567/graphql', '  North End Barbers (north-end-barbers, barber shop)', '    staff (Sam, owner): ' + jwt(4)].join('\n');
+    expect(variablesFromBanner(reworded, ['STAFF_TOKEN'])).toEqual({ STAFF_TOKEN: jwt(4) });
     expect(() => variablesFromBanner(banner, ['PARTNER_TOKEN'])).toThrow(/Expected npm start's banner to print a partner token under north-end-barbers for the README's PARTNER_TOKEN/);
   });
 });
