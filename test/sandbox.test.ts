@@ -33,10 +33,12 @@ describe('Sandbox: a GraphQL IDE served by the API itself, offline', () => {
     expect(html).toContain('query Catalog');
   });
 
-  it('runs subscriptions over WebSocket at the same URL, with the Headers tab as the connection\'s init payload', async () => {
+  it('runs subscriptions over WebSocket at the same URL, with the Headers tab as the init payload and no retry after 4401 or 4403', async () => {
     const html = await (await page()).text();
-    expect(html).toContain("subscriptionsProtocol: 'WS'");
-    expect(html).toMatch(/connectionParams\(\) \{[\s\S]*localStorage\.getItem\('graphiql:headers'\)/);
+    expect(html).toContain('fetcher: self.bookingSandbox.fetcher');
+    expect(html).toContain('connectionParams: headers');
+    expect(html).toContain('"finalCloseCodes":[4401,4403]');
+    // What it does in a browser: test/sandbox-browser.test.ts.
   });
 
   it('opens with example operations that are all valid against the schema, a subscription among them', () => {

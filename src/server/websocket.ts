@@ -92,6 +92,15 @@ export interface WebSocketEndpoint {
   close(): Promise<void>;
 }
 
+/** 4403 reasons (a close reason holds at most 123 bytes): what was missing, and where it goes. */
+export const FORBIDDEN_NO_TOKEN = 'Forbidden: no token; send {"authorization": "Bearer <token>"} as the connection_init payload';
+export const FORBIDDEN_BAD_TOKEN = 'Forbidden: the token is invalid or expired';
+
+function refuse(socket: { close(code: number, reason: string): void }, reason: string): false {
+  socket.close(CloseCode.Forbidden, reason);
+  return false;
+}
+
 /**
  * GraphQL subscriptions over WebSocket (graphql-ws's `graphql-transport-ws` protocol), on the HTTP
  * server's port and path. The protocol's close codes come from graphql-ws: 4400 bad message, 4401
@@ -173,7 +182,9 @@ export function startWebSocketEndpoint(options: {
       connectionInitWaitTimeout: config.initTimeoutMs,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (typeof authorization !== 'string') return false;
+        // Closed here with a reason that says why (graphql-ws's own close after `false`, a bare
+        // "Forbidden", then finds the socket closing and does nothing).
+        if (typeof authorization !== 'string') return refuse(ctx.extra.socket, FORBIDDEN_NO_TOKEN);
         try {
           const { viewer, expiresAt } = await verifier.sessionFor(authorization);
           // Closed while the token was checked: no timer may outlive the socket.
@@ -183,7 +194,7 @@ export function startWebSocketEndpoint(options: {
           closeAt(expiresAt, ctx.extra);
           return true;
         } catch {
-          return false;
+          return refuse(ctx.extra.socket, FORBIDDEN_BAD_TOKEN);
         }
       },
       onClose: (ctx) => {

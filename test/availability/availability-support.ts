@@ -5,9 +5,10 @@ import { createCache, DEFAULT_CACHE_CONFIG, type CacheConfig } from '../../src/c
 import type { ReadThroughCache, ReadThroughCacheOptions } from '../../src/cache/keyed-cache.js';
 import { TEST_JWT_SECRET, type GraphQLResponse } from '../support/api.js';
 import { openTestDatabase } from '../support/database.js';
+import { DEFAULT_TEST_REDIS_URL } from '../support/prerequisites.js';
 
 /** The Redis every test run shares; each cache gets a key prefix of its own, so runs never collide. */
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || DEFAULT_TEST_REDIS_URL;
 
 export function uniqueKeyPrefix(): string {
   return `test:${randomUUID()}:`;

@@ -68,10 +68,15 @@ describe('GraphQL over WebSocket: protocol hygiene', () => {
   });
 
   it('closes with 4403 without a token, with a bad token and with an expired one', async () => {
-    for (const payload of [{}, { authorization: 'Bearer not-a-token' }, { authorization: 'Basic abc' }]) {
+    const cases: Array<[payload: Record<string, string>, reason: string]> = [
+      [{}, 'Forbidden: no token; send {"authorization": "Bearer <token>"} as the connection_init payload'],
+      [{ authorization: 'Bearer not-a-token' }, 'Forbidden: the token is invalid or expired'],
+      [{ authorization: 'Basic abc' }, 'Forbidden: the token is invalid or expired'],
+    ];
+    for (const [payload, reason] of cases) {
       const socket = await open(api.app.wsUrl);
       socket.send({ type: 'connection_init', payload });
-      expect(await socket.closed).toEqual({ code: 4403, reason: 'Forbidden' });
+      expect(await socket.closed).toEqual({ code: 4403, reason });
     }
     const expired = await signDevelopmentToken(TEST_JWT_SECRET, { sub: 's', role: 'staff', business_id: businessId }, '-1s');
     const socket = await open(api.app.wsUrl);

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { startApp, type App, type AppConfig } from '../../src/app.js';
+import { startApp, type App, type AppConfig, type Route } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/shared/logger.js';
 import type { DatabaseHandle } from '../../src/db/connect.js';
@@ -32,15 +32,15 @@ export interface TestApi {
 /**
  * Starts the API on its own test database (one of this file alone with `isolated`, see
  * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
- * second API process); `config` overrides the app's settings.
+ * second API process); `config` overrides the app's settings; `routes` are served before the API's own (the sandbox).
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean } = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; routes?: Route[] } = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
   const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,
-    { log: testLogger },
+    { log: testLogger, routes: options.routes },
   );
   return {
     app,
