@@ -38,7 +38,8 @@ import { createWebhookDeliveries } from './webhooks/webhook-fan-out.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { webhookTargetRulesOf } from './webhooks/webhook-address-policy.js';
 import { startWebSocketEndpoint, type WebSocketEndpoint } from './server/websocket.js';
-import { rateLimitPlugin, type PointsOf } from './server/rate-limit-plugin.js';
+import { rateLimitCharger, type PointsOf } from './server/rate-limit-plugin.js';
+import { HotPath } from './server/hot-path.js';
 import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
@@ -136,13 +137,15 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
   const limits = config.limits;
   const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
+  const gateway = jitGateway(schema);
+  const charger = rateLimitCharger(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf });
   const apollo = new ApolloServer<RequestContext>({
-    gateway: jitGateway(schema),
+    gateway,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
+    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin()],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -158,7 +161,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter });
+  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter, hotPath: new HotPath(gateway, limiter, charger) });
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);

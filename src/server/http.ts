@@ -9,6 +9,8 @@ import { errorBody, finishErrorResponse } from './http-error-body.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import type { QueryLimiter } from './query-limits.js';
 import { oversizedResponse } from './response-size.js';
+import type { HandedOffContext } from './hand-off.js';
+import { hotRequestOf, JSON_CONTENT_TYPE, type HotPath } from './hot-path.js';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,7 +53,7 @@ export function graphqlHandler(
   apollo: ApolloServer<RequestContext>,
   context: (req: IncomingMessage, requestId: string) => Promise<RequestContext>,
   endBody: BodyWriter = endUncompressed,
-  limits?: { maxResponseBytes: number; log: Logger; limiter: QueryLimiter },
+  limits?: { maxResponseBytes: number; log: Logger; limiter: QueryLimiter; hotPath?: HotPath },
 ) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
@@ -60,6 +62,14 @@ export function graphqlHandler(
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Built once, whichever path serves the request: a hand-off from the hot path to Apollo keeps it.
+    let contextValue: Promise<RequestContext> | undefined;
+    const contextOnce = () =>
+      (contextValue ??= context(req, requestId).catch((error: unknown) => {
+        // A failure that is not a client's (a JWKS endpoint down) is logged and masked by the
+        // formatter; the request id goes along for its log line.
+        throw error instanceof GraphQLError ? error : new GraphQLError(`Context creation failed: ${(error as Error)?.message}`, { originalError: error as Error, extensions: { requestId } });
+      }));
     let body: unknown;
     if (req.method === 'POST') {
       const text = await readBody(req);
@@ -70,6 +80,18 @@ export function graphqlHandler(
           throw new HttpError(400, 'Expected a JSON request body; it could not be parsed.');
         }
       } else body = text;
+      const hot = limits?.hotPath && hotRequestOf(req.headers, body);
+      if (hot) {
+        const outcome = await limits.hotPath!.serve(hot, contextOnce as () => Promise<HandedOffContext>);
+        if ('body' in outcome) {
+          const oversized = oversizedResponse(outcome.body, limits.maxResponseBytes, limits.log);
+          res.statusCode = oversized?.status ?? 200;
+          res.setHeader('content-type', JSON_CONTENT_TYPE);
+          if (oversized) res.end(oversized.body);
+          else endBody(req, res, outcome.body);
+          return;
+        }
+      }
       // Over a limit whatever its variables: refused before Apollo's parsing and validation.
       const query = body as { query?: unknown; operationName?: unknown } | null;
       const refused = limits && typeof query === 'object' && query !== null && limits.limiter.refuseEarly(query.query, query.operationName);
@@ -81,12 +103,7 @@ export function graphqlHandler(
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      // A failure that is not a client's (a JWKS endpoint down) is logged and masked by the
-      // formatter; the request id goes along for its log line.
-      context: () =>
-        context(req, requestId).catch((error: unknown) => {
-          throw error instanceof GraphQLError ? error : new GraphQLError(`Context creation failed: ${(error as Error)?.message}`, { originalError: error as Error, extensions: { requestId } });
-        }),
+      context: contextOnce,
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

@@ -76,7 +76,7 @@ const costs = new WeakMap<object, number>();
  * context or our GraphQL context (`requestContext.contextValue`). Undefined before the operation is
  * resolved, or for a request that never got that far (a parse or validation error: charge it 1).
  */
-export function requestedCostOf(context: RequestContext | GraphQLRequestContext<RequestContext>): number | undefined {
+export function requestedCostOf(context: RequestContext | Pick<GraphQLRequestContext<RequestContext>, 'contextValue'>): number | undefined {
   const key = 'contextValue' in context ? context.contextValue : context;
   return costs.get(key);
 }
@@ -119,6 +119,12 @@ export class QueryLimiter {
     return null;
   }
 
+  /** `extensions.cost` of an answer: what `context` was charged and the limit; undefined when it was never measured. */
+  costExtensionOf(context: object): { requested: number; maximum: number } | undefined {
+    const requested = costs.get(context);
+    return requested === undefined ? undefined : { requested, maximum: this.limits.maxCost };
+  }
+
   private errorFor(exceeded: NonNullable<DocumentAnalysis['exceeded']>): GraphQLError {
     return queryTooComplex(exceeded.limit, this.limitOf(exceeded.limit), exceeded.measured, exceeded.atLeast);
   }
@@ -134,7 +140,6 @@ export class QueryLimiter {
    * The hooks are one object for every request: nothing is allocated per request here.
    */
   plugin(): ApolloServerPlugin<RequestContext> {
-    const maximum = this.limits.maxCost;
     const listener: GraphQLRequestListener<RequestContext> = {
       didResolveOperation: async (rc) => {
         const error = this.check(rc.source, rc.document, rc.request.operationName, rc.request.variables, rc.contextValue);
@@ -142,10 +147,10 @@ export class QueryLimiter {
         if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
       },
       willSendResponse: async (rc) => {
-        const requested = costs.get(rc.contextValue);
-        if (requested === undefined || rc.response.body.kind !== 'single') return;
+        const cost = this.costExtensionOf(rc.contextValue);
+        if (cost === undefined || rc.response.body.kind !== 'single') return;
         const result = rc.response.body.singleResult;
-        result.extensions = { ...result.extensions, [QUERY_COST_EXTENSION]: { requested, maximum } };
+        result.extensions = { ...result.extensions, [QUERY_COST_EXTENSION]: cost };
       },
     };
     return { requestDidStart: async () => listener };
@@ -157,6 +162,6 @@ export class QueryLimiter {
  * one (GitHub's rule), so a client's budget counts work rather than requests: the benchmark's page
  * (841) costs 9, a small lookup 1, the introspection query 46.
  */
-export function rateLimitPointsOf(context: RequestContext | GraphQLRequestContext<RequestContext>): number {
+export function rateLimitPointsOf(context: RequestContext | Pick<GraphQLRequestContext<RequestContext>, 'contextValue'>): number {
   return Math.max(1, Math.ceil((requestedCostOf(context) ?? 0) / 100));
 }

@@ -1,10 +1,14 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { RequestContext } from './context.js';
-import { accountKey, operationKey, rateLimitedError, type BucketName, type RateLimits, type Verdict } from './rate-limits.js';
+import { handOffOf } from './hand-off.js';
+import { accountKey, operationKey, rateLimitedError, type BucketName, type Budget, type RateLimits, type Verdict } from './rate-limits.js';
+
+/** What the rate limiter reads of an operation Apollo (or the hot path, hot-path.ts) has resolved. */
+export type ChargedOperation = Pick<GraphQLRequestContextDidResolveOperation<RequestContext>, 'contextValue' | 'operation' | 'operationName' | 'document' | 'source' | 'request'>;
 
 /** The points an operation costs in the `operations` bucket; the lead wires the query-cost estimator here. */
-export type PointsOf = (requestContext: GraphQLRequestContextDidResolveOperation<RequestContext>) => number;
+export type PointsOf = (requestContext: ChargedOperation) => number;
 
 /** Root mutation fields that claim slots: each one in an operation costs a point of the `bookings` bucket. */
 export const SLOT_CLAIMING_MUTATIONS: ReadonlySet<string> = new Set(['bookingCreate', 'slotHold', 'bookingReschedule']);
@@ -30,7 +34,7 @@ function countClaims(selectionSet: SelectionSetNode, fragments: ReadonlyMap<stri
   return claims;
 }
 
-export function slotClaimsOf(requestContext: GraphQLRequestContextDidResolveOperation<RequestContext>): number {
+export function slotClaimsOf(requestContext: ChargedOperation): number {
   const { operation, document } = requestContext;
   if (!operation || operation.operation !== 'mutation') return 0;
   let claims = claimsByOperation.get(operation);
@@ -43,6 +47,15 @@ export function slotClaimsOf(requestContext: GraphQLRequestContextDidResolveOper
   return claims;
 }
 
+/** Charges resolved operations to their buckets, and words what is left for `extensions.rateLimit`. */
+export interface RateLimitCharger {
+  charge(operation: ChargedOperation): Promise<Verdict>;
+  /** `{ limit, remaining, resetSeconds }` of the operations bucket, with `bookings` when that was charged too. */
+  extensionOf(verdict: Verdict): Partial<Budget> & { bookings?: Budget };
+  /** The Apollo plugin: charges in `didResolveOperation`, adds `extensions.rateLimit` in `willSendResponse`. */
+  plugin(): ApolloServerPlugin<RequestContext>;
+}
+
 /**
  * Charges every GraphQL operation over HTTP to its buckets once it is parsed and validated, before
  * anything executes: a refusal is a top-level RATE_LIMITED error with HTTP 429 and Retry-After, and
@@ -50,33 +63,43 @@ export function slotClaimsOf(requestContext: GraphQLRequestContextDidResolveOper
  * same round trip. A request that fails to parse or validate is charged 1 point when its answer is
  * sent (it cost us the parse). Every answer carries what is left in `extensions.rateLimit`:
  * `{ limit, remaining, resetSeconds }`, plus `bookings` with the same fields for slot-claiming
- * mutations.
+ * mutations. A request the hot path charged and then handed over (hot-path.ts) is not charged again.
  */
-export function rateLimitPlugin(limits: RateLimits, options: { pointsOf?: PointsOf } = {}): ApolloServerPlugin<RequestContext> {
+export function rateLimitCharger(limits: RateLimits, options: { pointsOf?: PointsOf } = {}): RateLimitCharger {
   const pointsOf = options.pointsOf ?? (() => 1);
   const keyOf = (context: RequestContext) => operationKey(context.viewer, context.clientIp);
+  const charge = (requestContext: ChargedOperation): Promise<Verdict> => {
+    const points = Math.max(0, Math.ceil(pointsOf(requestContext)));
+    const charges: Array<{ bucket: BucketName; key: string; points: number }> = [{ bucket: 'operations', key: keyOf(requestContext.contextValue), points }];
+    const claims = slotClaimsOf(requestContext);
+    if (claims > 0) charges.push({ bucket: 'bookings', key: accountKey(requestContext.contextValue.viewer) ?? keyOf(requestContext.contextValue), points: claims });
+    return limits.consume(charges);
+  };
+  const extensionOf = (verdict: Verdict): Partial<Budget> & { bookings?: Budget } => {
+    const operations = verdict.bucket === 'operations' ? verdict.budget : verdict.others.operations;
+    const bookings = verdict.bucket === 'bookings' ? verdict.budget : verdict.others.bookings;
+    return bookings ? { ...operations, bookings } : operations!;
+  };
   return {
-    async requestDidStart() {
-      let verdict: Verdict | undefined;
-      return {
-        async didResolveOperation(requestContext) {
-          const points = Math.max(0, Math.ceil(pointsOf(requestContext)));
-          const charges: Array<{ bucket: BucketName; key: string; points: number }> = [{ bucket: 'operations', key: keyOf(requestContext.contextValue), points }];
-          const claims = slotClaimsOf(requestContext);
-          if (claims > 0) charges.push({ bucket: 'bookings', key: accountKey(requestContext.contextValue.viewer) ?? keyOf(requestContext.contextValue), points: claims });
-          verdict = await limits.consume(charges);
-          if (!verdict.allowed) throw rateLimitedError(verdict);
-        },
-        async willSendResponse(requestContext) {
-          verdict ??= await limits.consumeOne('operations', keyOf(requestContext.contextValue));
-          const body = requestContext.response.body;
-          if (body.kind !== 'single') return;
-          const operations = verdict.bucket === 'operations' ? verdict.budget : verdict.others.operations;
-          const bookings = verdict.bucket === 'bookings' ? verdict.budget : verdict.others.bookings;
-          const rateLimit = bookings ? { ...operations, bookings } : operations;
-          body.singleResult.extensions = { ...body.singleResult.extensions, rateLimit };
-        },
-      };
-    },
+    charge,
+    extensionOf,
+    plugin: () => ({
+      async requestDidStart() {
+        let verdict: Verdict | undefined;
+        return {
+          async didResolveOperation(requestContext) {
+            verdict = handOffOf(requestContext.contextValue)?.verdict ?? (await charge(requestContext));
+            if (!verdict.allowed) throw rateLimitedError(verdict);
+          },
+          async willSendResponse(requestContext) {
+            verdict ??= await limits.consumeOne('operations', keyOf(requestContext.contextValue));
+            const body = requestContext.response.body;
+            if (body.kind !== 'single') return;
+            body.singleResult.extensions = { ...body.singleResult.extensions, rateLimit: extensionOf(verdict) };
+          },
+        };
+      },
+    }),
   };
 }
+
