@@ -255,9 +255,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs'>>, log: Logger = consoleLogger) {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs' | 'pgPreparedStatements'>>, log: Logger = consoleLogger) {
   const database = await connectDatabase({
     statementTimeoutMs: config.statementTimeoutMs,
+    preparedStatements: config.pgPreparedStatements,
     databaseUrl: config.databaseUrl,
     poolMax: config.poolMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,

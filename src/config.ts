@@ -54,6 +54,8 @@ export interface Config {
   limits: LimitsConfig;
   /** PostgreSQL cancels a statement running longer than this (QUERY_TIMEOUT); 0 disables. Migrations and the slot generation job are exempt. */
   statementTimeoutMs: number;
+  /** Named prepared statements per connection; false behind PgBouncer in transaction mode (README, "PgBouncer"). */
+  pgPreparedStatements: boolean;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
@@ -340,6 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: integer(env, 'RESPONSE_MAX_BYTES', DEFAULT_LIMITS_CONFIG.maxResponseBytes, 1024, 1024 * 1024 * 1024),
     },
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+    pgPreparedStatements: flag(env, 'PG_PREPARED_STATEMENTS', true),
   };
 }
 

@@ -51,11 +51,11 @@ const MAX_PREPARED_TEXTS = 1000;
  * listens until its release, and a client whose connection broke is released with the error, which
  * makes the pool discard it. Failures and successes go to `availability` (one log line per outage).
  */
-function preparingPool(pool: pg.Pool, availability: DatabaseAvailability): PostgresPool {
+function preparingPool(pool: pg.Pool, availability: DatabaseAvailability, prepare = true): PostgresPool {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
     let name = names.get(text);
-    if (name === undefined && names.size < MAX_PREPARED_TEXTS && text.includes('$1')) {
+    if (name === undefined && prepare && names.size < MAX_PREPARED_TEXTS && text.includes('$1')) {
       name = `q${names.size}`;
       names.set(text, name);
     }
@@ -139,6 +139,23 @@ export interface ConnectOptions {
   availability?: AvailabilityReport;
   /** How long a request waits for a pool connection (a new one, or a free one of a full pool) before it fails; 0 waits for ever. */
   connectTimeoutMs?: number;
+  /**
+   * Named (per-connection) prepared statements; default on. Off behind a pooler that hands each
+   * transaction to any server connection (PgBouncer in transaction mode before 1.21): a name
+   * prepared on one server connection is unknown on the next (PG_PREPARED_STATEMENTS=false).
+   */
+  preparedStatements?: boolean;
+}
+
+/**
+ * Sends `TimeZone=UTC` as a startup parameter of its own rather than in `options` (`-c TimeZone=UTC`):
+ * PostgreSQL takes any setting there, and PgBouncer accepts this one (it tracks TimeZone and sets it
+ * on whichever server connection serves the client) where it refuses `options` outright.
+ */
+class UtcClient extends pg.Client {
+  getStartupConf(): Record<string, string> {
+    return { ...(pg.Client.prototype as unknown as { getStartupConf(): Record<string, string> }).getStartupConf.call(this), TimeZone: 'UTC' };
+  }
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
@@ -159,7 +176,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       max: options.poolMax ?? 20,
       // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      options: '-c TimeZone=UTC',
+      Client: UtcClient,
       ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -175,7 +192,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     });
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
-    const preparing = preparingPool(pool, availability);
+    const preparing = preparingPool(pool, availability, options.preparedStatements ?? true);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
     return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
