@@ -91,7 +91,7 @@ async function computeStarts(
 ): Promise<CachedStarts | null> {
   const [business, service] = await Promise.all([businessById(loaders).load(args.businessId), serviceById(loaders).load(args.serviceId)]);
   if (!business || !service || service.businessId !== business.id || !service.isActive) return null;
-  const rows = await findSlotsAroundDate(loaders.db, {
+  const rows = await findSlotsAroundDate(await loaders.read(), {
     businessId: business.id,
     partnerId: args.partnerId,
     date: args.date,
@@ -138,7 +138,7 @@ export async function findAvailablePartners(
     scope: cityScope(args.city),
     key: args.businessId === null ? args.date : `${args.date}:business:${args.businessId}`,
     compute: async () => {
-      const rows = await findPartnerDaysInCity(reader.loaders.db, args);
+      const rows = await findPartnerDaysInCity(await reader.loaders.read(), args);
       return { partners: rows, holdLapsesAt: earliestHold(rows.map((row) => row.holdLapsesAt)) };
     },
     ttlMs: (value) => ttlUntilHoldLapses(value.holdLapsesAt),

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
+import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS, ReadReplicas, type ReadReplicasOptions } from './replicas.js';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
@@ -118,6 +119,14 @@ export interface DatabaseHandle {
   statementCount(): number;
   /** Statements sent since start through `background`. */
   backgroundStatementCount(): number;
+  /**
+   * For reads a replica may serve (catalog, availability): the read replicas of DATABASE_READ_URL
+   * while one is up and close enough behind, else the primary; `db` itself without replicas. Its
+   * statements count with `db`'s. Which requests may use it is the request context's choice.
+   */
+  read: Kysely<Database>;
+  /** The read replicas and their lag (null without DATABASE_READ_URL); /readyz reports `status()`. */
+  replicas: ReadReplicas | null;
   close(): Promise<void>;
 }
 
@@ -145,6 +154,10 @@ export interface ConnectOptions {
    * prepared on one server connection is unknown on the next (PG_PREPARED_STATEMENTS=false).
    */
   preparedStatements?: boolean;
+  /** Streaming replicas for `read` (DATABASE_READ_URL); each gets a pool of `poolMax`. */
+  readUrls?: string[];
+  /** Bound and check interval of the replicas' lag, and whom to tell when one starts or stops serving. */
+  replication?: Partial<ReadReplicasOptions>;
 }
 
 /**
@@ -156,6 +169,36 @@ class UtcClient extends pg.Client {
   getStartupConf(): Record<string, string> {
     return { ...(pg.Client.prototype as unknown as { getStartupConf(): Record<string, string> }).getStartupConf.call(this), TimeZone: 'UTC' };
   }
+}
+
+/** A pool of `url` as every pool of ours is set up, and its preparing wrapper. */
+function openPool(url: string, options: ConnectOptions, report: AvailabilityReport): { pool: pg.Pool; preparing: PostgresPool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax ?? 20,
+    // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    Client: UtcClient,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  const availability = new DatabaseAvailability(report);
+  // An idle client that loses its connection (server restart) must not crash the process; the
+  // pool discards it by itself.
+  pool.on('error', (error) => {
+    markFromDatabase(error);
+    availability.failed(error);
+  });
+  return { pool, preparing: preparingPool(pool, availability, options.preparedStatements ?? true) };
+}
+
+/** host:port/database of a URL: how logs and /readyz name a replica, without its credentials. */
+export function replicaName(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
@@ -171,31 +214,40 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   };
 
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: options.poolMax ?? 20,
-      // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
-      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      Client: UtcClient,
-      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-      },
-    });
-    const availability = new DatabaseAvailability(options.availability ?? CONSOLE_AVAILABILITY_REPORT);
-    // An idle client that loses its connection (server restart) must not crash the process; the
-    // pool discards it by itself.
-    pool.on('error', (error) => {
-      markFromDatabase(error);
-      availability.failed(error);
-    });
+    const { pool, preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
-    const preparing = preparingPool(pool, availability, options.preparedStatements ?? true);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
-    return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+    let replicas: ReadReplicas | null = null;
+    let read = db;
+    if (options.readUrls?.length) {
+      const members = options.readUrls.map((url) => {
+        const name = replicaName(url);
+        // Outages are the replica set's to report (it takes the replica out): nothing more to log here.
+        const { preparing: replicaPool } = openPool(url, options, { down: () => {}, up: () => {} });
+        const probe = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+        probe.on('error', () => {}); // an idle probe connection that dies is discarded; the next check says so
+        return { name, pool: replicaPool, probe };
+      });
+      const primaryProbe = new pg.Pool({ connectionString: options.databaseUrl, max: 1, connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+      primaryProbe.on('error', () => {});
+      replicas = new ReadReplicas(members, { pool: preparing, probe: primaryProbe }, {
+        maxLagMs: options.replication?.maxLagMs ?? DEFAULT_REPLICA_MAX_LAG_MS,
+        checkIntervalMs: options.replication?.checkIntervalMs ?? DEFAULT_REPLICA_CHECK_INTERVAL_MS,
+        onChange: options.replication?.onChange,
+      });
+      await replicas.start();
+      read = new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicas.pool }), log });
+      const set = replicas;
+      const close = async () => {
+        await set.close();
+        await primaryProbe.end();
+        await db.destroy();
+      };
+      return { db, background, read, replicas, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close };
+    }
+    return { db, background, read, replicas, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -207,5 +259,5 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
   const background = new Kysely<Database>({ dialect: new PGliteDialect(client), log: logBackground });
-  return { db, background, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+  return { db, background, read: db, replicas: null, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
 }
