@@ -37,6 +37,20 @@ const CONSOLE_AVAILABILITY_REPORT: AvailabilityReport = {
   up: ({ downMs, failures }) => console.error(`[db] PostgreSQL is reachable again after ${downMs} ms (${failures} failures meanwhile)`),
 };
 
+/**
+ * PgBouncer refuses a connection whose startup packet carries a setting it does not track; the only
+ * one we send besides TimeZone is statement_timeout (PG_STATEMENT_TIMEOUT_MS). Its bare message
+ * ("unsupported startup parameter: statement_timeout") says nothing about the fix: this one does.
+ */
+function explainRefusedParameter(error: Error): Error {
+  const refused = /unsupported startup parameter: (\w+)/.exec(error.message)?.[1];
+  if (refused !== 'statement_timeout') return error;
+  return new Error(
+    'Expected a server that accepts statement_timeout at connection start, got a pooler (PgBouncer) that refuses it: behind PgBouncer set PG_STATEMENT_TIMEOUT_MS=0 and give the role the timeout instead (ALTER ROLE ... SET statement_timeout = \'5s\'), see README "PgBouncer".',
+    { cause: error },
+  );
+}
+
 /** Distinct statement texts given a name; past this, new texts run unnamed (a bound, not a cache). */
 const MAX_PREPARED_TEXTS = 1000;
 
@@ -74,7 +88,7 @@ function preparingPool(pool: pg.Pool, availability: DatabaseAvailability, prepar
         client = await pool.connect();
       } catch (error) {
         failed(error as Error);
-        throw error;
+        throw explainRefusedParameter(error as Error);
       }
       let broken: Error | undefined;
       const onError = (error: Error) => {

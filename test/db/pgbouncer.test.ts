@@ -128,6 +128,15 @@ describe.runIf(onRealPostgres)('Behind PgBouncer in transaction mode', () => {
     expect(loggedErrors.slice(errorsBefore)).toEqual([]);
   });
 
+  it('refuses PG_STATEMENT_TIMEOUT_MS (a startup parameter PgBouncer rejects) with a message that says what to do', async () => {
+    const timed = await connectDatabase({ databaseUrl: bouncer.url, poolMax: 1, preparedStatements: false, statementTimeoutMs: 5000, availability: { down: () => {}, up: () => {} } });
+    try {
+      await expect(sql`SELECT 1`.execute(timed.db)).rejects.toThrow(/behind PgBouncer set PG_STATEMENT_TIMEOUT_MS=0 and give the role the timeout instead/);
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('needs PG_PREPARED_STATEMENTS=false: with named statements, concurrent reads through it fail', async () => {
     const preparing = await connectDatabase({ databaseUrl: bouncer.url, poolMax: 20 });
     try {
