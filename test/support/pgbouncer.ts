@@ -64,7 +64,7 @@ export async function startPgBouncer(target: string, options: { serverConnection
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
+      child.kill('SIGTERM'); // immediate shutdown (SIGINT would wait for clients to leave)
       await once(child, 'exit');
     }
     rmSync(dir, { recursive: true, force: true });
