@@ -209,6 +209,15 @@ function openPool(url: string, options: ConnectOptions, report: AvailabilityRepo
   return { pool, preparing: preparingPool(pool, availability, options.preparedStatements ?? true) };
 }
 
+/**
+ * One connection for the replicas' lag checks. A check that gets no answer (a host gone silent)
+ * gives up after the connect timeout, client-side, so that the next round can run and say so.
+ */
+function probePool(url: string, options: ConnectOptions): pg.Pool {
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  return new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: timeout, query_timeout: timeout });
+}
+
 /** host:port/database of a URL: how logs and /readyz name a replica, without its credentials. */
 export function replicaName(url: string): string {
   const parsed = new URL(url);
@@ -228,40 +237,39 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   };
 
   if (options.databaseUrl) {
-    const { pool, preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
+    const { preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
-    let replicas: ReadReplicas | null = null;
-    let read = db;
+    const counts = { statementCount: () => statements, backgroundStatementCount: () => backgroundStatements };
     if (options.readUrls?.length) {
       const members = options.readUrls.map((url) => {
         const name = replicaName(url);
         // Outages are the replica set's to report (it takes the replica out): nothing more to log here.
         const { preparing: replicaPool } = openPool(url, options, { down: () => {}, up: () => {} });
-        const probe = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+        const probe = probePool(url, options);
         probe.on('error', () => {}); // an idle probe connection that dies is discarded; the next check says so
         return { name, pool: replicaPool, probe };
       });
-      const primaryProbe = new pg.Pool({ connectionString: options.databaseUrl, max: 1, connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+      const primaryProbe = probePool(options.databaseUrl, options);
       primaryProbe.on('error', () => {});
-      replicas = new ReadReplicas(members, { pool: preparing, probe: primaryProbe }, {
+      const replicas = new ReadReplicas(members, { pool: preparing, probe: primaryProbe }, {
         maxLagMs: options.replication?.maxLagMs ?? DEFAULT_REPLICA_MAX_LAG_MS,
         checkIntervalMs: options.replication?.checkIntervalMs ?? DEFAULT_REPLICA_CHECK_INTERVAL_MS,
         onChange: options.replication?.onChange,
       });
       await replicas.start();
-      read = new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicas.pool }), log });
-      const set = replicas;
+      // Its statements count as the requests' (they are), through the same `log`.
+      const read = new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicas.pool }), log });
       const close = async () => {
-        await set.close();
+        await replicas.close();
         await primaryProbe.end();
         await db.destroy();
       };
-      return { db, background, read, replicas, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close };
+      return { db, background, read, replicas, backend: 'postgres', ...counts, close };
     }
-    return { db, background, read, replicas, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+    return { db, background, read: db, replicas: null, backend: 'postgres', ...counts, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
