@@ -13,6 +13,7 @@ import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { withDefaults, type AppConfig, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
+import type { ReplicaStatus } from './db/replicas.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
 import { eventMetrics } from './events/event-metrics.js';
@@ -45,6 +46,7 @@ import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, type Route } from './server/router.js';
+import { ReadRouting } from './server/read-routing.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -125,7 +127,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // The deliveries a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks) };
+  const reads = new ReadRouting(database, { windowMs: config.replicas.readYourWritesMs, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
@@ -197,6 +200,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await bus.close();
     await cache.close();
     await rateLimits.close();
+    await reads.close();
   };
   try {
     await listen(httpServer, config.port, config.host);
@@ -257,10 +261,21 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/** One line each time a read replica starts or stops serving reads. */
+function replicaChangeLog(log: Logger) {
+  return (status: ReplicaStatus) =>
+    status.serving
+      ? log.info('A read replica serves reads', { replica: status.name, lagMs: status.lagMs })
+      : (log.warn ?? log.info).call(log, 'A read replica serves no reads: they go to the primary', { replica: status.name, reason: status.reason });
+}
+
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs'>>, log: Logger = consoleLogger) {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs' | 'pgPreparedStatements' | 'replicas'>>, log: Logger = consoleLogger) {
   const database = await connectDatabase({
+    readUrls: config.replicas?.readUrls,
+    replication: { ...config.replicas, onChange: replicaChangeLog(log) },
     statementTimeoutMs: config.statementTimeoutMs,
+    preparedStatements: config.pgPreparedStatements,
     databaseUrl: config.databaseUrl,
     poolMax: config.poolMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,

@@ -2,6 +2,8 @@ import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache/create-cache.js';
 import { ANY_ORIGIN, DEFAULT_CORS_CONFIG, type CorsConfig } from './server/cors.js';
 import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/compression.js';
+import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS } from './db/replicas.js';
+import { DEFAULT_READ_YOUR_WRITES_MS } from './server/read-routing.js';
 
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
@@ -54,6 +56,38 @@ export interface Config {
   limits: LimitsConfig;
   /** PostgreSQL cancels a statement running longer than this (QUERY_TIMEOUT); 0 disables. Migrations and the slot generation job are exempt. */
   statementTimeoutMs: number;
+  /** Named prepared statements per connection; false behind PgBouncer in transaction mode (README, "PgBouncer"). */
+  pgPreparedStatements: boolean;
+  /** Streaming replicas for catalog and availability reads (README, "Read replicas"). */
+  replicas: ReplicaConfig;
+}
+
+export interface ReplicaConfig {
+  /** PostgreSQL URLs of the replicas (DATABASE_READ_URL, comma-separated); none: every read goes to DATABASE_URL. */
+  readUrls: string[];
+  /** A replica further behind the primary than this serves no reads until it catches up. */
+  maxLagMs: number;
+  /** How often each replica's lag is measured. */
+  checkIntervalMs: number;
+  /** After a viewer's write, their reads stay on the primary this long, on every instance (through Redis). */
+  readYourWritesMs: number;
+}
+
+export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = {
+  readUrls: [],
+  maxLagMs: DEFAULT_REPLICA_MAX_LAG_MS,
+  checkIntervalMs: DEFAULT_REPLICA_CHECK_INTERVAL_MS,
+  readYourWritesMs: DEFAULT_READ_YOUR_WRITES_MS,
+};
+
+/** DATABASE_READ_URL: comma-separated PostgreSQL URLs, only beside a DATABASE_URL (the primary they replicate). */
+function readUrls(env: NodeJS.ProcessEnv): string[] {
+  const urls = (env.DATABASE_READ_URL ?? '').split(',').map((url) => url.trim()).filter((url) => url !== '');
+  for (const url of urls) {
+    if (!/^postgres(ql)?:\/\/[^/]/.test(url)) throw new Error(`Expected DATABASE_READ_URL to be comma-separated postgres:// URLs, got "${url}".`);
+  }
+  if (urls.length && !env.DATABASE_URL) throw new Error('Expected DATABASE_URL (the primary) beside DATABASE_READ_URL, got none: replicas serve only reads.');
+  return urls;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
@@ -340,7 +374,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: integer(env, 'RESPONSE_MAX_BYTES', DEFAULT_LIMITS_CONFIG.maxResponseBytes, 1024, 1024 * 1024 * 1024),
     },
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+    pgPreparedStatements: flag(env, 'PG_PREPARED_STATEMENTS', true),
+    replicas: replicaConfig(env),
   };
+}
+
+function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
+  const replicas: ReplicaConfig = {
+    readUrls: readUrls(env),
+    maxLagMs: integer(env, 'REPLICA_MAX_LAG_MS', DEFAULT_REPLICA_CONFIG.maxLagMs, 0, 3_600_000),
+    checkIntervalMs: integer(env, 'REPLICA_CHECK_INTERVAL_MS', DEFAULT_REPLICA_CONFIG.checkIntervalMs, 50, 60_000),
+    readYourWritesMs: integer(env, 'READ_YOUR_WRITES_MS', DEFAULT_REPLICA_CONFIG.readYourWritesMs, 0, 3_600_000),
+  };
+  // A replica that serves may be this far behind; a shorter window would send a viewer back to it before it has their write.
+  if (replicas.readUrls.length && replicas.readYourWritesMs < replicas.maxLagMs + replicas.checkIntervalMs) {
+    throw new Error(`Expected READ_YOUR_WRITES_MS to be at least REPLICA_MAX_LAG_MS + REPLICA_CHECK_INTERVAL_MS (${replicas.maxLagMs + replicas.checkIntervalMs}), got ${replicas.readYourWritesMs}.`);
+  }
+  return replicas;
 }
 
 /**
@@ -349,10 +399,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>>;
 
 /** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
-export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>;
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>;
 
 /**
  * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
@@ -371,5 +421,6 @@ export function withDefaults(config: AppConfig): ResolvedAppConfig {
     cors: config.cors ?? DEFAULT_CORS_CONFIG,
     compression: config.compression ?? DEFAULT_COMPRESSION_CONFIG,
     limits: config.limits ?? DEFAULT_LIMITS_CONFIG,
+    replicas: config.replicas ?? DEFAULT_REPLICA_CONFIG,
   };
 }

@@ -91,6 +91,8 @@ async function computeStarts(
 ): Promise<CachedStarts | null> {
   const [business, service] = await Promise.all([businessById(loaders).load(args.businessId), serviceById(loaders).load(args.serviceId)]);
   if (!business || !service || service.businessId !== business.id || !service.isActive) return null;
+  // The primary, also with replicas: what is computed here is kept in the shared cache, and a
+  // replica's answer from before a booking would stay there after the booking's invalidation.
   const rows = await findSlotsAroundDate(loaders.db, {
     businessId: business.id,
     partnerId: args.partnerId,
@@ -138,6 +140,7 @@ export async function findAvailablePartners(
     scope: cityScope(args.city),
     key: args.businessId === null ? args.date : `${args.date}:business:${args.businessId}`,
     compute: async () => {
+      // The primary, as for starts: a cached answer must not come from a replica behind a change.
       const rows = await findPartnerDaysInCity(reader.loaders.db, args);
       return { partners: rows, holdLapsesAt: earliestHold(rows.map((row) => row.holdLapsesAt)) };
     },

@@ -6,13 +6,13 @@ import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage } from './
 
 export function businessById(loaders: LoaderRegistry) {
   return loaders.get<string, BusinessModel | null>('BusinessById', async (ids) =>
-    inKeyOrder(ids, await findBusinessesByIds(loaders.db, ids)),
+    inKeyOrder(ids, await findBusinessesByIds(await loaders.read(), ids)),
   );
 }
 
 export function businessBySlug(loaders: LoaderRegistry) {
   return loaders.get<string, BusinessModel | null>('BusinessBySlug', async (slugs) => {
-    const rows = await findBusinessesBySlugs(loaders.db, slugs);
+    const rows = await findBusinessesBySlugs(await loaders.read(), slugs);
     const byId = businessById(loaders);
     for (const row of rows) byId.prime(row.id, row);
     const bySlug = new Map(rows.map((row) => [row.slug, row]));
@@ -22,7 +22,7 @@ export function businessBySlug(loaders: LoaderRegistry) {
 
 /** A top-level page of businesses: one statement, not batched (there is no parent to batch on). */
 export async function businessPage(loaders: LoaderRegistry, args: { city: string | null; afterSlug: string | null }, size: number) {
-  const rows = await findBusinessPage(loaders.db, { ...args, limit: size + 1 });
+  const rows = await findBusinessPage(await loaders.read(), { ...args, limit: size + 1 });
   const byId = businessById(loaders);
   for (const row of rows) byId.prime(row.id, row);
   return toPage(rows, size, (b) => [b.slug], args.afterSlug);

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
+import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS, ReadReplicas, type ReadReplicasOptions } from './replicas.js';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
@@ -36,6 +37,20 @@ const CONSOLE_AVAILABILITY_REPORT: AvailabilityReport = {
   up: ({ downMs, failures }) => console.error(`[db] PostgreSQL is reachable again after ${downMs} ms (${failures} failures meanwhile)`),
 };
 
+/**
+ * PgBouncer refuses a connection whose startup packet carries a setting it does not track; the only
+ * one we send besides TimeZone is statement_timeout (PG_STATEMENT_TIMEOUT_MS). Its bare message
+ * ("unsupported startup parameter: statement_timeout") says nothing about the fix: this one does.
+ */
+function explainRefusedParameter(error: Error): Error {
+  const refused = /unsupported startup parameter: (\w+)/.exec(error.message)?.[1];
+  if (refused !== 'statement_timeout') return error;
+  return new Error(
+    'Expected a server that accepts statement_timeout at connection start, got a pooler (PgBouncer) that refuses it: behind PgBouncer set PG_STATEMENT_TIMEOUT_MS=0 and give the role the timeout instead (ALTER ROLE ... SET statement_timeout = \'5s\'), see README "PgBouncer".',
+    { cause: error },
+  );
+}
+
 /** Distinct statement texts given a name; past this, new texts run unnamed (a bound, not a cache). */
 const MAX_PREPARED_TEXTS = 1000;
 
@@ -51,11 +66,11 @@ const MAX_PREPARED_TEXTS = 1000;
  * listens until its release, and a client whose connection broke is released with the error, which
  * makes the pool discard it. Failures and successes go to `availability` (one log line per outage).
  */
-function preparingPool(pool: pg.Pool, availability: DatabaseAvailability): PostgresPool {
+function preparingPool(pool: pg.Pool, availability: DatabaseAvailability, prepare = true): PostgresPool {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
     let name = names.get(text);
-    if (name === undefined && names.size < MAX_PREPARED_TEXTS && text.includes('$1')) {
+    if (name === undefined && prepare && names.size < MAX_PREPARED_TEXTS && text.includes('$1')) {
       name = `q${names.size}`;
       names.set(text, name);
     }
@@ -73,7 +88,7 @@ function preparingPool(pool: pg.Pool, availability: DatabaseAvailability): Postg
         client = await pool.connect();
       } catch (error) {
         failed(error as Error);
-        throw error;
+        throw explainRefusedParameter(error as Error);
       }
       let broken: Error | undefined;
       const onError = (error: Error) => {
@@ -118,6 +133,14 @@ export interface DatabaseHandle {
   statementCount(): number;
   /** Statements sent since start through `background`. */
   backgroundStatementCount(): number;
+  /**
+   * For reads a replica may serve (catalog, availability): the read replicas of DATABASE_READ_URL
+   * while one is up and close enough behind, else the primary; `db` itself without replicas. Its
+   * statements count with `db`'s. Which requests may use it is the request context's choice.
+   */
+  read: Kysely<Database>;
+  /** The read replicas and their lag (null without DATABASE_READ_URL); /readyz reports `status()`. */
+  replicas: ReadReplicas | null;
   close(): Promise<void>;
 }
 
@@ -139,6 +162,66 @@ export interface ConnectOptions {
   availability?: AvailabilityReport;
   /** How long a request waits for a pool connection (a new one, or a free one of a full pool) before it fails; 0 waits for ever. */
   connectTimeoutMs?: number;
+  /**
+   * Named (per-connection) prepared statements; default on. Off behind a pooler that hands each
+   * transaction to any server connection (PgBouncer in transaction mode before 1.21): a name
+   * prepared on one server connection is unknown on the next (PG_PREPARED_STATEMENTS=false).
+   */
+  preparedStatements?: boolean;
+  /** Streaming replicas for `read` (DATABASE_READ_URL); each gets a pool of `poolMax`. */
+  readUrls?: string[];
+  /** Bound and check interval of the replicas' lag, and whom to tell when one starts or stops serving. */
+  replication?: Partial<ReadReplicasOptions>;
+}
+
+/**
+ * Sends `TimeZone=UTC` as a startup parameter of its own rather than in `options` (`-c TimeZone=UTC`):
+ * PostgreSQL takes any setting there, and PgBouncer accepts this one (it tracks TimeZone and sets it
+ * on whichever server connection serves the client) where it refuses `options` outright.
+ */
+class UtcClient extends pg.Client {
+  getStartupConf(): Record<string, string> {
+    return { ...(pg.Client.prototype as unknown as { getStartupConf(): Record<string, string> }).getStartupConf.call(this), TimeZone: 'UTC' };
+  }
+}
+
+/** A pool of `url` as every pool of ours is set up, and its preparing wrapper. */
+function openPool(url: string, options: ConnectOptions, report: AvailabilityReport): { pool: pg.Pool; preparing: PostgresPool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax ?? 20,
+    // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    Client: UtcClient,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  const availability = new DatabaseAvailability(report);
+  // An idle client that loses its connection (server restart) must not crash the process; the
+  // pool discards it by itself.
+  pool.on('error', (error) => {
+    markFromDatabase(error);
+    availability.failed(error);
+  });
+  return { pool, preparing: preparingPool(pool, availability, options.preparedStatements ?? true) };
+}
+
+/**
+ * One connection for the replicas' lag checks. A check that gets no answer (a host gone silent)
+ * gives up after the connect timeout, client-side, so that the next round can run and say so.
+ */
+function probePool(url: string, options: ConnectOptions): pg.Pool {
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  return new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: timeout, query_timeout: timeout });
+}
+
+/** host:port/database of a URL: how logs and /readyz name a replica, without its credentials. */
+export function replicaName(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
@@ -154,31 +237,39 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   };
 
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: options.poolMax ?? 20,
-      // While PostgreSQL is down, requests fail fast (SERVICE_UNAVAILABLE) instead of queueing without end.
-      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      options: '-c TimeZone=UTC',
-      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-      },
-    });
-    const availability = new DatabaseAvailability(options.availability ?? CONSOLE_AVAILABILITY_REPORT);
-    // An idle client that loses its connection (server restart) must not crash the process; the
-    // pool discards it by itself.
-    pool.on('error', (error) => {
-      markFromDatabase(error);
-      availability.failed(error);
-    });
+    const { preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
-    const preparing = preparingPool(pool, availability);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
-    return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+    const counts = { statementCount: () => statements, backgroundStatementCount: () => backgroundStatements };
+    if (options.readUrls?.length) {
+      const members = options.readUrls.map((url) => {
+        const name = replicaName(url);
+        // Outages are the replica set's to report (it takes the replica out): nothing more to log here.
+        const { preparing: replicaPool } = openPool(url, options, { down: () => {}, up: () => {} });
+        const probe = probePool(url, options);
+        probe.on('error', () => {}); // an idle probe connection that dies is discarded; the next check says so
+        return { name, pool: replicaPool, probe };
+      });
+      const primaryProbe = probePool(options.databaseUrl, options);
+      primaryProbe.on('error', () => {});
+      const replicas = new ReadReplicas(members, { pool: preparing, probe: primaryProbe }, {
+        maxLagMs: options.replication?.maxLagMs ?? DEFAULT_REPLICA_MAX_LAG_MS,
+        checkIntervalMs: options.replication?.checkIntervalMs ?? DEFAULT_REPLICA_CHECK_INTERVAL_MS,
+        onChange: options.replication?.onChange,
+      });
+      await replicas.start();
+      // Its statements count as the requests' (they are), through the same `log`.
+      const read = new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicas.pool }), log });
+      const close = async () => {
+        await replicas.close();
+        await primaryProbe.end();
+        await db.destroy();
+      };
+      return { db, background, read, replicas, backend: 'postgres', ...counts, close };
+    }
+    return { db, background, read: db, replicas: null, backend: 'postgres', ...counts, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -190,5 +281,5 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
   const background = new Kysely<Database>({ dialect: new PGliteDialect(client), log: logBackground });
-  return { db, background, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+  return { db, background, read: db, replicas: null, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
 }

@@ -59,15 +59,28 @@ class SqlFileMigrationProvider implements MigrationProvider {
   }
 }
 
+/** pg_advisory_xact_lock key: "migrate" in ASCII; held by the transaction that runs the migrations. */
+const MIGRATION_LOCK_KEY = 0x6d696772617465;
+
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  // On one connection without the requests' statement timeout: building an index over a large
-  // table, or waiting for another instance's migration lock, may take minutes.
+  // In one transaction of our own, on one connection, without the requests' statement timeout
+  // (building an index over a large table, or waiting for another instance's migrations, may take
+  // minutes). Everything the migrator does (Kysely's session advisory lock and its unlock included)
+  // happens inside it, so that behind PgBouncer in transaction mode it all runs on one server
+  // connection, and no setting or lock outlives it on a connection other clients get next. Our
+  // transaction-scoped lock comes first: two instances migrating a fresh database at once would
+  // otherwise both create the migrator's own tables.
   const { error, results } = await db.connection().execute(async (connection) => {
-    await sql`SET statement_timeout = 0`.execute(connection);
+    await sql`BEGIN`.execute(connection);
     try {
-      return await new Migrator({ db: connection, provider: new SqlFileMigrationProvider(MIGRATIONS_DIR) }).migrateToLatest();
-    } finally {
-      await sql`RESET statement_timeout`.execute(connection);
+      await sql`SET LOCAL statement_timeout = 0`.execute(connection);
+      await sql`/* lockMigrations */ SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`.execute(connection);
+      const outcome = await new Migrator({ db: connection, provider: new SqlFileMigrationProvider(MIGRATIONS_DIR), disableTransactions: true }).migrateToLatest();
+      await sql.raw(outcome.error ? 'ROLLBACK' : 'COMMIT').execute(connection);
+      return outcome;
+    } catch (error) {
+      await sql`ROLLBACK`.execute(connection).catch(() => undefined);
+      throw error;
     }
   });
   if (error) {

@@ -11,13 +11,13 @@ import {
 
 export function partnerById(loaders: LoaderRegistry) {
   return loaders.get<string, PartnerModel | null>('PartnerById', async (ids) =>
-    inKeyOrder(ids, await findPartnersByIds(loaders.db, ids)),
+    inKeyOrder(ids, await findPartnersByIds(await loaders.read(), ids)),
   );
 }
 
 export function partnerPagesByBusinessId(loaders: LoaderRegistry, args: Omit<PartnerListArgs, 'limit'>, size: number) {
   return loaders.get<string, Page<PartnerModel>>(`PartnerPagesByBusinessId:${argsKey(args)}:${size}`, async (businessIds) => {
-    const pages = await findPartnerPagesByBusinessIds(loaders.db, businessIds, { ...args, limit: size + 1 });
+    const pages = await findPartnerPagesByBusinessIds(await loaders.read(), businessIds, { ...args, limit: size + 1 });
     const byId = partnerById(loaders);
     return businessIds.map((id) => {
       const rows = pages.get(id) ?? [];
@@ -29,7 +29,7 @@ export function partnerPagesByBusinessId(loaders: LoaderRegistry, args: Omit<Par
 
 export function partnerCountByBusinessId(loaders: LoaderRegistry, args: Omit<PartnerListArgs, 'after' | 'limit'>) {
   return loaders.get<string, number>(`PartnerCountByBusinessId:${argsKey(args)}`, async (businessIds) => {
-    const counts = await countPartnersByBusinessIds(loaders.db, businessIds, args);
+    const counts = await countPartnersByBusinessIds(await loaders.read(), businessIds, args);
     return businessIds.map((id) => counts.get(id) ?? 0);
   });
 }

@@ -4,14 +4,14 @@ import { findExceptionsByPartnerIds, findWeeklyHoursByPartnerIds, type DateRange
 
 export function weeklyHoursByPartnerId(loaders: LoaderRegistry) {
   return loaders.get<string, WeeklyHoursModel[]>('WeeklyHoursByPartnerId', async (partnerIds) => {
-    const groups = await findWeeklyHoursByPartnerIds(loaders.db, partnerIds);
+    const groups = await findWeeklyHoursByPartnerIds(await loaders.read(), partnerIds);
     return partnerIds.map((id) => groups.get(id) ?? []);
   });
 }
 
 export function exceptionsByPartnerId(loaders: LoaderRegistry, args: DateRangeArgs) {
   return loaders.get<string, ScheduleExceptionModel[]>(`ExceptionsByPartnerId:${argsKey(args)}`, async (partnerIds) => {
-    const groups = await findExceptionsByPartnerIds(loaders.db, partnerIds, args);
+    const groups = await findExceptionsByPartnerIds(await loaders.read(), partnerIds, args);
     return partnerIds.map((id) => groups.get(id) ?? []);
   });
 }

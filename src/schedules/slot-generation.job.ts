@@ -22,7 +22,7 @@ export const DEFAULT_HORIZON_DAYS = 60;
 const JOB_ACTOR = 'system:slot-generation';
 /** Rows per INSERT: one statement's arrays stay a few megabytes even for a large business. */
 const INSERT_CHUNK = 20_000;
-/** pg_try_advisory_lock key: "slotgen" in ASCII, so that no other lock of ours collides. */
+/** pg_try_advisory_xact_lock key: "slotgen" in ASCII, so that no other lock of ours collides. */
 const ADVISORY_LOCK_KEY = 0x736c6f7467656e;
 
 export interface GenerationSummary {
@@ -104,13 +104,17 @@ const min = (a: string, b: string) => (Date.parse(a) <= Date.parse(b) ? a : b);
 const max = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
 
 /**
- * Runs a pass unless another API instance is running one. On PostgreSQL a session advisory lock,
- * held on a connection of its own while the pass uses the pool, says who; the loser skips this
- * round (null). The embedded database is one process, so there is nobody to exclude.
+ * Runs a pass unless another API instance is running one. On PostgreSQL a transaction-scoped
+ * advisory lock, held by a transaction of its own (open, idle, for the length of the pass) while the
+ * pass uses the pool, says who; the loser skips this round (null). Transaction-scoped rather than a
+ * session lock, so that it works behind PgBouncer in transaction mode: there a session lock would be
+ * taken on one server connection and "released" on another, and stay held for ever. An idle
+ * transaction that only ran this SELECT holds no snapshot and no transaction id: it keeps no row
+ * versions from vacuum. The embedded database is one process, so there is nobody to exclude.
  *
  * If the lock's connection dies mid-pass (PostgreSQL restarted), the lock goes with its session and
  * another instance may start a pass beside this one: harmless, since a pass only inserts what is
- * missing and skips conflicts. The unlock then fails, the pass counts as failed, and the pool
+ * missing and skips conflicts. The commit then fails, the pass counts as failed, and the pool
  * discards that connection (connect.ts).
  */
 export async function runExclusiveGenerationPass(
@@ -119,14 +123,10 @@ export async function runExclusiveGenerationPass(
   options: { horizonDays?: number; changes?: ChangeFeed } = {},
 ): Promise<GenerationSummary | null> {
   if (database.backend !== 'postgres') return generateRollingHorizon(database.db, now, options);
-  return database.db.connection().execute(async (connection) => {
-    const lock = await sql<{ locked: boolean }>`/* tryLockSlotGeneration */ SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY}::bigint) AS locked`.execute(connection);
+  return database.db.transaction().execute(async (trx) => {
+    const lock = await sql<{ locked: boolean }>`/* tryLockSlotGeneration */ SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}::bigint) AS locked`.execute(trx);
     if (!lock.rows[0].locked) return null;
-    try {
-      return await generateRollingHorizon(database.db, now, options);
-    } finally {
-      await sql`/* unlockSlotGeneration */ SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEY}::bigint)`.execute(connection);
-    }
+    return generateRollingHorizon(database.db, now, options);
   });
 }
 

@@ -5,6 +5,7 @@ import type { ChangeFeed } from '../shared/change-feed.js';
 import type { BookingEventHub } from '../events/event-hub.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { Logger } from '../shared/logger.js';
+import type { ReadRouting } from './read-routing.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 
@@ -24,6 +25,8 @@ export interface AppServices {
   events: BookingEventHub;
   /** Which webhook endpoint URLs may be registered (WEBHOOK_ALLOW_PRIVATE_NETWORKS, https in production). */
   webhookTargets: WebhookTargetRules;
+  /** Where catalog and availability reads go, and who must read from the primary (read-routing.ts); without it, the primary. */
+  reads?: ReadRouting;
 }
 
 /** The GraphQL context: built per HTTP request (and per subscription event). */
@@ -40,5 +43,5 @@ export interface RequestContext {
 }
 
 export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey, requestId };
+  return { viewer, loaders: new LoaderRegistry(app.db, viewer, app.reads ?? null), app, idempotencyKey, requestId };
 }

@@ -11,13 +11,13 @@ import {
 
 export function serviceById(loaders: LoaderRegistry) {
   return loaders.get<string, ServiceModel | null>('ServiceById', async (ids) =>
-    inKeyOrder(ids, await findServicesByIds(loaders.db, ids)),
+    inKeyOrder(ids, await findServicesByIds(await loaders.read(), ids)),
   );
 }
 
 export function servicePagesByBusinessId(loaders: LoaderRegistry, args: Omit<ServiceListArgs, 'limit'>, size: number) {
   return loaders.get<string, Page<ServiceModel>>(`ServicePagesByBusinessId:${argsKey(args)}:${size}`, async (businessIds) => {
-    const pages = await findServicePagesByBusinessIds(loaders.db, businessIds, { ...args, limit: size + 1 });
+    const pages = await findServicePagesByBusinessIds(await loaders.read(), businessIds, { ...args, limit: size + 1 });
     const byId = serviceById(loaders);
     return businessIds.map((id) => {
       const rows = pages.get(id) ?? [];
@@ -29,7 +29,7 @@ export function servicePagesByBusinessId(loaders: LoaderRegistry, args: Omit<Ser
 
 export function serviceCountByBusinessId(loaders: LoaderRegistry, includeInactive: boolean) {
   return loaders.get<string, number>(`ServiceCountByBusinessId:${includeInactive}`, async (businessIds) => {
-    const counts = await countServicesByBusinessIds(loaders.db, businessIds, includeInactive);
+    const counts = await countServicesByBusinessIds(await loaders.read(), businessIds, includeInactive);
     return businessIds.map((id) => counts.get(id) ?? 0);
   });
 }

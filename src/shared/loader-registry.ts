@@ -2,6 +2,11 @@ import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
 
+/** Picks the handle of a viewer's replica-eligible reads (server/read-routing.ts). */
+export interface ReadChoice {
+  readFor(viewer: Viewer): Db | Promise<Db>;
+}
+
 /**
  * The DataLoaders of one request (or of one subscription event): one per (table, key), plus one
  * per (relation, arguments) for pages, since children of different parents can share a statement
@@ -12,11 +17,28 @@ import type { Db } from '../db/sql-helpers.js';
  */
 export class LoaderRegistry {
   private readonly loaders = new Map<string, DataLoader<any, any>>();
+  private reading: Db | Promise<Db> | null = null;
+  private primaryOnly = false;
 
   constructor(
     readonly db: Db,
     readonly viewer: Viewer,
+    private readonly reads: ReadChoice | null = null,
   ) {}
+
+  /**
+   * The handle for reads a replica may serve (catalog, availability): chosen once per request, on
+   * first use. `db` (the primary) without replicas, in a mutation, and for a viewer who just wrote.
+   */
+  read(): Db | Promise<Db> {
+    if (this.primaryOnly || this.reads === null) return this.db;
+    return (this.reading ??= this.reads.readFor(this.viewer));
+  }
+
+  /** From now on every read of this request goes to the primary (a mutation: see mutation.ts). */
+  stayOnPrimary(): void {
+    this.primaryOnly = true;
+  }
 
   get<K, V>(name: string, batch: (keys: readonly K[]) => Promise<ArrayLike<V | Error>>): DataLoader<K, V> {
     let loader = this.loaders.get(name);

@@ -117,8 +117,12 @@ export function roles(...allowed: Viewer['role'][]): (viewer: Viewer) => Viewer 
 /** A mutation's resolver from its definition. */
 export function mutation<I extends object, S, O, T>(definition: MutationDefinition<I, S, O, T>) {
   return async (_parent: unknown, args: { input: I }, context: RequestContext) => {
+    // Reads of a mutation (its checks, its payload) see the primary, never a replica behind it.
+    context.loaders.stayOnPrimary();
     const result = await runMutation(definition, context, args.input);
     if (!result.ok) return { ...definition.payload(null), userErrors: result.errors };
+    // This viewer's next reads, on any instance, stay on the primary for a while (read-routing.ts).
+    await context.app.reads?.wrote(context.viewer);
     // The payload's nested fields read the committed state, not what the request loaded before.
     context.loaders.clearAll();
     return { ...definition.payload(result.value), userErrors: [] as UserError[] };
