@@ -146,6 +146,23 @@ describe('Mutations: businessTranslationSet, businessTranslationRemove, serviceT
       expect(await snapshot(s)).toEqual({ rows: [], business: [], service: [] });
     });
 
+    it('costs 7 statements to add a translation, 6 to replace one, 4 when nothing changes and 5 to remove one', async () => {
+      const s = await scene();
+      // The payloads here also read the translations back: one statement more each.
+      const count = async (document: string, input: Record<string, unknown>) => {
+        const { result, statements } = await api.countStatements(() => api.gql(document, { input }, { token: s.tokens.staff }));
+        expect(Object.values(result.data as object)[0].userErrors).toEqual([]);
+        return statements - 1;
+      };
+      // BEGIN, the business (or service), the translation locked, the count of locales, the upsert, the audit row, COMMIT.
+      expect(await count(BUSINESS_SET, inputOf(CASES[0], s))).toBe(7);
+      expect(await count(SERVICE_SET, inputOf(CASES[2], s))).toBe(7);
+      expect(await count(BUSINESS_SET, inputOf(CASES[0], s, { name: 'ハーバー' }))).toBe(6);
+      expect(await count(BUSINESS_SET, inputOf(CASES[0], s, { name: 'ハーバー' }))).toBe(4);
+      expect(await count(BUSINESS_REMOVE, inputOf(CASES[1], s))).toBe(5);
+      expect(await count(SERVICE_REMOVE, inputOf(CASES[3], s))).toBe(5);
+    });
+
     it('replays the first result for a retry with the same idempotency key', async () => {
       const s = await scene();
       const input = { ...inputOf(CASES[0], s), idempotencyKey: `translate-${s.business.id}` };
