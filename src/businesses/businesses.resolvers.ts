@@ -15,7 +15,7 @@ import { businessBySlug, businessPage } from './businesses.loaders.js';
 const NAME_ID = ['string', 'id'] as const;
 
 /** Longest search text: names are far shorter, and a longer one would only cost a bigger pattern. */
-export const MAX_SEARCH_LENGTH = 100;
+const MAX_SEARCH_LENGTH = 100;
 
 /** A search argument, normalized like any free text; blank means no filter (a search box not yet typed in). */
 function searchArgument(value: string | null | undefined, argument: string): string | null {
