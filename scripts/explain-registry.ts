@@ -24,6 +24,7 @@ import { findPaymentsByBookingIds } from '../src/payments/payments.repository.js
 import { findPartnerDaysInCity, findSlotsAroundDate } from '../src/availability/availability.repository.js';
 import { findPartnerPagesByBusinessIds } from '../src/partners/partners.repository.js';
 import { findCustomerPagesByBusinessIds } from '../src/customers/customers.repository.js';
+import { findBusinessPage } from '../src/businesses/businesses.repository.js';
 
 /** Values taken from the data set, so each statement runs on rows that exist. */
 export interface ExplainParams {
@@ -163,6 +164,12 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   { name: 'Booking.payments', fn: 'findPaymentsByBookingIds', indexes: ['payments_booking_idx'], run: (trx, p) => findPaymentsByBookingIds(trx, p.bookingIds) },
   { name: 'Business.partners', fn: 'findPartnerPagesByBusinessIds', run: (trx, p) => findPartnerPagesByBusinessIds(trx, [p.bigBusinessId], { city: null, activeOnly: false, after: null, limit: 20 }) },
   { name: 'Business.customers', fn: 'findCustomerPagesByBusinessIds', run: (trx, p) => findCustomerPagesByBusinessIds(trx, [p.bigBusinessId], { after: null, limit: 20 }) },
+  // Catalog search (the seed names businesses "Business <n>"; a third of its services are "Check-up"). Its few
+  // dozen businesses make a scan the cheapest plan, so no index is required here: test/read/catalog-search.test.ts
+  // asserts that the trigram indexes serve the search among thousands.
+  { name: 'businesses(city)', fn: 'findBusinessPage', run: (trx, p) => findBusinessPage(trx, { city: p.bigCity, query: null, serviceQuery: null, afterSlug: null, limit: 21 }) },
+  { name: 'businesses(query)', fn: 'findBusinessPage', run: (trx) => findBusinessPage(trx, { city: null, query: 'BÚSINESS 4', serviceQuery: null, afterSlug: null, limit: 21 }) },
+  { name: 'businesses(serviceQuery)', fn: 'findBusinessPage', run: (trx) => findBusinessPage(trx, { city: null, query: null, serviceQuery: 'check-úp', afterSlug: null, limit: 21 }) },
   { name: 'WebhookEndpoint.deliveries', fn: 'findWebhookDeliveryPagesByEndpointIds',
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: null, after: null, limit: 20 }) },
   { name: 'WebhookEndpoint.deliveries(status: PENDING)', fn: 'findWebhookDeliveryPagesByEndpointIds',

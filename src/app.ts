@@ -47,6 +47,7 @@ import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, type Route } from './server/router.js';
 import { ReadRouting } from './server/read-routing.js';
+import { acceptedLocales } from './shared/locales.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -160,7 +161,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   await apollo.start();
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId);
+    const locales = acceptedLocales(req.headers['accept-language']);
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales);
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;

@@ -8,6 +8,8 @@ import { bookingEventResolvers } from './events/booking-events.resolvers.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
 import { slotHoldMutations } from './holds/slot-holds.mutations.js';
 import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
+import { localizationResolvers } from './localization/localization.resolvers.js';
+import { translationMutations } from './localization/translations.mutations.js';
 import { nodeResolvers } from './node/node.resolvers.js';
 import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
@@ -44,4 +46,6 @@ export const resolverMaps: Resolvers[] = [
   bookingEventResolvers,
   webhookResolvers,
   webhookMutations,
+  localizationResolvers,
+  translationMutations,
 ];

@@ -223,6 +223,17 @@ describe('seedDemoData', () => {
     expect(unpaid.rows[0].n).toBe('0');
   });
 
+  it('gives glow-studio Japanese names beside its English ones, for the business and each of its services', async () => {
+    const glow = summary.businesses.find((b) => b.slug === 'glow-studio')!.id;
+    const business = await db.selectFrom('business_translations').select(['locale', 'name']).where('business_id', '=', glow).execute();
+    expect(business).toEqual([{ locale: 'ja', name: 'グロー・スタジオ' }]);
+    const services = await sql<{ name: string; ja: string | null }>`
+      SELECT s.name, t.name AS ja FROM services s LEFT JOIN service_translations t ON t.service_id = s.id AND t.locale = 'ja'
+      WHERE s.business_id = ${glow}::bigint ORDER BY s.name`.execute(db);
+    expect(services.rows.length).toBeGreaterThan(0);
+    expect(services.rows.filter((r) => r.ja === null)).toEqual([]);
+  });
+
   it('writes one audit row per business', async () => {
     const rows = await db
       .selectFrom('audit_logs')

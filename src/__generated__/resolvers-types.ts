@@ -323,6 +323,12 @@ export type Business = Node & {
   currency: Scalars['String']['output'];
   /** The business's customers, alphabetically by name. Staff of the business and admins only: others get an empty page. */
   customers: CustomerConnection;
+  /** The BCP 47 locale of the business's own name and description and of its services' (others are translations). */
+  defaultLocale: Scalars['String']['output'];
+  /** What the business says about itself, chosen like `name` (field by field: a translation without a description falls back to the next locale asked for, then to the default); `null` when there is none. */
+  description?: Maybe<Scalars['String']['output']>;
+  /** The locale `description` is served in; `null` when there is no description. */
+  descriptionLocale?: Maybe<Scalars['String']['output']>;
   /** The business's opaque ID. */
   id: Scalars['ID']['output'];
   /** What kind of booking business this is. */
@@ -331,8 +337,10 @@ export type Business = Node & {
   maxAdvanceDays: Scalars['Int']['output'];
   /** How long before a start time it can still be booked, in minutes. */
   minNoticeMinutes: Scalars['Int']['output'];
-  /** The business's display name. */
+  /** The business's display name, in the first locale asked for (`locale`, else the request's `Accept-Language`) that it has, else in `defaultLocale`. */
   name: Scalars['String']['output'];
+  /** The locale `name` is served in, for the same `locale`. */
+  nameLocale: Scalars['String']['output'];
   /** The business's partners (staff, instructors), alphabetically. */
   partners: PartnerConnection;
   /** The business's services, alphabetically. */
@@ -343,6 +351,8 @@ export type Business = Node & {
   slug: Scalars['String']['output'];
   /** The business's IANA time zone, for example `Europe/Berlin`; its schedules are local to it. */
   timeZone: Scalars['String']['output'];
+  /** The business's translations into other locales than `defaultLocale`, by locale. */
+  translations: Array<Translation>;
   /** The business's webhook endpoints, oldest first: all of them for its staff and admins, their own for a partner, none for others. */
   webhookEndpoints: Array<WebhookEndpoint>;
 };
@@ -360,6 +370,30 @@ export type BusinessBookingsArgs = {
 export type BusinessCustomersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessDescriptionArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessDescriptionLocaleArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessNameArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessNameLocaleArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -411,6 +445,48 @@ export type BusinessKind =
   | 'MARKETPLACE'
   /** A salon with several staff members. */
   | 'SALON';
+
+/** Removes a business's translation into one locale. */
+export type BusinessTranslationRemoveInput = {
+  /** The business. */
+  businessId: Scalars['ID']['input'];
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The locale whose translation to remove. */
+  locale: Scalars['String']['input'];
+};
+
+/** The result of `businessTranslationRemove`. */
+export type BusinessTranslationRemovePayload = {
+  __typename?: 'BusinessTranslationRemovePayload';
+  /** The business with its remaining translations; `null` when there are user errors. */
+  business?: Maybe<Business>;
+  /** What was wrong with the input; when not empty, nothing changed. */
+  userErrors: Array<UserError>;
+};
+
+/** Sets a business's name and description in one locale. */
+export type BusinessTranslationSetInput = {
+  /** The business. */
+  businessId: Scalars['ID']['input'];
+  /** The description in this locale, at most 2000 characters; `null` (or blank) for none. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** A BCP 47 language tag other than the business's `defaultLocale`, for example `ja` or `en-GB` (any case). */
+  locale: Scalars['String']['input'];
+  /** The name in this locale, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+};
+
+/** The result of `businessTranslationSet`. */
+export type BusinessTranslationSetPayload = {
+  __typename?: 'BusinessTranslationSetPayload';
+  /** The business with its translations; `null` when there are user errors. */
+  business?: Maybe<Business>;
+  /** What was wrong with the input; when not empty, nothing changed. */
+  userErrors: Array<UserError>;
+};
 
 /** Someone who books a business's services. Visible to the customer, the business's staff and partners. */
 export type Customer = Node & {
@@ -487,6 +563,10 @@ export type Mutation = {
   bookingMarkNoShow: BookingMarkNoShowPayload;
   /** Moves a pending or confirmed booking to a new start time (and optionally another partner). The old slots are freed only if the new ones are taken: on any error the booking is unchanged. */
   bookingReschedule: BookingReschedulePayload;
+  /** Removes a business's translation into a locale: it is then served in the default locale. Removing a translation that does not exist changes nothing and succeeds. Staff of the business and admins. */
+  businessTranslationRemove: BusinessTranslationRemovePayload;
+  /** Sets a business's name and description in a locale other than its default, replacing any earlier translation into it. Staff of the business and admins. */
+  businessTranslationSet: BusinessTranslationSetPayload;
   /** Sets or replaces a partner's hours for one date. Free slots outside the new hours are removed; booked and blocked slots are kept. */
   partnerExceptionSet: PartnerExceptionSetPayload;
   /** Replaces a partner's weekly working hours from a date on. Does not create or remove slots: run `slotsGenerate` (the periodic job does it for the rolling horizon). */
@@ -497,6 +577,10 @@ export type Mutation = {
   paymentCreate: PaymentCreatePayload;
   /** Refunds a succeeded payment through its provider. */
   paymentRefund: PaymentRefundPayload;
+  /** Removes a service's translation into a locale: it is then served in the default locale. Removing a translation that does not exist changes nothing and succeeds. Staff of the business and admins. */
+  serviceTranslationRemove: ServiceTranslationRemovePayload;
+  /** Sets a service's name and description in a locale other than its business's default, replacing any earlier translation into it. Staff of the business and admins. */
+  serviceTranslationSet: ServiceTranslationSetPayload;
   /** Blocks an available slot so that nobody can book it (a break, a day off). */
   slotBlock: SlotBlockPayload;
   /** Holds free slots for a few minutes (5 by default) so that nobody else can book them while a customer pays or fills in a form. The earliest live hold wins; a booking made with the hold's ID consumes it. */
@@ -553,6 +637,18 @@ export type MutationBookingRescheduleArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationBusinessTranslationRemoveArgs = {
+  input: BusinessTranslationRemoveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationBusinessTranslationSetArgs = {
+  input: BusinessTranslationSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPartnerExceptionSetArgs = {
   input: PartnerExceptionSetInput;
 };
@@ -579,6 +675,18 @@ export type MutationPaymentCreateArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPaymentRefundArgs = {
   input: PaymentRefundInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationServiceTranslationRemoveArgs = {
+  input: ServiceTranslationRemoveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationServiceTranslationSetArgs = {
+  input: ServiceTranslationSetInput;
 };
 
 
@@ -875,7 +983,11 @@ export type Query = {
   bookingEventsSince: BookingEventsPage;
   /** A business by its URL slug, or `null`. */
   business?: Maybe<Business>;
-  /** Businesses, alphabetically by slug, optionally in one city. */
+  /**
+   * Businesses, alphabetically by slug, optionally in one city and matching a search. `query` and
+   * `serviceQuery` match anywhere in a name, ignoring case and accents (`cafe` finds `Le Café`); a
+   * blank one is no filter. Archived businesses never appear.
+   */
   businesses: BusinessConnection;
   /** Fetches any object by its ID, or `null` if it does not exist or the caller may not see it. */
   node?: Maybe<Node>;
@@ -943,6 +1055,8 @@ export type QueryBusinessesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   city?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  query?: InputMaybe<Scalars['String']['input']>;
+  serviceQuery?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1002,16 +1116,48 @@ export type Service = Node & {
   business: Business;
   /** The ISO 4217 currency of `priceCents` (the business's currency). */
   currency: Scalars['String']['output'];
+  /** What the service is, chosen like `name` (field by field, as for `Business.description`); `null` when there is none. */
+  description?: Maybe<Scalars['String']['output']>;
+  /** The locale `description` is served in; `null` when there is no description. */
+  descriptionLocale?: Maybe<Scalars['String']['output']>;
   /** How long the service takes, in minutes; a booking holds consecutive slots covering it. */
   durationMinutes: Scalars['Int']['output'];
   /** The service's opaque ID. */
   id: Scalars['ID']['output'];
   /** Whether the service can be booked now. */
   isActive: Scalars['Boolean']['output'];
-  /** The service's display name. */
+  /** The service's display name, in the first locale asked for (`locale`, else the request's `Accept-Language`) that it has, else in its business's `defaultLocale`. */
   name: Scalars['String']['output'];
+  /** The locale `name` is served in, for the same `locale`. */
+  nameLocale: Scalars['String']['output'];
   /** The price, in the smallest unit of `currency` (cents). */
   priceCents: Scalars['Int']['output'];
+  /** The service's translations into other locales than its business's `defaultLocale`, by locale. */
+  translations: Array<Translation>;
+};
+
+
+/** Something a business sells by the appointment. */
+export type ServiceDescriptionArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Something a business sells by the appointment. */
+export type ServiceDescriptionLocaleArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Something a business sells by the appointment. */
+export type ServiceNameArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Something a business sells by the appointment. */
+export type ServiceNameLocaleArgs = {
+  locale?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A page of services. */
@@ -1034,6 +1180,48 @@ export type ServiceEdge = {
   cursor: Scalars['String']['output'];
   /** The service. */
   node: Service;
+};
+
+/** Removes a service's translation into one locale. */
+export type ServiceTranslationRemoveInput = {
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The locale whose translation to remove. */
+  locale: Scalars['String']['input'];
+  /** The service. */
+  serviceId: Scalars['ID']['input'];
+};
+
+/** The result of `serviceTranslationRemove`. */
+export type ServiceTranslationRemovePayload = {
+  __typename?: 'ServiceTranslationRemovePayload';
+  /** The service with its remaining translations; `null` when there are user errors. */
+  service?: Maybe<Service>;
+  /** What was wrong with the input; when not empty, nothing changed. */
+  userErrors: Array<UserError>;
+};
+
+/** Sets a service's name and description in one locale. */
+export type ServiceTranslationSetInput = {
+  /** The description in this locale, at most 2000 characters; `null` (or blank) for none. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** A BCP 47 language tag other than the business's `defaultLocale`, for example `ja` or `en-GB` (any case). */
+  locale: Scalars['String']['input'];
+  /** The name in this locale, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+  /** The service. */
+  serviceId: Scalars['ID']['input'];
+};
+
+/** The result of `serviceTranslationSet`. */
+export type ServiceTranslationSetPayload = {
+  __typename?: 'ServiceTranslationSetPayload';
+  /** The service with its translations; `null` when there are user errors. */
+  service?: Maybe<Service>;
+  /** What was wrong with the input; when not empty, nothing changed. */
+  userErrors: Array<UserError>;
 };
 
 /** A bookable unit of a partner's time. */
@@ -1183,6 +1371,17 @@ export type Subscription = {
 export type SubscriptionBookingEventsArgs = {
   businessId: Scalars['ID']['input'];
   partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A business's or service's name and description in one locale other than its business's default. */
+export type Translation = {
+  __typename?: 'Translation';
+  /** The description in this locale; `null` falls back to the next locale asked for, then to the default. */
+  description?: Maybe<Scalars['String']['output']>;
+  /** The BCP 47 locale, in canonical case, for example `ja` or `en-GB`. */
+  locale: Scalars['String']['output'];
+  /** The name in this locale. */
+  name: Scalars['String']['output'];
 };
 
 /** What was wrong with a mutation's input. When a payload has any, the mutation changed nothing. */
@@ -1575,6 +1774,10 @@ export type ResolversTypes = {
   BusinessConnection: ResolverTypeWrapper<Page<BusinessModel>>;
   BusinessEdge: ResolverTypeWrapper<Edge<BusinessModel>>;
   BusinessKind: BusinessKind;
+  BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
+  BusinessTranslationRemovePayload: ResolverTypeWrapper<Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
+  BusinessTranslationSetInput: BusinessTranslationSetInput;
+  BusinessTranslationSetPayload: ResolverTypeWrapper<Omit<BusinessTranslationSetPayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   Customer: ResolverTypeWrapper<CustomerModel>;
   CustomerConnection: ResolverTypeWrapper<Page<CustomerModel>>;
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
@@ -1608,6 +1811,10 @@ export type ResolversTypes = {
   Service: ResolverTypeWrapper<ServiceModel>;
   ServiceConnection: ResolverTypeWrapper<CountedPage<ServiceModel>>;
   ServiceEdge: ResolverTypeWrapper<Edge<ServiceModel>>;
+  ServiceTranslationRemoveInput: ServiceTranslationRemoveInput;
+  ServiceTranslationRemovePayload: ResolverTypeWrapper<Omit<ServiceTranslationRemovePayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
+  ServiceTranslationSetInput: ServiceTranslationSetInput;
+  ServiceTranslationSetPayload: ResolverTypeWrapper<Omit<ServiceTranslationSetPayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
   Slot: ResolverTypeWrapper<SlotModel>;
   SlotBlockInput: SlotBlockInput;
   SlotBlockPayload: ResolverTypeWrapper<Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
@@ -1621,6 +1828,7 @@ export type ResolversTypes = {
   SlotsGeneratePayload: ResolverTypeWrapper<Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Translation: ResolverTypeWrapper<Translation>;
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   Viewer: ResolverTypeWrapper<ViewerModel>;
@@ -1667,6 +1875,10 @@ export type ResolversParentTypes = {
   Business: BusinessModel;
   BusinessConnection: Page<BusinessModel>;
   BusinessEdge: Edge<BusinessModel>;
+  BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
+  BusinessTranslationRemovePayload: Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
+  BusinessTranslationSetInput: BusinessTranslationSetInput;
+  BusinessTranslationSetPayload: Omit<BusinessTranslationSetPayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   Customer: CustomerModel;
   CustomerConnection: Page<CustomerModel>;
   CustomerEdge: Edge<CustomerModel>;
@@ -1697,6 +1909,10 @@ export type ResolversParentTypes = {
   Service: ServiceModel;
   ServiceConnection: CountedPage<ServiceModel>;
   ServiceEdge: Edge<ServiceModel>;
+  ServiceTranslationRemoveInput: ServiceTranslationRemoveInput;
+  ServiceTranslationRemovePayload: Omit<ServiceTranslationRemovePayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
+  ServiceTranslationSetInput: ServiceTranslationSetInput;
+  ServiceTranslationSetPayload: Omit<ServiceTranslationSetPayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
   Slot: SlotModel;
   SlotBlockInput: SlotBlockInput;
   SlotBlockPayload: Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
@@ -1709,6 +1925,7 @@ export type ResolversParentTypes = {
   SlotsGeneratePayload: Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  Translation: Translation;
   UserError: UserError;
   Viewer: ViewerModel;
   WebhookDelivery: WebhookDeliveryModel;
@@ -1821,16 +2038,21 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<BusinessCustomersArgs, 'first'>>;
+  defaultLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, Partial<BusinessDescriptionArgs>>;
+  descriptionLocale?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, Partial<BusinessDescriptionLocaleArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['BusinessKind'], ParentType, ContextType>;
   maxAdvanceDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   minNoticeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameArgs>>;
+  nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameLocaleArgs>>;
   partners?: Resolver<ResolversTypes['PartnerConnection'], ParentType, ContextType, RequireFields<BusinessPartnersArgs, 'activeOnly' | 'first'>>;
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, RequireFields<BusinessServicesArgs, 'first' | 'includeInactive'>>;
   slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  translations?: Resolver<Array<ResolversTypes['Translation']>, ParentType, ContextType>;
   webhookEndpoints?: Resolver<Array<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1844,6 +2066,16 @@ export type BusinessConnectionResolvers<ContextType = RequestContext, ParentType
 export type BusinessEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessEdge'] = ResolversParentTypes['BusinessEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+};
+
+export type BusinessTranslationRemovePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessTranslationRemovePayload'] = ResolversParentTypes['BusinessTranslationRemovePayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BusinessTranslationSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessTranslationSetPayload'] = ResolversParentTypes['BusinessTranslationSetPayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type CustomerResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
@@ -1885,11 +2117,15 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   bookingCreate?: Resolver<ResolversTypes['BookingCreatePayload'], ParentType, ContextType, RequireFields<MutationBookingCreateArgs, 'input'>>;
   bookingMarkNoShow?: Resolver<ResolversTypes['BookingMarkNoShowPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
   bookingReschedule?: Resolver<ResolversTypes['BookingReschedulePayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
+  businessTranslationRemove?: Resolver<ResolversTypes['BusinessTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationRemoveArgs, 'input'>>;
+  businessTranslationSet?: Resolver<ResolversTypes['BusinessTranslationSetPayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationSetArgs, 'input'>>;
   partnerExceptionSet?: Resolver<ResolversTypes['PartnerExceptionSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
   partnerScheduleSet?: Resolver<ResolversTypes['PartnerScheduleSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
   paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
   paymentRefund?: Resolver<ResolversTypes['PaymentRefundPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
+  serviceTranslationRemove?: Resolver<ResolversTypes['ServiceTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationServiceTranslationRemoveArgs, 'input'>>;
+  serviceTranslationSet?: Resolver<ResolversTypes['ServiceTranslationSetPayload'], ParentType, ContextType, RequireFields<MutationServiceTranslationSetArgs, 'input'>>;
   slotBlock?: Resolver<ResolversTypes['SlotBlockPayload'], ParentType, ContextType, RequireFields<MutationSlotBlockArgs, 'input'>>;
   slotHold?: Resolver<ResolversTypes['SlotHoldPayload'], ParentType, ContextType, RequireFields<MutationSlotHoldArgs, 'input'>>;
   slotUnblock?: Resolver<ResolversTypes['SlotUnblockPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
@@ -1998,11 +2234,15 @@ export type ServiceResolvers<ContextType = RequestContext, ParentType extends Re
   bufferBeforeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, Partial<ServiceDescriptionArgs>>;
+  descriptionLocale?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, Partial<ServiceDescriptionLocaleArgs>>;
   durationMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<ServiceNameArgs>>;
+  nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<ServiceNameLocaleArgs>>;
   priceCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  translations?: Resolver<Array<ResolversTypes['Translation']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -2016,6 +2256,16 @@ export type ServiceConnectionResolvers<ContextType = RequestContext, ParentType 
 export type ServiceEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceEdge'] = ResolversParentTypes['ServiceEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
+};
+
+export type ServiceTranslationRemovePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceTranslationRemovePayload'] = ResolversParentTypes['ServiceTranslationRemovePayload']> = {
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ServiceTranslationSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceTranslationSetPayload'] = ResolversParentTypes['ServiceTranslationSetPayload']> = {
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type SlotResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Slot'] = ResolversParentTypes['Slot']> = {
@@ -2061,6 +2311,12 @@ export type SlotsGeneratePayloadResolvers<ContextType = RequestContext, ParentTy
 
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bookingEvents?: SubscriptionResolver<ResolversTypes['BookingEvent'], "bookingEvents", ParentType, ContextType, RequireFields<SubscriptionBookingEventsArgs, 'businessId'>>;
+};
+
+export type TranslationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Translation'] = ResolversParentTypes['Translation']> = {
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  locale?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type UserErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = {
@@ -2165,6 +2421,8 @@ export type Resolvers<ContextType = RequestContext> = {
   Business?: BusinessResolvers<ContextType>;
   BusinessConnection?: BusinessConnectionResolvers<ContextType>;
   BusinessEdge?: BusinessEdgeResolvers<ContextType>;
+  BusinessTranslationRemovePayload?: BusinessTranslationRemovePayloadResolvers<ContextType>;
+  BusinessTranslationSetPayload?: BusinessTranslationSetPayloadResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
@@ -2188,6 +2446,8 @@ export type Resolvers<ContextType = RequestContext> = {
   Service?: ServiceResolvers<ContextType>;
   ServiceConnection?: ServiceConnectionResolvers<ContextType>;
   ServiceEdge?: ServiceEdgeResolvers<ContextType>;
+  ServiceTranslationRemovePayload?: ServiceTranslationRemovePayloadResolvers<ContextType>;
+  ServiceTranslationSetPayload?: ServiceTranslationSetPayloadResolvers<ContextType>;
   Slot?: SlotResolvers<ContextType>;
   SlotBlockPayload?: SlotBlockPayloadResolvers<ContextType>;
   SlotHold?: SlotHoldResolvers<ContextType>;
@@ -2195,6 +2455,7 @@ export type Resolvers<ContextType = RequestContext> = {
   SlotUnblockPayload?: SlotUnblockPayloadResolvers<ContextType>;
   SlotsGeneratePayload?: SlotsGeneratePayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  Translation?: TranslationResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
   WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;

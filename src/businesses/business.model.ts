@@ -4,7 +4,11 @@ import type { BusinessKind } from '../__generated__/resolvers-types.js';
 export interface BusinessModel {
   id: string;
   slug: string;
+  /** In `defaultLocale`; translations are read beside it (src/localization/). */
   name: string;
+  description: string | null;
+  /** The BCP 47 locale of the business's own name and description (and its services'). */
+  defaultLocale: string;
   kind: BusinessKind;
   city: string;
   timeZone: string;

@@ -2,7 +2,7 @@ import type { LoaderRegistry } from '../shared/loader-registry.js';
 import { inKeyOrder } from '../shared/loader-registry.js';
 import type { BusinessModel } from './business.model.js';
 import { toPage } from '../shared/connection.js';
-import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage } from './businesses.repository.js';
+import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage, type BusinessPageArgs } from './businesses.repository.js';
 
 export function businessById(loaders: LoaderRegistry) {
   return loaders.get<string, BusinessModel | null>('BusinessById', async (ids) =>
@@ -21,7 +21,7 @@ export function businessBySlug(loaders: LoaderRegistry) {
 }
 
 /** A top-level page of businesses: one statement, not batched (there is no parent to batch on). */
-export async function businessPage(loaders: LoaderRegistry, args: { city: string | null; afterSlug: string | null }, size: number) {
+export async function businessPage(loaders: LoaderRegistry, args: Omit<BusinessPageArgs, 'limit'>, size: number) {
   const rows = await findBusinessPage(await loaders.read(), { ...args, limit: size + 1 });
   const byId = businessById(loaders);
   for (const row of rows) byId.prime(row.id, row);

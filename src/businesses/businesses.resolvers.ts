@@ -14,13 +14,23 @@ import { businessBySlug, businessPage } from './businesses.loaders.js';
 
 const NAME_ID = ['string', 'id'] as const;
 
+/** Longest search text: names are far shorter, and a longer one would only cost a bigger pattern. */
+const MAX_SEARCH_LENGTH = 100;
+
+/** A search argument, normalized like any free text; blank means no filter (a search box not yet typed in). */
+function searchArgument(value: string | null | undefined, argument: string): string | null {
+  const text = optionalFreeTextArgument(value, argument, MAX_SEARCH_LENGTH);
+  return text === '' ? null : text;
+}
+
 export const businessResolvers: Resolvers = {
   Query: {
     business: (_, { slug }, { loaders }) => businessBySlug(loaders).load(freeTextArgument(slug, 'slug', MAX_SLUG_LENGTH)),
-    businesses: (_, { city, first, after }, { loaders }) => {
+    businesses: (_, { city, query, serviceQuery, first, after }, { loaders }) => {
       const size = checkPageSize(first, 20);
       const afterSlug = (decodeCursor(after, ['string'])?.[0] as string | undefined) ?? null;
-      return businessPage(loaders, { city: optionalFreeTextArgument(city, 'city', MAX_CITY_LENGTH), afterSlug }, size);
+      const search = { query: searchArgument(query, 'query'), serviceQuery: searchArgument(serviceQuery, 'serviceQuery') };
+      return businessPage(loaders, { city: optionalFreeTextArgument(city, 'city', MAX_CITY_LENGTH), ...search, afterSlug }, size);
     },
   },
   Business: {

@@ -274,9 +274,11 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
 
   const { PGlite } = await import('@electric-sql/pglite');
   const { btree_gist } = await import('@electric-sql/pglite/contrib/btree_gist');
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const { unaccent } = await import('@electric-sql/pglite/contrib/unaccent');
   const dataDir = options.dataDir ?? 'memory://';
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, { extensions: { btree_gist }, parsers: TYPE_PARSERS });
+  const client = await PGlite.create(dataDir, { extensions: { btree_gist, pg_trgm, unaccent }, parsers: TYPE_PARSERS });
   await client.exec(`SET TIME ZONE 'UTC'`);
   // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });

@@ -10,6 +10,8 @@ type Id = ColumnType<string, string | number | bigint, string | number | bigint>
 type GeneratedId = ColumnType<string, string | number | bigint | undefined, never>;
 type Timestamp = ColumnType<string, string | Date, string | Date>;
 type DefaultTimestamp = ColumnType<string, string | Date | undefined, string | Date>;
+/** A stored generated column: read, never written. */
+type Computed<T> = ColumnType<T, never, never>;
 
 /*
  * How enum-like columns spell their values. The schema's enums (BusinessKind, SlotStatus,
@@ -35,6 +37,8 @@ export interface BusinessesTable {
   cancellation_window_minutes: Generated<number>;
   description: string | null;
   default_locale: Generated<string>;
+  /** search_text(name), for businesses(query). */
+  search_name: Computed<string>;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }
@@ -49,8 +53,31 @@ export interface ServicesTable {
   buffer_after_minutes: Generated<number>;
   is_active: Generated<boolean>;
   description: string | null;
+  /** search_text(name), for businesses(serviceQuery). */
+  search_name: Computed<string>;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
+}
+
+/** A business's name and description in a locale other than its default_locale. */
+export interface BusinessTranslationsTable {
+  business_id: Id;
+  locale: string;
+  name: string;
+  description: ColumnType<string | null, string | null | undefined, string | null>;
+  search_name: Computed<string>;
+  updated_at: DefaultTimestamp;
+}
+
+/** A service's name and description in a locale other than its business's default_locale. */
+export interface ServiceTranslationsTable {
+  business_id: Id;
+  service_id: Id;
+  locale: string;
+  name: string;
+  description: ColumnType<string | null, string | null | undefined, string | null>;
+  search_name: Computed<string>;
+  updated_at: DefaultTimestamp;
 }
 
 export interface PartnersTable {
@@ -272,6 +299,8 @@ export interface WebhookDeliveriesTable {
 export interface Database {
   businesses: BusinessesTable;
   services: ServicesTable;
+  business_translations: BusinessTranslationsTable;
+  service_translations: ServiceTranslationsTable;
   partners: PartnersTable;
   customers: CustomersTable;
   accounts: AccountsTable;

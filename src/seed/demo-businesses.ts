@@ -15,11 +15,15 @@ export const DEMO_SLUGS = [
 ] as const;
 
 
+/** A name (and description) in another locale than the business's default (`en`), keyed by locale. */
+export type TranslationsSpec = Record<string, { name: string; description?: string }>;
+
 export interface ServiceSpec {
   name: string;
   minutes: 30 | 60 | 90;
   priceCents: number;
   active?: false;
+  translations?: TranslationsSpec;
 }
 export interface PartnerSpec {
   name: string;
@@ -36,6 +40,7 @@ export interface BusinessSpec {
   services: ServiceSpec[];
   partners: PartnerSpec[];
   customers: Array<[name: string, email: string]>;
+  translations?: TranslationsSpec;
 }
 
 export const BUSINESSES: BusinessSpec[] = [
@@ -80,12 +85,14 @@ export const BUSINESSES: BusinessSpec[] = [
     city: 'London',
     timeZone: 'Europe/London',
     currency: 'GBP',
+    // Japanese and English customers side by side: everything the catalog shows, in both.
+    translations: { ja: { name: 'グロー・スタジオ', description: 'ロンドンのヘアサロン。日本語でご予約いただけます。' } },
     services: [
-      { name: "Women's cut and blow-dry", minutes: 60, priceCents: 6500 },
-      { name: "Men's cut", minutes: 30, priceCents: 3200 },
-      { name: 'Blow-dry', minutes: 30, priceCents: 2800 },
-      { name: 'Full head colour', minutes: 90, priceCents: 11500 },
-      { name: 'Balayage', minutes: 90, priceCents: 14500 },
+      { name: "Women's cut and blow-dry", minutes: 60, priceCents: 6500, translations: { ja: { name: 'レディース カット＆ブロー' } } },
+      { name: "Men's cut", minutes: 30, priceCents: 3200, translations: { ja: { name: 'メンズ カット' } } },
+      { name: 'Blow-dry', minutes: 30, priceCents: 2800, translations: { ja: { name: 'ブロー' } } },
+      { name: 'Full head colour', minutes: 90, priceCents: 11500, translations: { ja: { name: 'フルカラー' } } },
+      { name: 'Balayage', minutes: 90, priceCents: 14500, translations: { ja: { name: 'バレイヤージュ' } } },
     ],
     partners: [
       { name: 'Amelia Clarke' },

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, PaymentStatusColumn } from '../db/tables.js';
 import { BUSINESSES, CANCEL_REASONS, DEMO_SLUGS, FIRST_SLOT_HOUR, FUTURE_DAYS, PAST_DAYS, SATURDAY_BLOCKED_FROM, SLOTS_PER_DAY, type BusinessSpec } from './demo-businesses.js';
 import { planBookings } from './demo-planner.js';
+import { translateDemoCatalog } from './demo-translations.js';
 
 export interface DemoSummary {
   businesses: Array<{ id: string; slug: string; kind: string; partnerIds: string[]; customerIds: string[] }>;
@@ -132,6 +133,7 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
       // Rows are matched back by natural key, not by the order RETURNING happens to use.
       const key = (businessId: string, name: string) => `${businessId}|${name}`;
       const serviceId = new Map(serviceRows.map((r) => [key(r.business_id, r.name), r.id]));
+      await translateDemoCatalog(trx, BUSINESSES.map((spec) => ({ id: idOf(spec), spec, serviceIdOf: (name) => serviceId.get(key(idOf(spec), name))! })));
       const partnerId = new Map(partnerRows.map((r) => [key(r.business_id, r.name), r.id]));
       const customerId = new Map(customerRows.map((r) => [key(r.business_id, r.email), r.id]));
 

@@ -40,8 +40,13 @@ export interface RequestContext {
   clientIp?: string;
   /** Names this request in every error's `extensions.requestId` and in the log (see request-id.ts). */
   requestId?: string;
+  /**
+   * The locales the client asked for in Accept-Language, most wanted first (shared/locales.ts);
+   * names and descriptions are served in the first one they have, unless a field's `locale` says.
+   */
+  locales: readonly string[];
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer, app.reads ?? null), app, idempotencyKey, requestId };
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string, locales: readonly string[] = []): RequestContext {
+  return { viewer, loaders: new LoaderRegistry(app.db, viewer, app.reads ?? null), app, idempotencyKey, requestId, locales };
 }

@@ -5,6 +5,7 @@ import { ErrorCode } from '../shared/errors.js';
 import type { RequestContext } from './context.js';
 import type { Logger } from '../shared/logger.js';
 import { endUncompressed, type BodyWriter } from './compression.js';
+import { appendVary } from './cors.js';
 import { errorBody, finishErrorResponse } from './http-error-body.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import type { QueryLimiter } from './query-limits.js';
@@ -58,6 +59,8 @@ export function graphqlHandler(
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Names come in the language Accept-Language asks for; a GET is what a shared cache may store.
+    if (req.method === 'GET') appendVary(res, 'Accept-Language');
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

@@ -98,6 +98,9 @@ const LIST_BOUNDS: Record<string, number> = {
   'Query.availableSlots': 96,
   'AvailableStart.partners': 20,
   'Query.availablePartners': 50,
+  // At most 20 locales besides the default per business and per service (the translation mutations refuse more).
+  'Business.translations': 20,
+  'Service.translations': 20,
 };
 
 /**

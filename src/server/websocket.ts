@@ -5,6 +5,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { accessKeyOf } from '../auth/access.js';
+import { acceptedLocales } from '../shared/locales.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { WebSocketConfig } from '../config.js';
@@ -34,7 +35,7 @@ let nextDocumentId = 0;
 
 /**
  * graphql-js's `subscribe`, except that subscribers of one event that sent the same operation with
- * the same variables and have the same access (accessKeyOf) share one execution of it: the result
+ * the same variables, have the same access (accessKeyOf) and ask for the same locales share one execution of it: the result
  * is the same for all of them, and thousands of staff dashboards on one business then cost one
  * execution per event instead of one each. The shared result lives in the event's scratch space,
  * so it is dropped with the event.
@@ -44,8 +45,9 @@ async function subscribeSharingExecution(args: ExecutionArgs): Promise<AsyncIter
   if (!(Symbol.asyncIterator in source)) return variableErrorsWithCode(source as ExecutionResult);
   let documentId = documentIds.get(args.document);
   if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
-  const viewer = (args.contextValue as RequestContext).viewer;
-  const group = `execution:${documentId}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}:${accessKeyOf(viewer)}`;
+  const { viewer, locales } = args.contextValue as RequestContext;
+  // The locales too: names and descriptions in the result are in the subscriber's language.
+  const group = `execution:${documentId}:${args.operationName ?? ''}:${JSON.stringify(args.variableValues ?? {})}:${accessKeyOf(viewer)}:${locales.join(',')}`;
   const events = source[Symbol.asyncIterator]();
   const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
     if (!hasScratch(payload)) return execute({ ...args, rootValue: payload });
@@ -222,7 +224,7 @@ export function startWebSocketEndpoint(options: {
         if (guard.literalErrors.length) return guard.literalErrors;
         const refused = guard.check(payload.variables);
         if (refused) return [refused];
-        const contextValue = createRequestContext(services, ctx.extra.viewer!, null, randomUUID());
+        const contextValue = createRequestContext(services, ctx.extra.viewer!, null, randomUUID(), acceptedLocales(ctx.extra.request.headers['accept-language']));
         const tooComplex = options.limiter?.check(payload.query, document, payload.operationName, payload.variables, contextValue);
         if (tooComplex) return [tooComplex];
         return {

@@ -2,7 +2,10 @@
 export interface ServiceModel {
   id: string;
   businessId: string;
+  /** In `defaultLocale`, its business's; translations are read beside it (src/localization/). */
   name: string;
+  description: string | null;
+  defaultLocale: string;
   durationMinutes: number;
   priceCents: number;
   currency: string;

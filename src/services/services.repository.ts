@@ -3,7 +3,7 @@ import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { ServiceModel } from './service.model.js';
 
 const SERVICE_COLUMNS = sql.raw(
-  `s.id, s.business_id AS "businessId", s.name, s.duration_minutes AS "durationMinutes",
+  `s.id, s.business_id AS "businessId", s.name, s.description, b.default_locale AS "defaultLocale", s.duration_minutes AS "durationMinutes",
    s.price_cents AS "priceCents", b.currency, s.is_active AS "isActive",
    s.buffer_before_minutes AS "bufferBeforeMinutes", s.buffer_after_minutes AS "bufferAfterMinutes"`,
 );

@@ -20,6 +20,7 @@ import {
   type BuiltSlot,
 } from '../support/builders.js';
 import type { BookingStatusColumn } from '../../src/db/tables.js';
+import { parseGlobalId } from '../../src/shared/global-id.js';
 
 /**
  * The guard against N+1: a page of bookings with every reference resolved must cost the same
@@ -32,7 +33,7 @@ import type { BookingStatusColumn } from '../../src/db/tables.js';
 interface RecordingApi {
   app: App;
   database: DatabaseHandle;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** The statements sent while `work` ran: how many, and their tags in the order they were sent. */
   countStatements<T>(work: () => Promise<T>): Promise<{ result: T; statements: number; tags: string[] }>;
   close(): Promise<void>;
@@ -51,10 +52,10 @@ async function startRecordingApi(): Promise<RecordingApi> {
   return {
     app,
     database,
-    async gql(query, variables, token) {
+    async gql(query, variables, token, headers) {
       const res = await fetch(app.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { ...((await res.json()) as GraphQLResponse), status: res.status };
@@ -347,5 +348,38 @@ describe('Read API: nested catalog connections cost one statement per relation, 
     expect(all.statements).toBe(two.statements);
     expect([two.tags[0], ...two.tags.slice(1).sort()]).toEqual(expectedTags);
     expect([all.tags[0], ...all.tags.slice(1).sort()]).toEqual(expectedTags);
+  });
+
+  const LOCALIZED = `query Catalog($city: String!, $first: Int!) {
+    businesses(city: $city, first: $first) {
+      nodes { name nameLocale description services(first: 5) { nodes { name nameLocale description translations { locale } } } translations { locale } }
+    }
+  }`;
+
+  it('serves localized names in 1 more statement per translated relation, for 2 businesses as for 5, and none more in the default locale', async () => {
+    const db = api.database.db;
+    for (const [i, { business, services }] of seeded.entries()) {
+      if (i % 2 === 0) await db.insertInto('business_translations').values({ business_id: business.id, locale: 'ja', name: `店 ${i}` }).execute();
+      const { rawId } = parseGlobalId(services[0])!;
+      await db.insertInto('service_translations').values({ business_id: business.id, service_id: rawId, locale: 'ja', name: `サービス ${i}` }).execute();
+    }
+    const japanese = { 'accept-language': 'ja-JP, ja;q=0.9, en;q=0.5' };
+    const two = await api.countStatements(() => api.gql(LOCALIZED, { city, first: 2 }, undefined, japanese));
+    const all = await api.countStatements(() => api.gql(LOCALIZED, { city, first: 20 }, undefined, japanese));
+    const english = await api.countStatements(() => api.gql(LOCALIZED, { city, first: 20 }, undefined, { 'accept-language': 'en' }));
+
+    expect(all.result.errors).toBeUndefined();
+    const nodes = all.result.data.businesses.nodes;
+    expect(nodes.map((b: { nameLocale: string }) => b.nameLocale)).toEqual(seeded.map((_, i) => (i % 2 === 0 ? 'ja' : 'en')));
+    expect(nodes.map((b: { services: { nodes: Array<{ name: string }> } }) => b.services.nodes[0].name)).toEqual(seeded.map((_, i) => `サービス ${i}`));
+    // 1 page of businesses, the services pages, then one batch each for the business and the service translations.
+    const expectedTags = ['findBusinessPage', 'findBusinessTranslationsByBusinessIds', 'findServicePagesByBusinessIds', 'findServiceTranslationsByServiceIds'];
+    expect(two.statements).toBe(4);
+    expect(all.statements).toBe(two.statements);
+    expect([all.tags[0], ...all.tags.slice(1).sort()]).toEqual(expectedTags);
+    // `translations` is asked for too, so the default locale costs the same statements; without it, none.
+    expect(english.statements).toBe(4);
+    const plain = await api.countStatements(() => api.gql(`query($city: String!) { businesses(city: $city) { nodes { name description services { nodes { name } } } } }`, { city }, undefined, { 'accept-language': 'en' }));
+    expect(plain.tags).toEqual(['findBusinessPage', 'findServicePagesByBusinessIds']);
   });
 });

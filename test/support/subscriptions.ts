@@ -13,11 +13,21 @@ export interface SubscriptionRecorder<T = any> {
   unsubscribe(): void;
 }
 
-/** A graphql-ws client, as a browser or a partner's app would open it, authenticated with `token`. */
-export function wsClient(url: string, token: string | undefined, options: { retry?: boolean } = {}): Client {
+/**
+ * A graphql-ws client, as a browser or a partner's app would open it, authenticated with `token`;
+ * `headers` go with the upgrade request (a browser sends its Accept-Language there).
+ */
+export function wsClient(url: string, token: string | undefined, options: { retry?: boolean; headers?: Record<string, string> } = {}): Client {
+  const headers = options.headers;
   return createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: options.retry ? 5 : 0,
     lazy: true,
