@@ -44,6 +44,9 @@ import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, type Route } from './server/router.js';
+import { probeRoute, Readiness, type ReadinessCheck } from './server/readiness.js';
+import { pendingMigrationsCheck } from './db/migrate.js';
+import { sql } from 'kysely';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -74,6 +77,8 @@ export interface App {
   webhooks: WebhookDispatcher | null;
   /** The rate limits of this process (in Redis with REDIS_URL, shared with every process on the same prefix). */
   rateLimits: RateLimits;
+  /** GET /readyz's checks; `startDraining()` turns it 503 before `stop()` (index.ts, on SIGTERM). */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -84,7 +89,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -163,6 +168,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);
   const routes = options.routes ?? [];
+  const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
   const httpServer = createServer(createRouter({
     graphql: handleGraphQL,
@@ -170,6 +176,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
     routes,
     metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    probes: probeRoute(readiness),
+    draining: () => readiness.isDraining,
     log,
   }));
   httpServer.keepAliveTimeout = 65_000;
@@ -218,6 +226,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     websocket,
     webhooks,
     rateLimits,
+    readiness,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -230,6 +239,27 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
       await stopBehindHttp();
     },
   };
+}
+
+/**
+ * What GET /readyz checks: the primary answers, every migration of this build is applied, and Redis
+ * answers when one is configured (without it the cache is in-process, nothing to check). Through
+ * `background`, so that probes do not count as requests' statements.
+ */
+function readinessChecks(database: DatabaseHandle, cache: ReadThroughCache, redis: boolean): ReadinessCheck[] {
+  const pending = pendingMigrationsCheck(database.background);
+  return [
+    { name: 'database', check: async () => void (await sql`/* readinessPing */ SELECT 1`.execute(database.background)) },
+    {
+      name: 'migrations',
+      check: async () => {
+        const missing = await pending();
+        if (missing.length) throw new Error(`Expected every migration to be applied, ${missing.length} are not: ${missing.join(', ')}.`);
+      },
+    },
+    ...(redis ? [{ name: 'redis', check: () => cache.ping() }] : []),
+    // replica lag (src/db/replicas.ts) goes here.
+  ];
 }
 
 /** Thrown when the port is taken: the one start failure a person fixes with a setting. */
