@@ -54,6 +54,8 @@ export interface Config {
   limits: LimitsConfig;
   /** PostgreSQL cancels a statement running longer than this (QUERY_TIMEOUT); 0 disables. Migrations and the slot generation job are exempt. */
   statementTimeoutMs: number;
+  /** On SIGTERM, /readyz answers 503 this long before the listener closes, so a load balancer stops sending new requests first. */
+  shutdownDrainMs: number;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
@@ -180,6 +182,8 @@ export const DEFAULT_LIMITS_CONFIG: LimitsConfig = {
   maxResponseBytes: 4 * 1024 * 1024,
 };
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+/** Two failed probes at a load balancer's usual 2 s interval, and a margin. */
+export const DEFAULT_SHUTDOWN_DRAIN_MS = 5000;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -340,6 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: integer(env, 'RESPONSE_MAX_BYTES', DEFAULT_LIMITS_CONFIG.maxResponseBytes, 1024, 1024 * 1024 * 1024),
     },
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS, 0, 600_000),
   };
 }
 

@@ -10,7 +10,7 @@ import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
 import { toGlobalId } from './shared/global-id.js';
 
-/** How long shutdown waits for requests in flight before it exits anyway. */
+/** How long shutdown waits for requests in flight (after the drain) before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main() {
@@ -41,11 +41,18 @@ async function main() {
   if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo);
 
   let stopping = false;
+  // SIGTERM (an orchestrator, a supervisor): /readyz turns 503 at once and requests are served on
+  // for the drain, so that a load balancer stops sending new ones before the listener closes;
+  // then the requests in flight finish and the process exits. SIGINT (Ctrl-C at a terminal) has
+  // nobody to drain and skips the wait.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('Shutting down', { signal });
-    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    const drainMs = signal === 'SIGTERM' ? config.shutdownDrainMs : 0;
+    app.readiness.startDraining();
+    log.info('Shutting down', { signal, drainMs });
+    setTimeout(() => process.exit(1), drainMs + SHUTDOWN_GRACE_MS).unref();
+    if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
     await slotJob?.stop();
     await app.stop();
     await database.close();
