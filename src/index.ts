@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { startApp, consoleLogger, openDatabase, PortInUseError } from './app.js';
+import { startApp, openDatabase, PortInUseError } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { installProcessGuards } from './process-guards.js';
@@ -9,13 +9,14 @@ import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
 import { toGlobalId } from './shared/global-id.js';
+import { createLogger } from './shared/logger.js';
 
 /** How long shutdown waits for requests in flight (after the drain) before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main() {
   const config = loadConfig();
-  const log = consoleLogger;
+  const log = await createLogger(config.log);
   installProcessGuards(log);
   // Before the database opens (the embedded one takes seconds, and holds its directory): a taken
   // port is the commonest start failure, and it should be told at once.
