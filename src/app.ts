@@ -27,7 +27,7 @@ import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
 import { pinoLogger, type Logger } from './shared/logger.js';
-import { requestLogPlugin } from './server/request-log.js';
+import { requestLogPlugin, StatementTally, tallyStatementsOf } from './server/request-log.js';
 import { createErrorFormatter } from './server/errors.js';
 import { databaseAvailabilityLog } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
@@ -157,7 +157,9 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   await apollo.start();
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId);
+    const tally = new StatementTally();
+    const context = createRequestContext({ ...services, db: database.db.withPlugin(tally) }, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId);
+    tallyStatementsOf(context, tally);
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;

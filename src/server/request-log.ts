@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
 import { actorOf } from '../auth/viewer.js';
 import type { RequestContext } from './context.js';
 import type { Logger } from '../shared/logger.js';
@@ -14,10 +15,38 @@ export interface RequestLogLine {
   ms: number;
   /** SHA-256 of the document (Apollo's queryHash): the key to group a slow operation's lines by. */
   documentHash: string | null;
+  /** Statements the request ran through its context's database (BEGIN and COMMIT not counted). */
+  statements?: number;
   /** HTTP status of the answer. */
   status: number;
   /** The distinct `extensions.code`s of the answer's top-level errors; absent when there were none. */
   errors?: string[];
+}
+
+/**
+ * Counts the statements of one request: the composition root (app.ts) gives each request's context
+ * `db.withPlugin(tally)`, so that its loaders, actions and transactions all run through it. A
+ * counter per request, not a timer or a span: one increment per statement.
+ */
+export class StatementTally implements KyselyPlugin {
+  count = 0;
+  transformQuery(args: PluginTransformQueryArgs) {
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs) {
+    this.count++;
+    return args.result;
+  }
+}
+
+/**
+ * Each request's tally, for its log line, by the request's own services object (Apollo hands the
+ * plugins a shallow copy of the context, which keeps it); a WeakMap, so the context type stays as it is.
+ */
+const tallies = new WeakMap<object, StatementTally>();
+
+export function tallyStatementsOf(context: RequestContext, tally: StatementTally): void {
+  tallies.set(context.app, tally);
 }
 
 /**
@@ -41,6 +70,7 @@ export function requestLogPlugin(log: Logger, options: { slowOperationMs: number
             viewer: contextValue?.viewer ? actorOf(contextValue.viewer) : 'anonymous',
             ms,
             documentHash: queryHash ?? null,
+            statements: contextValue?.app ? tallies.get(contextValue.app)?.count : undefined,
             status: response.http.status ?? 200,
           };
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;

@@ -95,6 +95,14 @@ describe('One line per GraphQL request', () => {
     expect(linesOf('log-test-1')[0].errors).toBeUndefined();
   });
 
+  it("counts the request's own SQL statements on its line", async () => {
+    const { statements } = await api.countStatements(() =>
+      api.gql('query Page { businesses(first: 3) { nodes { id services(first: 2) { nodes { id } } } } }', undefined, { headers: { 'x-request-id': 'log-test-sql' } }),
+    );
+    expect(statements).toBeGreaterThan(0);
+    expect(linesOf('log-test-sql')).toEqual([expect.objectContaining({ operationName: 'Page', statements })]);
+  });
+
   it('logs client mistakes as codes on the info line, never at error level with a stack', async () => {
     const before = captured.lines().length;
     await api.gql('{ viewer { role', undefined, { headers: { 'x-request-id': 'log-test-parse' } });
