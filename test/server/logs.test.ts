@@ -38,11 +38,11 @@ describe('The logger (pino behind the Logger interface)', () => {
     expect(captured.lines().map((l) => [l.level, l.msg])).toEqual([['warn', 'degraded'], ['error', 'broken']]);
   });
 
-  it('redacts credentials a caller put in a context by mistake, at the top level and one level down', () => {
+  it('redacts credentials a caller put in a context by mistake, at the top level and in `headers`', () => {
     const captured = capturedLog();
-    captured.log.info('oops', { token: 'tok-123', headers: { authorization: 'Bearer abc' }, endpoint: { secret: 's3cr3t', id: '7' } });
+    captured.log.info('oops', { token: 'tok-123', secret: 's3cr3t', headers: { authorization: 'Bearer abc', accept: '*/*' }, endpointId: '7' });
     expect(captured.text()).not.toMatch(/tok-123|Bearer abc|s3cr3t/);
-    expect(captured.lines()[0]).toMatchObject({ token: '[redacted]', headers: { authorization: '[redacted]' }, endpoint: { secret: '[redacted]', id: '7' } });
+    expect(captured.lines()[0]).toMatchObject({ token: '[redacted]', secret: '[redacted]', headers: { authorization: '[redacted]', accept: '*/*' }, endpointId: '7' });
   });
 
   it('reads the tag a statement starts with', () => {
