@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const runs = Number(process.argv[2] ?? 5);
-const PORT = 4190;
+const PORT = Number(process.env.STARTUP_PORT ?? 4190);
 const commands: Record<string, string[]> = {
   'npm start (tsx)': ['--max-semi-space-size=64', '--import', 'tsx', 'src/index.ts'],
   'node dist/index.js': ['--max-semi-space-size=64', 'dist/index.js'],

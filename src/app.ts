@@ -27,7 +27,8 @@ import type { PaymentProviderRegistry } from './payments/payment-provider.js';
 import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
-import type { Logger } from './shared/logger.js';
+import { pinoLogger, type Logger } from './shared/logger.js';
+import { requestLogPlugin, StatementTally, tallyStatementsOf } from './server/request-log.js';
 import { createErrorFormatter } from './server/errors.js';
 import { databaseAvailabilityLog } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
@@ -48,12 +49,12 @@ import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, type Route } from './server/router.js';
 import { ReadRouting } from './server/read-routing.js';
 import { acceptedLocales } from './shared/locales.js';
+import { probeRoute, Readiness, type ReadinessCheck } from './server/readiness.js';
+import { pendingMigrationsCheck } from './db/migrate.js';
+import { sql } from 'kysely';
 
-export const consoleLogger: Logger = {
-  info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
-  warn: (message, context) => console.error(JSON.stringify({ level: 'warn', time: new Date().toISOString(), message, ...context })),
-  error: (message, context) => console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...context })),
-};
+/** JSON lines on stdout at info: the logger of callers that bring none (index.ts makes its own from LOG_LEVEL and LOG_FORMAT). */
+export const consoleLogger: Logger = pinoLogger('info');
 
 export { METRICS_PATH, type Route } from './server/router.js';
 
@@ -78,6 +79,8 @@ export interface App {
   webhooks: WebhookDispatcher | null;
   /** The rate limits of this process (in Redis with REDIS_URL, shared with every process on the same prefix). */
   rateLimits: RateLimits;
+  /** GET /readyz's checks; `startDraining()` turns it 503 before `stop()` (index.ts, on SIGTERM). */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -88,7 +91,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -149,7 +152,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin()],
+    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin(), requestLogPlugin(log, { slowOperationMs: config.slowOperationMs })],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -162,7 +165,9 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
     const locales = acceptedLocales(req.headers['accept-language']);
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales);
+    const tally = new StatementTally();
+    const context = createRequestContext({ ...services, db: database.db.withPlugin(tally) }, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales);
+    tallyStatementsOf(context, tally);
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
@@ -171,6 +176,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);
   const routes = options.routes ?? [];
+  const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
   const httpServer = createServer(createRouter({
     graphql: handleGraphQL,
@@ -178,6 +184,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
     routes,
     metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    probes: probeRoute(readiness),
+    draining: () => readiness.isDraining,
     log,
   }));
   httpServer.keepAliveTimeout = 65_000;
@@ -227,6 +235,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     websocket,
     webhooks,
     rateLimits,
+    readiness,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -239,6 +248,29 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
       await stopBehindHttp();
     },
   };
+}
+
+/**
+ * What GET /readyz checks: the primary answers, every migration of this build is applied, and Redis
+ * answers when one is configured (without it the cache is in-process, nothing to check). Through
+ * `background`, so that probes do not count as requests' statements.
+ */
+function readinessChecks(database: DatabaseHandle, cache: ReadThroughCache, redis: boolean): ReadinessCheck[] {
+  const pending = pendingMigrationsCheck(database.background);
+  return [
+    { name: 'database', check: async () => void (await sql`/* readinessPing */ SELECT 1`.execute(database.background)) },
+    {
+      name: 'migrations',
+      check: async () => {
+        const missing = await pending();
+        if (missing.length) throw new Error(`Expected every migration to be applied, ${missing.length} are not: ${missing.join(', ')}.`);
+      },
+    },
+    ...(redis ? [{ name: 'redis', check: () => cache.ping() }] : []),
+    // Advisory: a replica that lags past REPLICA_MAX_LAG_MS or is down serves no reads (they go to
+    // the primary), so it degrades this instance without taking it out of the balancer.
+    ...(database.replicas ? [{ name: 'replicas', advisory: true, check: async () => replicasServing(database.replicas!.status()) }] : []),
+  ];
 }
 
 /** Thrown when the port is taken: the one start failure a person fixes with a setting. */
@@ -263,6 +295,12 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/** Fails, naming each replica and why, when a configured replica serves no reads. */
+function replicasServing(statuses: ReplicaStatus[]): void {
+  const idle = statuses.filter((s) => !s.serving);
+  if (idle.length) throw new Error(`Expected every read replica to serve reads, ${idle.length} of ${statuses.length} do not: ${idle.map((s) => `${s.name} (${s.reason ?? (s.up ? `lag ${s.lagMs} ms` : 'down')})`).join(', ')}.`);
+}
+
 /** One line each time a read replica starts or stops serving reads. */
 function replicaChangeLog(log: Logger) {
   return (status: ReplicaStatus) =>
@@ -271,8 +309,14 @@ function replicaChangeLog(log: Logger) {
       : (log.warn ?? log.info).call(log, 'A read replica serves no reads: they go to the primary', { replica: status.name, reason: status.reason });
 }
 
+/** The tag a statement starts with, `/\* functionName *\/` as the repositories write it, or null. */
+export function statementTagOf(text: string): string | null {
+  return /^\s*\/\*\s*([\w.:-]+)\s*\*\//.exec(text)?.[1] ?? null;
+}
+
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax' | 'dataDir' | 'slowQueryMs'> & Partial<Pick<Config, 'pgConnectTimeoutMs' | 'statementTimeoutMs' | 'pgPreparedStatements' | 'replicas'>>, log: Logger = consoleLogger) {
+  let migrating = true;
   const database = await connectDatabase({
     readUrls: config.replicas?.readUrls,
     replication: { ...config.replicas, onChange: replicaChangeLog(log) },
@@ -284,11 +328,18 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'poolMax
     availability: databaseAvailabilityLog(log),
     dataDir: config.dataDir,
     onStatement: (event) => {
-      if (event.queryDurationMillis >= config.slowQueryMs) {
-        log.info('Slow statement', { ms: Math.round(event.queryDurationMillis), sql: event.query.sql.slice(0, 200) });
+      // The migrator's own catalog reads are slow on a cold embedded database, and expected: they
+      // would land in the middle of the start-up banner.
+      if (event.queryDurationMillis >= config.slowQueryMs && !migrating) {
+        (log.warn ?? log.info).call(log, 'Slow statement', { ms: Math.round(event.queryDurationMillis), tag: statementTagOf(event.query.sql), sql: event.query.sql.slice(0, 200) });
       }
     },
   });
-  await migrateToLatest(database.db);
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length) log.info('Migrations applied', { migrations: applied });
+  } finally {
+    migrating = false;
+  }
   return database;
 }

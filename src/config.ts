@@ -4,6 +4,7 @@ import { ANY_ORIGIN, DEFAULT_CORS_CONFIG, type CorsConfig } from './server/cors.
 import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/compression.js';
 import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS } from './db/replicas.js';
 import { DEFAULT_READ_YOUR_WRITES_MS } from './server/read-routing.js';
+import { LOG_LEVELS, type LogConfig, type LogFormat, type LogLevel } from './shared/logger.js';
 
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
@@ -56,6 +57,12 @@ export interface Config {
   limits: LimitsConfig;
   /** PostgreSQL cancels a statement running longer than this (QUERY_TIMEOUT); 0 disables. Migrations and the slot generation job are exempt. */
   statementTimeoutMs: number;
+  /** LOG_LEVEL and LOG_FORMAT. */
+  log: LogConfig;
+  /** GraphQL operations slower than this many milliseconds are logged as slow, with their document's hash. */
+  slowOperationMs: number;
+  /** On SIGTERM, /readyz answers 503 this long before the listener closes, so a load balancer stops sending new requests first. */
+  shutdownDrainMs: number;
   /** Named prepared statements per connection; false behind PgBouncer in transaction mode (README, "PgBouncer"). */
   pgPreparedStatements: boolean;
   /** Streaming replicas for catalog and availability reads (README, "Read replicas"). */
@@ -214,6 +221,9 @@ export const DEFAULT_LIMITS_CONFIG: LimitsConfig = {
   maxResponseBytes: 4 * 1024 * 1024,
 };
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+export const DEFAULT_SLOW_OPERATION_MS = 1000;
+/** Two failed probes at a load balancer's usual 2 s interval, and a margin. */
+export const DEFAULT_SHUTDOWN_DRAIN_MS = 5000;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -243,6 +253,20 @@ function duration(env: NodeJS.ProcessEnv, name: string, fallbackSeconds: number,
     throw new Error(`Expected ${name} to be a duration from ${minSeconds} s to ${maxSeconds} s, like "3600", "30m", "24h" or "7d", got "${raw}".`);
   }
   return seconds;
+}
+
+function logLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`Expected LOG_LEVEL to be one of ${LOG_LEVELS.join(', ')}, got "${raw}".`);
+  return raw as LogLevel;
+}
+
+/** Pretty lines for a person at a terminal in development; JSON for everything that reads logs. */
+function logFormat(env: NodeJS.ProcessEnv, terminal: boolean): LogFormat {
+  const raw = env.LOG_FORMAT;
+  if (raw === undefined || raw === '') return terminal && (env.NODE_ENV === undefined || env.NODE_ENV === '' || env.NODE_ENV === 'development') ? 'pretty' : 'json';
+  if (raw !== 'json' && raw !== 'pretty') throw new Error(`Expected LOG_FORMAT to be json or pretty, got "${raw}".`);
+  return raw;
 }
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
@@ -376,6 +400,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
     pgPreparedStatements: flag(env, 'PG_PREPARED_STATEMENTS', true),
     replicas: replicaConfig(env),
+    log: { level: logLevel(env), format: logFormat(env, process.stdout.isTTY === true) },
+    slowOperationMs: integer(env, 'SLOW_OPERATION_MS', DEFAULT_SLOW_OPERATION_MS, 0, 600_000),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS, 0, 600_000),
   };
 }
 
@@ -399,10 +426,10 @@ function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>>;
 
 /** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
-export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>;
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>;
 
 /**
  * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
@@ -411,6 +438,7 @@ export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'paymen
 export function withDefaults(config: AppConfig): ResolvedAppConfig {
   return {
     ...config,
+    slowOperationMs: config.slowOperationMs ?? DEFAULT_SLOW_OPERATION_MS,
     holdMinutes: config.holdMinutes ?? DEFAULT_HOLD_MINUTES,
     payments: config.payments ?? DEFAULT_PAYMENT_CONFIG,
     cache: config.cache ?? DEFAULT_CACHE_CONFIG,

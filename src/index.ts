@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { startApp, consoleLogger, openDatabase, PortInUseError } from './app.js';
+import { startApp, openDatabase, PortInUseError } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { installProcessGuards } from './process-guards.js';
@@ -9,13 +9,16 @@ import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
 import { toGlobalId } from './shared/global-id.js';
+import { createLogger } from './shared/logger.js';
 
-/** How long shutdown waits for requests in flight before it exits anyway. */
+/** The slot generation job's first pass waits this long after the API listens (see startSlotGenerationJob). */
+const FIRST_SLOT_PASS_AFTER_MS = 5000;
+/** How long shutdown waits for requests in flight (after the drain) before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main() {
   const config = loadConfig();
-  const log = consoleLogger;
+  const log = await createLogger(config.log);
   installProcessGuards(log);
   // Before the database opens (the embedded one takes seconds, and holds its directory): a taken
   // port is the commonest start failure, and it should be told at once.
@@ -28,24 +31,35 @@ async function main() {
 
   const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
   const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });
-  // Here rather than in startApp, so that tests make slots only when they ask for them.
+  const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL in ${config.dataDir}`;
+  // One write, so that no log line lands in the middle of the banner.
+  const banner = [
+    `\nBooking API ready on ${where}`,
+    `  GraphQL endpoint: ${app.url}   (POST application/json)`,
+    `  Sandbox:          ${app.url}   (open it in a browser)`,
+    `  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`,
+    ...(demo && config.auth.jwtSecret ? await demoTokenLines(config.auth.jwtSecret, demo) : []),
+  ];
+  console.log(banner.join('\n'));
+  // Here rather than in startApp, so that tests make slots only when they ask for them; after the
+  // banner and a few seconds later, so that the first requests are not served behind a pass.
   const slotJob = config.slotGenerationIntervalMinutes > 0
-    ? startSlotGenerationJob({ database, changes: app.changes, log, intervalMinutes: config.slotGenerationIntervalMinutes, horizonDays: config.slotHorizonDays })
+    ? startSlotGenerationJob({ database, changes: app.changes, log, intervalMinutes: config.slotGenerationIntervalMinutes, horizonDays: config.slotHorizonDays, firstPassAfterMs: FIRST_SLOT_PASS_AFTER_MS })
     : null;
 
-  const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL in ${config.dataDir}`;
-  console.log(`\nBooking API ready on ${where}`);
-  console.log(`  GraphQL endpoint: ${app.url}   (POST application/json)`);
-  console.log(`  Sandbox:          ${app.url}   (open it in a browser)`);
-  console.log(`  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`);
-  if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo);
-
   let stopping = false;
+  // SIGTERM (an orchestrator, a supervisor): /readyz turns 503 at once and requests are served on
+  // for the drain, so that a load balancer stops sending new ones before the listener closes;
+  // then the requests in flight finish and the process exits. SIGINT (Ctrl-C at a terminal) has
+  // nobody to drain and skips the wait.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('Shutting down', { signal });
-    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    const drainMs = signal === 'SIGTERM' ? config.shutdownDrainMs : 0;
+    app.readiness.startDraining();
+    log.info('Shutting down', { signal, drainMs });
+    setTimeout(() => process.exit(1), drainMs + SHUTDOWN_GRACE_MS).unref();
+    if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
     await slotJob?.stop();
     await app.stop();
     await database.close();
@@ -55,23 +69,25 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-async function printDemoTokens(secret: string, demo: DemoSummary) {
-  console.log('\nDemo tokens (development secret; send as "Authorization: Bearer <token>"):');
-  console.log(`  admin: ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
+async function demoTokenLines(secret: string, demo: DemoSummary): Promise<string[]> {
+  const lines: string[] = [];
+  lines.push('\nDemo tokens (development secret; send as "Authorization: Bearer <token>"):');
+  lines.push(`  admin: ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
   for (const business of demo.businesses) {
     const business_id = toGlobalId('Business', business.id);
-    console.log(`  ${business.slug} (${business.kind})`);
-    console.log(`    staff:    ${await signDevelopmentToken(secret, { sub: `demo-staff-${business.slug}`, role: 'staff', business_id })}`);
+    lines.push(`  ${business.slug} (${business.kind})`);
+    lines.push(`    staff:    ${await signDevelopmentToken(secret, { sub: `demo-staff-${business.slug}`, role: 'staff', business_id })}`);
     if (business.partnerIds[0]) {
       const partner_id = toGlobalId('Partner', business.partnerIds[0]);
-      console.log(`    partner:  ${await signDevelopmentToken(secret, { sub: `demo-partner-${business.partnerIds[0]}`, role: 'partner', business_id, partner_id })}`);
+      lines.push(`    partner:  ${await signDevelopmentToken(secret, { sub: `demo-partner-${business.partnerIds[0]}`, role: 'partner', business_id, partner_id })}`);
     }
     if (business.customerIds[0]) {
       const customer_id = toGlobalId('Customer', business.customerIds[0]);
-      console.log(`    customer: ${await signDevelopmentToken(secret, { sub: `demo-customer-${business.customerIds[0]}`, role: 'customer', business_id, customer_id })}`);
+      lines.push(`    customer: ${await signDevelopmentToken(secret, { sub: `demo-customer-${business.customerIds[0]}`, role: 'customer', business_id, customer_id })}`);
     }
   }
-  console.log('More: npm run token -- --role staff --business <slug>\n');
+  lines.push('More: npm run token -- --role staff --business <slug>\n');
+  return lines;
 }
 
 function checkPortIsFree(host: string, port: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface GenerationStore {
   bump(scopes: readonly string[]): Promise<void>;
   /** Whether the store answers at all now (a gauge for operators). */
   isUp(): boolean;
+  /** One round trip to the store, for readiness checks (rejects when it does not answer); in-process stores have none. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,11 @@ export class ReadThroughCache {
       this.storeFailed(error);
       for (const scope of unique) this.owedBumps.add(scope);
     }
+  }
+
+  /** Whether the store answers (GET /readyz): a round trip to Redis, nothing for the in-process store. */
+  async ping(): Promise<void> {
+    await this.store.ping?.();
   }
 
   close(): Promise<void> {

@@ -121,6 +121,10 @@ export class RedisGenerationStore implements GenerationStore {
     return this.redis.status === 'ready';
   }
 
+  async ping() {
+    await this.redis.ping();
+  }
+
   async close() {
     if (this.redis.status === 'ready') {
       await this.redis.quit().catch(() => this.redis.disconnect());

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -90,4 +90,20 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The migration files this build carries that the database has not applied (GET /readyz: an
+ * instance of a newer build must not take traffic before its migrations ran). The file names are
+ * read once; each call is one statement.
+ */
+export function pendingMigrationsCheck(db: Kysely<any>): () => Promise<string[]> {
+  let names: Promise<string[]> | undefined;
+  return async () => {
+    names ??= readdir(MIGRATIONS_DIR).then((files) => files.filter((f) => f.endsWith('.sql')).sort().map((f) => f.replace(/\.sql$/, '')));
+    const expected = await names;
+    const applied = await sql<{ name: string }>`/* findAppliedMigrations */ SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)} WHERE name = ANY(${expected})`.execute(db);
+    const done = new Set(applied.rows.map((r) => r.name));
+    return expected.filter((name) => !done.has(name));
+  };
 }

@@ -152,6 +152,12 @@ export function startSlotGenerationJob(args: {
   horizonDays: number;
   /** The time a pass runs at; tests pin it. */
   clock?: () => Date;
+  /**
+   * How long the first pass waits (default 0: at once). index.ts leaves the process a few seconds
+   * to answer its first requests: a pass plans every partner's horizon in JavaScript, and on the
+   * embedded database its inserts hold the one session.
+   */
+  firstPassAfterMs?: number;
 }): SlotGenerationJob {
   const clock = args.clock ?? (() => new Date());
   let timer: NodeJS.Timeout | undefined;
@@ -171,7 +177,8 @@ export function startSlotGenerationJob(args: {
     }
     if (!stopped) timer = setTimeout(() => (running = pass()), delayMs).unref();
   };
-  running = pass();
+  if (args.firstPassAfterMs) timer = setTimeout(() => (running = pass()), args.firstPassAfterMs).unref();
+  else running = pass();
   return {
     async stop() {
       stopped = true;

@@ -56,17 +56,18 @@ export class ReadRouting implements ReadChoice {
     this.redis?.on('error', () => {});
   }
 
-  readFor(viewer: Viewer): Db | Promise<Db> {
-    const { db, read, replicas } = this.database;
-    if (!replicas || !replicas.serving) return db;
+  /** A replica's handle, or null for the primary (the request's own handle, which counts its statements). */
+  readFor(viewer: Viewer): Db | null | Promise<Db | null> {
+    const { read, replicas } = this.database;
+    if (!replicas || !replicas.serving) return null;
     if (!viewer.subject) return read;
     const key = actorOf(viewer);
     const until = this.recent.get(key);
-    if (until !== undefined && until > Date.now()) return db;
+    if (until !== undefined && until > Date.now()) return null;
     if (!this.redis) return read;
     return this.redis.exists(this.prefix + key).then(
-      (found) => (found ? db : read),
-      () => db,
+      (found) => (found ? null : read),
+      () => null,
     );
   }
 

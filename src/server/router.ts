@@ -22,6 +22,10 @@ export interface RouterTargets {
   routes: readonly Route[];
   /** The body of GET /metrics. */
   metrics: () => string;
+  /** GET /healthz and /readyz (readiness.ts). */
+  probes: Route;
+  /** True once shutdown began: answers then close their connection, so keep-alive clients reconnect to another instance. */
+  draining: () => boolean;
   log: Logger;
 }
 
@@ -31,12 +35,13 @@ export interface RouterTargets {
  * handler answered is logged with its path and request id and masked as a 500.
  */
 export function createRouter(targets: RouterTargets): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { graphql, cors, hooks, routes, metrics, log } = targets;
+  const { graphql, cors, hooks, routes, metrics, probes, draining, log } = targets;
   return async (req, res) => {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
+    if (draining()) res.setHeader('connection', 'close');
     try {
       if (path === GRAPHQL_PATH && cors(req, res)) return;
       if (path === GRAPHQL_PATH && req.method === 'POST') return await graphql(req, res, search);
@@ -47,10 +52,7 @@ export function createRouter(targets: RouterTargets): (req: IncomingMessage, res
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics());
         return;
       }
-      if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-        return;
-      }
+      if (await probes(req, res, path)) return;
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`No route for ${path}; the API is at ${GRAPHQL_PATH}.`);
     } catch (error) {
       if (sendError(res, error)) return;

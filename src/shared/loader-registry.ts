@@ -4,7 +4,8 @@ import type { Db } from '../db/sql-helpers.js';
 
 /** Picks the handle of a viewer's replica-eligible reads (server/read-routing.ts). */
 export interface ReadChoice {
-  readFor(viewer: Viewer): Db | Promise<Db>;
+  /** A replica's handle for this viewer's reads, or null for the primary. */
+  readFor(viewer: Viewer): Db | null | Promise<Db | null>;
 }
 
 /**
@@ -32,7 +33,11 @@ export class LoaderRegistry {
    */
   read(): Db | Promise<Db> {
     if (this.primaryOnly || this.reads === null) return this.db;
-    return (this.reading ??= this.reads.readFor(this.viewer));
+    if (this.reading === null) {
+      const chosen = this.reads.readFor(this.viewer);
+      this.reading = chosen instanceof Promise ? chosen.then((db) => db ?? this.db) : (chosen ?? this.db);
+    }
+    return this.reading;
   }
 
   /** From now on every read of this request goes to the primary (a mutation: see mutation.ts). */

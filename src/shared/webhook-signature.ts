@@ -36,7 +36,8 @@ export function verifySignature(secret: string, header: string | undefined, rawB
     else if (key === 'v1' && HEX_SHA256.test(value)) candidates.push(value);
   }
   if (timestamp === undefined || !candidates.length) {
-    return { ok: false, reason: `Expected a ${SIGNATURE_HEADER} header "t=<unix seconds>,v1=<hex HMAC-SHA256>", got "${header.slice(0, 200)}".` };
+    // Quoted without its signature values: the reason is logged, and a mangled header may still carry a real one.
+    return { ok: false, reason: `Expected a ${SIGNATURE_HEADER} header "t=<unix seconds>,v1=<hex HMAC-SHA256>", got "${header.slice(0, 200).replace(/(v\d+=)[^,]*/g, '$1...')}".` };
   }
   const skew = Math.abs(options.nowSeconds - timestamp);
   if (skew > options.toleranceSeconds) {

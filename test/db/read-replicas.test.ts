@@ -184,6 +184,10 @@ describe('Read replicas (a real streaming replica)', () => {
       const takenOutMs = Math.round(performance.now() - stoppedAt);
       await wait(500);
       expect(database.replicas!.status()).toEqual([expect.objectContaining({ up: false, serving: false })]);
+      // Degraded, not unready: every instance shares the replica, and reads fall back to the primary.
+      const ready = await fetch(api.app.url.replace(/\/graphql$/, '/readyz'));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, failing: [], degraded: ['replicas'] });
       const after = answers.filter((a) => a.at > stoppedAt).length;
       console.info(`[replicas] replica stopped under load: first answer from the primary ${Math.round(firstFromPrimary - stoppedAt)} ms later, replica out of rotation after ${takenOutMs} ms; ${after} answers since, 0 errors expected`);
 

@@ -19,7 +19,7 @@ const logLines = (output: string) =>
   output
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: string; message: string; error?: string; stack?: string });
+    .map((l) => JSON.parse(l) as { level: string; msg: string; error?: string; stack?: string });
 
 describe('Process guards: what an unhandled error does to the API process', () => {
   it('keeps serving after a promise rejection nobody handles, and logs it with its stack', async () => {
@@ -27,7 +27,7 @@ describe('Process guards: what an unhandled error does to the API process', () =
     expect(code, output).toBe(0);
     expect(output).toContain('still serving');
     const [logged] = logLines(output);
-    expect(logged).toMatchObject({ level: 'error', message: 'A promise was rejected and nobody handled it; the process keeps serving', error: 'Nobody awaits this.' });
+    expect(logged).toMatchObject({ level: 'error', msg: 'A promise was rejected and nobody handled it; the process keeps serving', error: 'Nobody awaits this.' });
     expect(logged.stack).toContain('guarded-process.ts');
   });
 
@@ -37,7 +37,7 @@ describe('Process guards: what an unhandled error does to the API process', () =
     expect(output).toContain('connected');
     expect(output).toContain('still serving');
     expect(logLines(output)).toEqual([
-      expect.objectContaining({ level: 'warn', message: 'A network client failed with nobody listening; it is discarded and the process keeps serving', error: 'Connection terminated unexpectedly' }),
+      expect.objectContaining({ level: 'warn', msg: 'A network client failed with nobody listening; it is discarded and the process keeps serving', error: 'Connection terminated unexpectedly' }),
     ]);
   });
 
@@ -53,7 +53,7 @@ describe('Process guards: what an unhandled error does to the API process', () =
     expect(code, output).toBe(1);
     expect(output).not.toContain('still serving');
     expect(logLines(output)).toEqual([
-      expect.objectContaining({ level: 'error', message: 'Uncaught exception; the process exits, its state may be unsafe', error: 'A bug: undefined is not a function.' }),
+      expect.objectContaining({ level: 'error', msg: 'Uncaught exception; the process exits, its state may be unsafe', error: 'A bug: undefined is not a function.' }),
     ]);
   });
 });

@@ -276,6 +276,24 @@ describe('Slot generation: slotsGenerate, exceptions and the periodic job', () =
       expect(logged).toEqual([{ message: 'Slot generation pass done', context: expect.objectContaining({ horizonDays: 2 }) }]);
     });
 
+    it('defers its first pass by firstPassAfterMs (the API answers first), and a stop before it runs none', async () => {
+      const s = await scheduled('Europe/Berlin', [['09:00', '10:00']], { from: '2035-01-01', to: '2035-12-31' });
+      const logged: string[] = [];
+      const log = { info: (message: string) => void logged.push(message), error: (message: string) => void logged.push(message) };
+      const clock = () => new Date('2035-01-01T00:00:00Z');
+      const early = startSlotGenerationJob({ database: api.database, changes: api.app.changes, log, intervalMinutes: 60, horizonDays: 2, clock, firstPassAfterMs: 60_000 });
+      await early.stop();
+      expect(await slotsOf(s.partner)).toHaveLength(0);
+      expect(logged).toEqual([]);
+
+      const deferred = startSlotGenerationJob({ database: api.database, changes: api.app.changes, log, intervalMinutes: 60, horizonDays: 2, clock, firstPassAfterMs: 200 });
+      expect(await slotsOf(s.partner)).toHaveLength(0);
+      for (let waited = 0; !logged.length && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      await deferred.stop();
+      expect(await slotsOf(s.partner)).toHaveLength(4);
+      expect(logged).toEqual(['Slot generation pass done']);
+    });
+
     it('skips a pass while another instance holds the generation lock (PostgreSQL)', async ({ skip }) => {
       if (!onRealPostgres) skip();
       const other = await connectDatabase({ databaseUrl: process.env.DATABASE_URL, poolMax: 1 });
