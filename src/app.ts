@@ -15,7 +15,7 @@ import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
-import { eventMetrics } from './events/event-metrics.js';
+import { registerEventMetrics } from './events/event-metrics.js';
 import { BookingEventHub } from './events/event-hub.js';
 import { OutboxRelay } from './events/outbox-relay.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
@@ -43,7 +43,10 @@ import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
-import { createRouter, type Route } from './server/router.js';
+import { createRouter, METRICS_PATH, type Route } from './server/router.js';
+import { AppMetrics, startMetricsServer } from './server/metrics.js';
+import { instrumentRequests } from './server/request-instrumentation.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -74,6 +77,10 @@ export interface App {
   webhooks: WebhookDispatcher | null;
   /** The rate limits of this process (in Redis with REDIS_URL, shared with every process on the same prefix). */
   rateLimits: RateLimits;
+  /** This app's metrics (its own registry), served at `metricsUrl`. */
+  metrics: AppMetrics;
+  /** GET /metrics: on the public port, or on METRICS_PORT when that is set. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -84,7 +91,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf} = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -132,6 +139,15 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
 
+  const metrics = new AppMetrics();
+  cache.metrics.register(metrics);
+  registerEventMetrics(metrics, relay, events, database.background);
+  registerWebhookMetrics(metrics, database.background);
+  metrics.gaugeFrom('websocket_connections', 'Open WebSocket connections.', [], () => websocket.connections);
+  metrics.gaugeFrom('db_pool_connections', 'PostgreSQL pool connections by pool and state (total open, idle, waiting: checkouts queued for one).', ['pool', 'state'], () =>
+    database.pools().flatMap((p) => [[{ pool: p.name, state: 'total' }, p.total], [{ pool: p.name, state: 'idle' }, p.idle], [{ pool: p.name, state: 'waiting' }, p.waiting]] as Array<[Record<string, string>, number]>),
+  );
+
   const formatError = createErrorFormatter(log);
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
   const limits = config.limits;
@@ -142,7 +158,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
+    plugins: [metrics.plugin(), limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -164,14 +180,15 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const cors = createCorsHook(config.cors);
   const routes = options.routes ?? [];
 
-  const httpServer = createServer(createRouter({
+  const router = createRouter({
     graphql: handleGraphQL,
     cors,
     hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
     routes,
-    metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    metrics: config.metricsPort === undefined ? () => metrics.text() : null,
     log,
-  }));
+  });
+  const httpServer = createServer(instrumentRequests(router, { metrics, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
@@ -195,15 +212,19 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await cache.close();
     await rateLimits.close();
   };
+  let metricsServer: Server | undefined;
   try {
     await listen(httpServer, config.port, config.host);
+    if (config.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics, config.metricsPort, config.host);
   } catch (error) {
+    if (httpServer.listening) httpServer.close();
     // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
     await websocket.close();
     await stopBehindHttp();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
+  const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : port;
 
   return {
     database,
@@ -218,6 +239,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     websocket,
     webhooks,
     rateLimits,
+    metrics,
+    metricsUrl: `http://${config.host}:${metricsPort}${METRICS_PATH}`,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -227,6 +250,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await stopBehindHttp();
     },
   };

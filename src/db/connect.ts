@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { currentRequestTelemetry } from '../shared/request-telemetry.js';
 import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -118,7 +119,18 @@ export interface DatabaseHandle {
   statementCount(): number;
   /** Statements sent since start through `background`. */
   backgroundStatementCount(): number;
+  /** The connection pools and how many of their connections are open, idle, and asked for (none for the embedded database). */
+  pools(): PoolStats[];
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** `primary`: the one pool `db` and `background` share. */
+  name: string;
+  total: number;
+  idle: number;
+  /** Checkouts waiting for a connection. */
+  waiting: number;
 }
 
 export interface ConnectOptions {
@@ -146,6 +158,9 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   let backgroundStatements = 0;
   const log = (event: LogEvent) => {
     statements++;
+    // The request this statement was sent for, if any (its metrics; see request-telemetry.ts).
+    const request = currentRequestTelemetry();
+    if (request) request.statements++;
     options.onStatement?.(event, false);
   };
   const logBackground = (event: LogEvent) => {
@@ -178,7 +193,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     const preparing = preparingPool(pool, availability);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
-    return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+    const pools = () => [{ name: 'primary', total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }];
+    return { db, background, backend: 'postgres', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, pools, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -190,5 +206,5 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
   const background = new Kysely<Database>({ dialect: new PGliteDialect(client), log: logBackground });
-  return { db, background, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+  return { db, background, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, pools: () => [], close: () => db.destroy() };
 }

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import { currentRequestTelemetry } from './request-telemetry.js';
 
 /**
  * The DataLoaders of one request (or of one subscription event): one per (table, key), plus one
@@ -21,7 +22,13 @@ export class LoaderRegistry {
   get<K, V>(name: string, batch: (keys: readonly K[]) => Promise<ArrayLike<V | Error>>): DataLoader<K, V> {
     let loader = this.loaders.get(name);
     if (!loader) {
-      loader = new DataLoader<K, V>(batch, { maxBatchSize: 1000 });
+      // Batch sizes go to the request's metrics under the loader's name without its arguments
+      // ("BookingPageByBusinessId:{...}" counts as BookingPageByBusinessId): a bounded set of names.
+      const family = name.split(':', 1)[0];
+      loader = new DataLoader<K, V>((keys) => {
+        currentRequestTelemetry()?.loaderBatch(family, keys.length);
+        return batch(keys);
+      }, { maxBatchSize: 1000 });
       this.loaders.set(name, loader);
     }
     return loader;

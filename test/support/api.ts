@@ -26,6 +26,8 @@ export interface TestApi {
   /** The statements sent to the database while `work` ran (run it alone: the count is per process). */
   countStatements<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }>;
   token(claims: TokenClaims): Promise<string>;
+  /** The body of GET /metrics (at app.metricsUrl: the public port, or METRICS_PORT's). */
+  metricsText(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ export interface TestApi {
  * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
  * second API process); `config` overrides the app's settings.
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean } = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean} = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
   const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
@@ -65,6 +67,11 @@ export async function startTestApi(options: { config?: Partial<AppConfig>; datab
       return { result, statements: database.statementCount() - before };
     },
     token: (claims) => signDevelopmentToken(TEST_JWT_SECRET, claims),
+    async metricsText() {
+      const res = await fetch(app.metricsUrl);
+      expect(res.status).toBe(200);
+      return res.text();
+    },
     async close() {
       await app.stop();
       if (ownDatabase) await database.close();

@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { runWithRequestTelemetry } from '../shared/request-telemetry.js';
+import { GRAPHQL_PATH } from './http.js';
+import type { AppMetrics } from './metrics.js';
+import { METRICS_PATH } from './router.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'OPTIONS', 'HEAD']);
+
+/** The route label of a path: a closed set, whatever paths clients try. */
+export function routeOf(path: string, hooksPrefix: string): string {
+  if (path === GRAPHQL_PATH) return 'graphql';
+  if (path === METRICS_PATH) return 'metrics';
+  if (path === '/healthz') return 'healthz';
+  if (path === '/readyz') return 'readyz';
+  if (path.startsWith(hooksPrefix)) return 'webhooks';
+  return 'other';
+}
+
+/**
+ * Wraps the router: each request runs with its own RequestTelemetry (statements, loader batches,
+ *), and its duration is observed by route, method and status once
+ * the router is done with it.
+ */
+export function instrumentRequests(handler: Handler, options: { metrics: AppMetrics; hooksPrefix: string }): Handler {
+  const { metrics, hooksPrefix } = options;
+  return async (req, res) => {
+    const started = performance.now();
+    const telemetry = metrics.requestTelemetry();
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const route = routeOf(queryAt === -1 ? url : url.slice(0, queryAt), hooksPrefix);
+    const method = METHODS.has(req.method ?? '') ? req.method! : 'other';
+    try {
+      await runWithRequestTelemetry(telemetry, () => handler(req, res));
+    } finally {
+      metrics.observeHttp(route, method, res.statusCode, (performance.now() - started) / 1000);
+    }
+  };
+}
