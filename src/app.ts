@@ -46,7 +46,9 @@ import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, METRICS_PATH, type Route } from './server/router.js';
 import { AppMetrics, startMetricsServer } from './server/metrics.js';
 import { instrumentRequests } from './server/request-instrumentation.js';
+import { Tracing } from './server/tracing.js';
 import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
 export const consoleLogger: Logger = {
   info: (message, context) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), message, ...context })),
@@ -91,7 +93,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf} = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; spanExporter?: SpanExporter } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -139,7 +141,9 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
 
+  // Metrics always; traces only with an OTLP endpoint (or a test's exporter), else no span is made.
   const metrics = new AppMetrics();
+  const tracing = Tracing.create(config.tracing, options.spanExporter);
   cache.metrics.register(metrics);
   registerEventMetrics(metrics, relay, events, database.background);
   registerWebhookMetrics(metrics, database.background);
@@ -158,7 +162,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [metrics.plugin(), limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
+    plugins: [metrics.plugin(), ...(tracing ? [tracing.plugin()] : []), limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), rateLimitPlugin(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf })],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -188,7 +192,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     metrics: config.metricsPort === undefined ? () => metrics.text() : null,
     log,
   });
-  const httpServer = createServer(instrumentRequests(router, { metrics, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
+  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
@@ -211,6 +215,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await bus.close();
     await cache.close();
     await rateLimits.close();
+    await tracing?.shutdown();
   };
   let metricsServer: Server | undefined;
   try {

@@ -2,6 +2,7 @@ import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache/create-cache.js';
 import { ANY_ORIGIN, DEFAULT_CORS_CONFIG, type CorsConfig } from './server/cors.js';
 import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/compression.js';
+import { DEFAULT_TRACING_CONFIG, type TracingConfig } from './server/tracing.js';
 
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
@@ -56,6 +57,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** GET /metrics on a port of its own (on HOST), and then not on the public port; undefined: on the public port. */
   metricsPort: number | undefined;
+  /** OpenTelemetry traces over OTLP/HTTP; off without OTEL_EXPORTER_OTLP_ENDPOINT. */
+  tracing: TracingConfig;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-do-not-use-in-production';
@@ -249,6 +252,12 @@ function corsOrigins(env: NodeJS.ProcessEnv, allowCredentials: boolean): string[
   return entries;
 }
 
+function otlpEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  if (raw && !/^https?:\/\/[^/]/.test(raw)) throw new Error(`Expected OTEL_EXPORTER_OTLP_ENDPOINT to be an http(s) URL such as http://collector:4318, got "${raw}".`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const jwtSecret = env.AUTH_JWT_SECRET || (production ? undefined : DEVELOPMENT_JWT_SECRET);
@@ -343,6 +352,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     statementTimeoutMs: integer(env, 'PG_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 3_600_000),
     metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined,
+    tracing: {
+      otlpEndpoint: otlpEndpoint(env),
+      serviceName: env.OTEL_SERVICE_NAME || DEFAULT_TRACING_CONFIG.serviceName,
+    },
   };
 }
 
@@ -352,10 +365,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'metricsPort'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'metricsPort' | 'tracing'>>;
 
 /** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
-export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits'>;
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'tracing'>;
 
 /**
  * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
@@ -374,5 +387,6 @@ export function withDefaults(config: AppConfig): ResolvedAppConfig {
     cors: config.cors ?? DEFAULT_CORS_CONFIG,
     compression: config.compression ?? DEFAULT_COMPRESSION_CONFIG,
     limits: config.limits ?? DEFAULT_LIMITS_CONFIG,
+    tracing: config.tracing ?? DEFAULT_TRACING_CONFIG,
   };
 }

@@ -158,9 +158,12 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   let backgroundStatements = 0;
   const log = (event: LogEvent) => {
     statements++;
-    // The request this statement was sent for, if any (its metrics; see request-telemetry.ts).
+    // The request this statement was sent for, if any (its metrics and trace; see request-telemetry.ts).
     const request = currentRequestTelemetry();
-    if (request) request.statements++;
+    if (request) {
+      request.statements++;
+      request.trace?.statement(event.query.sql, event.queryDurationMillis);
+    }
     options.onStatement?.(event, false);
   };
   const logBackground = (event: LogEvent) => {

@@ -3,6 +3,7 @@ import { runWithRequestTelemetry } from '../shared/request-telemetry.js';
 import { GRAPHQL_PATH } from './http.js';
 import type { AppMetrics } from './metrics.js';
 import { METRICS_PATH } from './router.js';
+import type { Tracing } from './tracing.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -20,11 +21,11 @@ export function routeOf(path: string, hooksPrefix: string): string {
 
 /**
  * Wraps the router: each request runs with its own RequestTelemetry (statements, loader batches,
- *), and its duration is observed by route, method and status once
+ * and its spans when tracing is on), and its duration is observed by route, method and status once
  * the router is done with it.
  */
-export function instrumentRequests(handler: Handler, options: { metrics: AppMetrics; hooksPrefix: string }): Handler {
-  const { metrics, hooksPrefix } = options;
+export function instrumentRequests(handler: Handler, options: { metrics: AppMetrics; tracing: Tracing | null; hooksPrefix: string }): Handler {
+  const { metrics, tracing, hooksPrefix } = options;
   return async (req, res) => {
     const started = performance.now();
     const telemetry = metrics.requestTelemetry();
@@ -32,10 +33,12 @@ export function instrumentRequests(handler: Handler, options: { metrics: AppMetr
     const queryAt = url.indexOf('?');
     const route = routeOf(queryAt === -1 ? url : url.slice(0, queryAt), hooksPrefix);
     const method = METHODS.has(req.method ?? '') ? req.method! : 'other';
+    const span = tracing?.startRequest(req, telemetry, route, method);
     try {
       await runWithRequestTelemetry(telemetry, () => handler(req, res));
     } finally {
       metrics.observeHttp(route, method, res.statusCode, (performance.now() - started) / 1000);
+      span?.end(res.statusCode);
     }
   };
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * What one HTTP request has cost so far, for its metrics: the statements it sent and
+ * What one HTTP request has cost so far, for its metrics and its trace: the statements it sent and
  * the DataLoader batches it ran. The database and the loader registry are shared by every request
  * in flight, so they find the request they work for through the async context rather than through
  * an argument: one AsyncLocalStorage entered once per request (server/request-telemetry-http.ts),
@@ -12,6 +12,13 @@ export interface RequestTelemetry {
   statements: number;
   /** Told each DataLoader batch: the loader's name without its arguments, and the number of keys. */
   loaderBatch(loader: string, keys: number): void;
+  /** Set only while tracing (server/tracing.ts): the request's spans. */
+  trace?: StatementTrace;
+}
+
+export interface StatementTrace {
+  /** Told each statement after it ran: its text and how long it took. */
+  statement(sql: string, durationMs: number): void;
 }
 
 const storage = new AsyncLocalStorage<RequestTelemetry>();

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { startApp, type App, type AppConfig } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/shared/logger.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { DatabaseHandle } from '../../src/db/connect.js';
 import { openIsolatedTestDatabase, openTestDatabase } from './database.js';
 
@@ -36,13 +37,13 @@ export interface TestApi {
  * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
  * second API process); `config` overrides the app's settings.
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean} = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; spanExporter?: SpanExporter } = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
   const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,
-    { log: testLogger },
+    { log: testLogger, spanExporter: options.spanExporter },
   );
   return {
     app,
