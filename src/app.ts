@@ -45,7 +45,7 @@ import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
 import { createRouter, METRICS_PATH, type Route } from './server/router.js';
 import { AppMetrics, startMetricsServer } from './server/metrics.js';
-import { instrumentRequests } from './server/request-instrumentation.js';
+import { instrumentRequests, telemetryOf } from './server/request-instrumentation.js';
 import { Tracing } from './server/tracing.js';
 import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
@@ -174,7 +174,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   await apollo.start();
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId);
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, telemetryOf(req));
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import { currentRequestTelemetry } from '../shared/request-telemetry.js';
+import { currentTracedRequest } from '../shared/request-telemetry.js';
 import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
 import type { Database } from './tables.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -158,12 +158,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   let backgroundStatements = 0;
   const log = (event: LogEvent) => {
     statements++;
-    // The request this statement was sent for, if any (its metrics and trace; see request-telemetry.ts).
-    const request = currentRequestTelemetry();
-    if (request) {
-      request.statements++;
-      request.trace?.statement(event.query.sql, event.queryDurationMillis);
-    }
+    // While tracing: the span of this statement, in the trace of the request that sent it (request-telemetry.ts).
+    currentTracedRequest()?.trace?.statement(event.query.sql, event.queryDurationMillis);
     options.onStatement?.(event, false);
   };
   const logBackground = (event: LogEvent) => {

@@ -6,6 +6,7 @@ import type { BookingEventHub } from '../events/event-hub.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { Logger } from '../shared/logger.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
+import { RequestStatementCounter, type RequestTelemetry } from '../shared/request-telemetry.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 
 /** What every request shares with the running application. */
@@ -37,8 +38,16 @@ export interface RequestContext {
   clientIp?: string;
   /** Names this request in every error's `extensions.requestId` and in the log (see request-id.ts). */
   requestId?: string;
+  /** What the HTTP request has cost so far (statements, loader batches; its spans when tracing), for its metrics. */
+  telemetry?: RequestTelemetry;
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer), app, idempotencyKey, requestId };
+/**
+ * With `telemetry` (HTTP requests), the request's `app.db` and loaders are the shared database seen
+ * through a counter of the request's statements: every statement the request sends is counted,
+ * whichever domain sends it, at the cost of one Kysely view per request.
+ */
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string, telemetry?: RequestTelemetry): RequestContext {
+  const services = telemetry ? { ...app, db: app.db.withPlugin(new RequestStatementCounter(telemetry)) } : app;
+  return { viewer, loaders: new LoaderRegistry(services.db, viewer, telemetry), app: services, idempotencyKey, requestId, telemetry };
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { currentRequestTelemetry, type RequestTelemetry } from '../shared/request-telemetry.js';
+import type { RequestTelemetry } from '../shared/request-telemetry.js';
 
 /** What GET /metrics answers with (the Prometheus text format, version 0.0.4). */
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -129,16 +129,17 @@ export class AppMetrics {
   }
 
   /** Operation latency, statements and error codes, from Apollo's request pipeline (HTTP only: subscriptions are long-lived). */
-  plugin(): ApolloServerPlugin {
+  plugin(): ApolloServerPlugin<{ telemetry?: RequestTelemetry }> {
     return {
       requestDidStart: async () => {
         const started = performance.now();
         return {
-          willSendResponse: async ({ operation, operationName, response }) => {
+          willSendResponse: async ({ operation, operationName, response, contextValue }) => {
             const name = !operation ? UNKNOWN_OPERATION : operationName ? this.operationNames.of(operationName) : ANONYMOUS_OPERATION;
             const type = operation?.operation ?? UNKNOWN_OPERATION;
             this.operationDuration.labels(name, type).observe((performance.now() - started) / 1000);
-            const telemetry = currentRequestTelemetry();
+            // Absent when the context could not be built (a bad token): then nothing ran.
+            const telemetry = contextValue.telemetry;
             if (telemetry) this.operationStatements.labels(name, type).observe(telemetry.statements);
             const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
             if (errors) {

@@ -6,7 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { currentRequestTelemetry, statementTagOf, type RequestTelemetry, type StatementTrace } from '../shared/request-telemetry.js';
+import { statementTagOf, type RequestTelemetry, type StatementTrace } from '../shared/request-telemetry.js';
 
 /** Traces over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT); without an endpoint tracing is off and costs nothing. */
 export interface TracingConfig {
@@ -24,8 +24,9 @@ const MAX_STATEMENT_TEXT = 2000;
 /**
  * The spans of one HTTP request: the request's, the GraphQL operation's while it runs, and one per
  * SQL statement, under the operation when there is one. Kysely reports a statement after it ran,
- * with its duration, so its span is made then with its start moved back: no wrapping of the driver
- * and no context manager, since the request's RequestTelemetry already carries the parent.
+ * with its duration, so its span is made then with its start moved back (no wrapping of the
+ * driver), under the parent the request's RequestTelemetry carries (found through
+ * request-telemetry.ts's async context, entered only while tracing).
  */
 class RequestTrace implements StatementTrace {
   operation: Span | undefined;
@@ -84,11 +85,11 @@ export class Tracing {
   }
 
   /** Starts the request's span (continuing the caller's trace from its `traceparent` header) and hangs the request's trace on `telemetry`. */
-  startRequest(req: IncomingMessage, telemetry: RequestTelemetry, route: string, method: string): RequestTrace {
+  startRequest(req: IncomingMessage, telemetry: RequestTelemetry, method: string, route: string | undefined): RequestTrace {
     const parent = req.headers.traceparent ? this.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter) : ROOT_CONTEXT;
     const span = this.tracer.startSpan(
-      `${method} ${route}`,
-      { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: route } },
+      route ? `${method} ${route}` : method,
+      { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}) } },
       parent,
     );
     const requestTrace = new RequestTrace(this.tracer, span);
@@ -97,10 +98,10 @@ export class Tracing {
   }
 
   /** The GraphQL operation's span, from Apollo's request start to its answer; installed only while tracing. */
-  plugin(): ApolloServerPlugin {
+  plugin(): ApolloServerPlugin<{ telemetry?: RequestTelemetry }> {
     return {
-      requestDidStart: async () => {
-        const requestTrace = currentRequestTelemetry()?.trace;
+      requestDidStart: async ({ contextValue }) => {
+        const requestTrace = contextValue.telemetry?.trace;
         if (!(requestTrace instanceof RequestTrace)) return;
         const span = this.tracer.startSpan('graphql', { kind: SpanKind.INTERNAL }, requestTrace.under(requestTrace.http));
         requestTrace.operation = span;

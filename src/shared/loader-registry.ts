@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
-import { currentRequestTelemetry } from './request-telemetry.js';
+import type { RequestTelemetry } from './request-telemetry.js';
 
 /**
  * The DataLoaders of one request (or of one subscription event): one per (table, key), plus one
@@ -17,6 +17,8 @@ export class LoaderRegistry {
   constructor(
     readonly db: Db,
     readonly viewer: Viewer,
+    /** The request's metrics (batch sizes); absent outside an HTTP request (subscription events, tests). */
+    private readonly telemetry?: RequestTelemetry,
   ) {}
 
   get<K, V>(name: string, batch: (keys: readonly K[]) => Promise<ArrayLike<V | Error>>): DataLoader<K, V> {
@@ -24,11 +26,15 @@ export class LoaderRegistry {
     if (!loader) {
       // Batch sizes go to the request's metrics under the loader's name without its arguments
       // ("BookingPageByBusinessId:{...}" counts as BookingPageByBusinessId): a bounded set of names.
+      const telemetry = this.telemetry;
       const family = name.split(':', 1)[0];
-      loader = new DataLoader<K, V>((keys) => {
-        currentRequestTelemetry()?.loaderBatch(family, keys.length);
-        return batch(keys);
-      }, { maxBatchSize: 1000 });
+      const measured = telemetry
+        ? (keys: readonly K[]) => {
+            telemetry.loaderBatch(family, keys.length);
+            return batch(keys);
+          }
+        : batch;
+      loader = new DataLoader<K, V>(measured, { maxBatchSize: 1000 });
       this.loaders.set(name, loader);
     }
     return loader;

@@ -36,10 +36,10 @@ describe('Traces of a request', () => {
     const spans = exporter.getFinishedSpans();
 
     const requests = spans.filter((s) => s.kind === SpanKind.SERVER);
-    expect(requests.map((s) => s.name)).toEqual(['POST graphql']);
+    expect(requests.map((s) => s.name)).toEqual(['POST /graphql']);
     const [request] = requests;
     expect(request.parentSpanContext).toBeUndefined();
-    expect(request.attributes['http.response.status_code']).toBe(200);
+    expect(request.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql', 'http.response.status_code': 200 });
 
     const operations = childrenOf(spans, request);
     expect(operations.map((s) => s.name)).toEqual(['query BusinessPage']);
@@ -67,6 +67,14 @@ describe('Traces of a request', () => {
     const [request] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
     expect(request.spanContext().traceId).toBe(traceId);
     expect(request.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+  });
+
+  it('names a request to no route by its method alone, without an http.route', async () => {
+    expect((await fetch(new URL('/no/such/path', api.app.url))).status).toBe(404);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['GET']);
+    expect(spans[0].attributes['http.route']).toBeUndefined();
+    expect(spans[0].attributes['http.response.status_code']).toBe(404);
   });
 
   it('marks an operation whose answer has errors, with the first code', async () => {
