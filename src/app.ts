@@ -16,7 +16,7 @@ import { isDatabaseUnavailable } from './db/connection-errors.js';
 import type { ReplicaStatus } from './db/replicas.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createEventBus } from './events/event-bus.js';
-import { eventMetrics } from './events/event-metrics.js';
+import { registerEventMetrics } from './events/event-metrics.js';
 import { BookingEventHub } from './events/event-hub.js';
 import { OutboxRelay } from './events/outbox-relay.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
@@ -28,7 +28,8 @@ import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
 import { pinoLogger, type Logger } from './shared/logger.js';
-import { requestLogPlugin, StatementTally, tallyStatementsOf } from './server/request-log.js';
+import { requestLogPlugin } from './server/request-log.js';
+import { statementTagOf } from './shared/request-telemetry.js';
 import { createErrorFormatter } from './server/errors.js';
 import { databaseAvailabilityLog } from './server/database-unavailable.js';
 import { GRAPHQL_PATH, graphqlHandler } from './server/http.js';
@@ -46,7 +47,12 @@ import { clientAddress, RateLimits } from './server/rate-limits.js';
 import { QueryCostAnalyzer } from './server/query-cost.js';
 import { QueryLimiter, rateLimitPointsOf } from './server/query-limits.js';
 import { confirmClaimedRecords } from './viewer/token-claims.js';
-import { createRouter, type Route } from './server/router.js';
+import { createRouter, METRICS_PATH, type Route } from './server/router.js';
+import { AppMetrics, startMetricsServer } from './server/metrics.js';
+import { instrumentRequests, telemetryOf } from './server/request-instrumentation.js';
+import { Tracing } from './server/tracing.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { ReadRouting } from './server/read-routing.js';
 import { acceptedLocales } from './shared/locales.js';
 import { probeRoute, Readiness, type ReadinessCheck } from './server/readiness.js';
@@ -81,6 +87,10 @@ export interface App {
   rateLimits: RateLimits;
   /** GET /readyz's checks; `startDraining()` turns it 503 before `stop()` (index.ts, on SIGTERM). */
   readiness: Readiness;
+  /** This app's metrics (its own registry), served at `metricsUrl`. */
+  metrics: AppMetrics;
+  /** GET /metrics: on the public port, or on METRICS_PORT when that is set. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -91,7 +101,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -140,6 +150,17 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const schema = buildExecutableSchema(resolverMaps);
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
 
+  // Metrics always; traces only with an OTLP endpoint (or a test's exporter), else no span is made.
+  const metrics = new AppMetrics();
+  const tracing = Tracing.create(config.tracing, options.spanExporter);
+  cache.metrics.register(metrics);
+  registerEventMetrics(metrics, relay, events, database.background);
+  registerWebhookMetrics(metrics, database.background);
+  metrics.gaugeFrom('websocket_connections', 'Open WebSocket connections.', [], () => websocket.connections);
+  metrics.gaugeFrom('db_pool_connections', 'PostgreSQL pool connections by pool and state (total open, idle, waiting: checkouts queued for one).', ['pool', 'state'], () =>
+    database.pools().flatMap((p) => [[{ pool: p.name, state: 'total' }, p.total], [{ pool: p.name, state: 'idle' }, p.idle], [{ pool: p.name, state: 'waiting' }, p.waiting]] as Array<[Record<string, string>, number]>),
+  );
+
   const formatError = createErrorFormatter(log);
   // Every operation is measured before it runs, over HTTP and WebSocket alike (query-limits.ts).
   const limits = config.limits;
@@ -152,7 +173,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin(), requestLogPlugin(log, { slowOperationMs: config.slowOperationMs })],
+    plugins: [metrics.plugin(), ...(tracing ? [tracing.plugin()] : []), limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin(), requestLogPlugin(log, { slowOperationMs: config.slowOperationMs })],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -165,9 +186,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
     const locales = acceptedLocales(req.headers['accept-language']);
-    const tally = new StatementTally();
-    const context = createRequestContext({ ...services, db: database.db.withPlugin(tally) }, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales);
-    tallyStatementsOf(context, tally);
+    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales, telemetryOf(req));
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
@@ -178,16 +197,17 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const routes = options.routes ?? [];
   const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
-  const httpServer = createServer(createRouter({
+  const router = createRouter({
     graphql: handleGraphQL,
     cors,
     hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
     routes,
-    metrics: () => cache.metrics.toPrometheus() + eventMetrics(relay, events, () => websocket.connections),
+    metrics: config.metricsPort === undefined ? () => metrics.text() : null,
     probes: probeRoute(readiness),
     draining: () => readiness.isDraining,
     log,
-  }));
+  });
+  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
@@ -211,16 +231,21 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await cache.close();
     await rateLimits.close();
     await reads.close();
+    await tracing?.shutdown();
   };
+  let metricsServer: Server | undefined;
   try {
     await listen(httpServer, config.port, config.host);
+    if (config.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics, config.metricsPort, config.host);
   } catch (error) {
+    if (httpServer.listening) httpServer.close();
     // Nothing started here may outlive a failed start (the caller exits, or a test goes on).
     await websocket.close();
     await stopBehindHttp();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
+  const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : port;
 
   return {
     database,
@@ -236,6 +261,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     webhooks,
     rateLimits,
     readiness,
+    metrics,
+    metricsUrl: `http://${config.host}:${metricsPort}${METRICS_PATH}`,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is
@@ -245,6 +272,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await stopBehindHttp();
     },
   };
@@ -307,11 +335,6 @@ function replicaChangeLog(log: Logger) {
     status.serving
       ? log.info('A read replica serves reads', { replica: status.name, lagMs: status.lagMs })
       : (log.warn ?? log.info).call(log, 'A read replica serves no reads: they go to the primary', { replica: status.name, reason: status.reason });
-}
-
-/** The tag a statement starts with, `/\* functionName *\/` as the repositories write it, or null. */
-export function statementTagOf(text: string): string | null {
-  return /^\s*\/\*\s*([\w.:-]+)\s*\*\//.exec(text)?.[1] ?? null;
 }
 
 /** Connects to PostgreSQL (or opens the embedded database) and brings its schema up to date. */

@@ -5,6 +5,7 @@ import { DEFAULT_COMPRESSION_CONFIG, type CompressionConfig } from './server/com
 import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS } from './db/replicas.js';
 import { DEFAULT_READ_YOUR_WRITES_MS } from './server/read-routing.js';
 import { LOG_LEVELS, type LogConfig, type LogFormat, type LogLevel } from './shared/logger.js';
+import { DEFAULT_TRACING_CONFIG, type TracingConfig } from './server/tracing.js';
 
 /**
  * Every environment variable the API reads, validated once at start into one typed object.
@@ -63,6 +64,10 @@ export interface Config {
   slowOperationMs: number;
   /** On SIGTERM, /readyz answers 503 this long before the listener closes, so a load balancer stops sending new requests first. */
   shutdownDrainMs: number;
+  /** GET /metrics on a port of its own (on HOST), and then not on the public port; undefined: on the public port. */
+  metricsPort: number | undefined;
+  /** OpenTelemetry traces over OTLP/HTTP; off without OTEL_EXPORTER_OTLP_ENDPOINT. */
+  tracing: TracingConfig;
   /** Named prepared statements per connection; false behind PgBouncer in transaction mode (README, "PgBouncer"). */
   pgPreparedStatements: boolean;
   /** Streaming replicas for catalog and availability reads (README, "Read replicas"). */
@@ -305,6 +310,12 @@ function corsOrigins(env: NodeJS.ProcessEnv, allowCredentials: boolean): string[
   return entries;
 }
 
+function otlpEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  if (raw && !/^https?:\/\/[^/]/.test(raw)) throw new Error(`Expected OTEL_EXPORTER_OTLP_ENDPOINT to be an http(s) URL such as http://collector:4318, got "${raw}".`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const jwtSecret = env.AUTH_JWT_SECRET || (production ? undefined : DEVELOPMENT_JWT_SECRET);
@@ -403,6 +414,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     log: { level: logLevel(env), format: logFormat(env, process.stdout.isTTY === true) },
     slowOperationMs: integer(env, 'SLOW_OPERATION_MS', DEFAULT_SLOW_OPERATION_MS, 0, 600_000),
     shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS, 0, 600_000),
+    metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined,
+    tracing: {
+      otlpEndpoint: otlpEndpoint(env),
+      serviceName: env.OTEL_SERVICE_NAME || DEFAULT_TRACING_CONFIG.serviceName,
+    },
   };
 }
 
@@ -426,10 +442,10 @@ function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing'>>;
 
 /** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
-export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas'>;
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'tracing'>;
 
 /**
  * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
@@ -450,5 +466,6 @@ export function withDefaults(config: AppConfig): ResolvedAppConfig {
     compression: config.compression ?? DEFAULT_COMPRESSION_CONFIG,
     limits: config.limits ?? DEFAULT_LIMITS_CONFIG,
     replicas: config.replicas ?? DEFAULT_REPLICA_CONFIG,
+    tracing: config.tracing ?? DEFAULT_TRACING_CONFIG,
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { currentTracedRequest } from '../shared/request-telemetry.js';
 import { DatabaseAvailability, isConnectionError, markFromDatabase, type AvailabilityReport } from './connection-errors.js';
 import { DEFAULT_REPLICA_CHECK_INTERVAL_MS, DEFAULT_REPLICA_MAX_LAG_MS, ReadReplicas, type ReadReplicasOptions } from './replicas.js';
 import type { Database } from './tables.js';
@@ -141,7 +142,18 @@ export interface DatabaseHandle {
   read: Kysely<Database>;
   /** The read replicas and their lag (null without DATABASE_READ_URL); /readyz reports `status()`. */
   replicas: ReadReplicas | null;
+  /** The connection pools and how many of their connections are open, idle, and asked for (none for the embedded database). */
+  pools(): PoolStats[];
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** `primary`: the one pool `db` and `background` share. */
+  name: string;
+  total: number;
+  idle: number;
+  /** Checkouts waiting for a connection. */
+  waiting: number;
 }
 
 export interface ConnectOptions {
@@ -229,6 +241,8 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   let backgroundStatements = 0;
   const log = (event: LogEvent) => {
     statements++;
+    // While tracing: the span of this statement, in the trace of the request that sent it (request-telemetry.ts).
+    currentTracedRequest()?.trace?.statement(event.query.sql, event.queryDurationMillis);
     options.onStatement?.(event, false);
   };
   const logBackground = (event: LogEvent) => {
@@ -237,11 +251,12 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   };
 
   if (options.databaseUrl) {
-    const { preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
+    const { pool, preparing } = openPool(options.databaseUrl, options, options.availability ?? CONSOLE_AVAILABILITY_REPORT);
     // One wrapper for both instances: prepared statement names are per connection, so they must
     // come from one map. Only `db` is destroyed: it ends the pool they share.
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log });
     const background = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), log: logBackground });
+    const pools = () => [{ name: 'primary', total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }];
     const counts = { statementCount: () => statements, backgroundStatementCount: () => backgroundStatements };
     if (options.readUrls?.length) {
       const members = options.readUrls.map((url) => {
@@ -267,9 +282,9 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
         await primaryProbe.end();
         await db.destroy();
       };
-      return { db, background, read, replicas, backend: 'postgres', ...counts, close };
+      return { db, background, read, replicas, backend: 'postgres', ...counts, pools, close };
     }
-    return { db, background, read: db, replicas: null, backend: 'postgres', ...counts, close: () => db.destroy() };
+    return { db, background, read: db, replicas: null, backend: 'postgres', ...counts, pools, close: () => db.destroy() };
   }
 
   const { PGlite } = await import('@electric-sql/pglite');
@@ -283,5 +298,5 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   // Both instances take turns on the one session (the dialect's lock is per client).
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client), log });
   const background = new Kysely<Database>({ dialect: new PGliteDialect(client), log: logBackground });
-  return { db, background, read: db, replicas: null, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, close: () => db.destroy() };
+  return { db, background, read: db, replicas: null, backend: 'pglite', statementCount: () => statements, backgroundStatementCount: () => backgroundStatements, pools: () => [], close: () => db.destroy() };
 }

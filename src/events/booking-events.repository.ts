@@ -136,6 +136,21 @@ export async function markEventsPublished(db: Db, positions: string[]): Promise<
 // ---------------------------------------------------------------------------------------------
 // Readers
 
+/**
+ * Seconds since the oldest committed event not yet published occurred (0 when none): the outbox's
+ * lag, read at every scrape of GET /metrics. Two one-row reads, each the head of a partial index
+ * (unrelayed by id, positioned but unpublished by position): its cost does not grow with the backlog.
+ */
+export async function outboxLagSeconds(db: Db): Promise<number> {
+  const rows = await query<{ seconds: string | number }>(db, 'outboxLagSeconds', sql`
+    SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(oldest.occurred_at)), 0) AS seconds FROM (
+      (SELECT occurred_at FROM booking_events WHERE position IS NULL ORDER BY id LIMIT 1)
+      UNION ALL
+      (SELECT occurred_at FROM booking_events WHERE position IS NOT NULL AND published_at IS NULL ORDER BY position LIMIT 1)
+    ) oldest`);
+  return Math.max(0, Number(rows[0].seconds));
+}
+
 /** The last position handed out (0 before the first event). */
 export async function lastEventPosition(db: Db): Promise<number> {
   const rows = await query<{ last: string }>(db, 'lastEventPosition', sql`SELECT last_position AS last FROM booking_event_relay WHERE id = 1`);

@@ -7,6 +7,7 @@ import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { Logger } from '../shared/logger.js';
 import type { ReadRouting } from './read-routing.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
+import { RequestStatementCounter, type RequestTelemetry } from '../shared/request-telemetry.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 
 /** What every request shares with the running application. */
@@ -45,8 +46,16 @@ export interface RequestContext {
    * names and descriptions are served in the first one they have, unless a field's `locale` says.
    */
   locales: readonly string[];
+  /** What the HTTP request has cost so far (statements, loader batches; its spans when tracing), for its metrics and its log line. */
+  telemetry?: RequestTelemetry;
 }
 
-export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string, locales: readonly string[] = []): RequestContext {
-  return { viewer, loaders: new LoaderRegistry(app.db, viewer, app.reads ?? null), app, idempotencyKey, requestId, locales };
+/**
+ * With `telemetry` (HTTP requests), the request's `app.db` and loaders are the shared database seen
+ * through a counter of the request's statements: every statement the request sends is counted,
+ * whichever domain sends it, at the cost of one Kysely view per request.
+ */
+export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string, locales: readonly string[] = [], telemetry?: RequestTelemetry): RequestContext {
+  const services = telemetry ? { ...app, db: app.db.withPlugin(new RequestStatementCounter(telemetry)) } : app;
+  return { viewer, loaders: new LoaderRegistry(services.db, viewer, app.reads ?? null, telemetry), app: services, idempotencyKey, requestId, locales, telemetry };
 }

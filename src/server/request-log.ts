@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
 import { actorOf } from '../auth/viewer.js';
 import type { RequestContext } from './context.js';
 import type { Logger } from '../shared/logger.js';
@@ -24,32 +23,6 @@ export interface RequestLogLine {
 }
 
 /**
- * Counts the statements of one request: the composition root (app.ts) gives each request's context
- * `db.withPlugin(tally)`, so that its loaders, actions and transactions all run through it. A
- * counter per request, not a timer or a span: one increment per statement.
- */
-export class StatementTally implements KyselyPlugin {
-  count = 0;
-  transformQuery(args: PluginTransformQueryArgs) {
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs) {
-    this.count++;
-    return args.result;
-  }
-}
-
-/**
- * Each request's tally, for its log line, by the request's own services object (Apollo hands the
- * plugins a shallow copy of the context, which keeps it); a WeakMap, so the context type stays as it is.
- */
-const tallies = new WeakMap<object, StatementTally>();
-
-export function tallyStatementsOf(context: RequestContext, tally: StatementTally): void {
-  tallies.set(context.app, tally);
-}
-
-/**
  * One line per GraphQL request over HTTP, written when its answer is ready: `GraphQL operation` at
  * info, or `Slow operation` at warn past `slowOperationMs`. Client mistakes (user errors, parse and
  * validation errors, QUERY_TOO_COMPLEX) are only codes on this line; the error formatter alone logs
@@ -70,7 +43,8 @@ export function requestLogPlugin(log: Logger, options: { slowOperationMs: number
             viewer: contextValue?.viewer ? actorOf(contextValue.viewer) : 'anonymous',
             ms,
             documentHash: queryHash ?? null,
-            statements: contextValue?.app ? tallies.get(contextValue.app)?.count : undefined,
+            // Counted by the request's own database handle (shared/request-telemetry.ts), as its metrics are.
+            statements: contextValue?.telemetry?.statements,
             status: response.http.status ?? 200,
           };
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;

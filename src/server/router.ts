@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { sendDatabaseUnavailable } from './database-unavailable.js';
+import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { errorBody } from './http-error-body.js';
 import { GRAPHQL_PATH, sendError } from './http.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
-/** Counters for operators (cache hits, misses, invalidations, store errors; booking events), in the Prometheus text format. */
+/** Metrics for operators in the Prometheus text format (server/metrics.ts); on METRICS_PORT instead when that is set. */
 export const METRICS_PATH = '/metrics';
 
 /** Extra HTTP routes (the sandbox) tried for requests other than a POST to /graphql, before the 404. */
@@ -20,8 +21,8 @@ export interface RouterTargets {
   /** Server-to-server hooks under one path prefix (payment providers' webhooks). */
   hooks: { prefix: string; route: Route };
   routes: readonly Route[];
-  /** The body of GET /metrics. */
-  metrics: () => string;
+  /** The body of GET /metrics; null when the metrics are served on a port of their own (METRICS_PORT). */
+  metrics: (() => Promise<string>) | null;
   /** GET /healthz and /readyz (readiness.ts). */
   probes: Route;
   /** True once shutdown began: answers then close their connection, so keep-alive clients reconnect to another instance. */
@@ -48,8 +49,9 @@ export function createRouter(targets: RouterTargets): (req: IncomingMessage, res
       if (path.startsWith(hooks.prefix) && (await hooks.route(req, res, path))) return;
       for (const route of routes) if (await route(req, res, path)) return;
       if (path === GRAPHQL_PATH) return await graphql(req, res, search);
-      if (path === METRICS_PATH) {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics());
+      if (path === METRICS_PATH && metrics) {
+        const body = await metrics();
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(body);
         return;
       }
       if (await probes(req, res, path)) return;

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
+import type { RequestTelemetry } from './request-telemetry.js';
 
 /** Picks the handle of a viewer's replica-eligible reads (server/read-routing.ts). */
 export interface ReadChoice {
@@ -25,6 +26,8 @@ export class LoaderRegistry {
     readonly db: Db,
     readonly viewer: Viewer,
     private readonly reads: ReadChoice | null = null,
+    /** The request's metrics (batch sizes); absent outside an HTTP request (subscription events, tests). */
+    private readonly telemetry?: RequestTelemetry,
   ) {}
 
   /**
@@ -48,7 +51,17 @@ export class LoaderRegistry {
   get<K, V>(name: string, batch: (keys: readonly K[]) => Promise<ArrayLike<V | Error>>): DataLoader<K, V> {
     let loader = this.loaders.get(name);
     if (!loader) {
-      loader = new DataLoader<K, V>(batch, { maxBatchSize: 1000 });
+      // Batch sizes go to the request's metrics under the loader's name without its arguments
+      // ("BookingPageByBusinessId:{...}" counts as BookingPageByBusinessId): a bounded set of names.
+      const telemetry = this.telemetry;
+      const family = name.split(':', 1)[0];
+      const measured = telemetry
+        ? (keys: readonly K[]) => {
+            telemetry.loaderBatch(family, keys.length);
+            return batch(keys);
+          }
+        : batch;
+      loader = new DataLoader<K, V>(measured, { maxBatchSize: 1000 });
       this.loaders.set(name, loader);
     }
     return loader;

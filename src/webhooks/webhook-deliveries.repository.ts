@@ -171,6 +171,18 @@ export async function claimDueWebhookDeliveries(db: Db, limit: number, leaseMs: 
 }
 
 /**
+ * Pending deliveries due now (those of paused endpoints are parked at 'infinity' and not counted), at
+ * most `cap`: the webhook backlog at every scrape of GET /metrics, a range of the due index cut at `cap`.
+ */
+export async function countDueWebhookDeliveries(db: Db, cap: number): Promise<number> {
+  const rows = await query<{ due: string }>(db, 'countDueWebhookDeliveries', sql`
+    SELECT count(*) AS due FROM (
+      SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now() LIMIT ${cap}
+    ) due`);
+  return Number(rows[0].due);
+}
+
+/**
  * Records a 2xx answer and resets the endpoint's failure count. Whichever attempt of a delivery
  * succeeds first wins, even one whose lease had run out. The endpoint is locked first, as failures,
  * pauses and deletes lock it before its deliveries: one lock order, no deadlock.

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, statementTagOf } from '../../src/app.js';
+import { openDatabase } from '../../src/app.js';
+import { statementTagOf } from '../../src/shared/request-telemetry.js';
 import { DEVELOPMENT_PAYMENT_WEBHOOK_SECRET } from '../../src/config.js';
 import { pinoLogger, type LogLevel } from '../../src/shared/logger.js';
 import { SIGNATURE_HEADER } from '../../src/shared/webhook-signature.js';
@@ -47,7 +48,7 @@ describe('The logger (pino behind the Logger interface)', () => {
 
   it('reads the tag a statement starts with', () => {
     expect(statementTagOf('/* findBusinessesBySlugs */ SELECT 1')).toBe('findBusinessesBySlugs');
-    expect(statementTagOf('select "id" from "businesses"')).toBeNull();
+    expect(statementTagOf('select "id" from "businesses"')).toBeUndefined();
   });
 });
 

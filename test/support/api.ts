@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { startApp, type App, type AppConfig, type Route } from '../../src/app.js';
 import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/shared/logger.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { DatabaseHandle } from '../../src/db/connect.js';
 import { openIsolatedTestDatabase, openTestDatabase } from './database.js';
 
@@ -26,6 +27,8 @@ export interface TestApi {
   /** The statements sent to the database while `work` ran (run it alone: the count is per process). */
   countStatements<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }>;
   token(claims: TokenClaims): Promise<string>;
+  /** The body of GET /metrics (at app.metricsUrl: the public port, or METRICS_PORT's). */
+  metricsText(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -34,13 +37,13 @@ export interface TestApi {
  * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
  * second API process); `config` overrides the app's settings; `routes` are served before the API's own (the sandbox); `log` replaces the logger that keeps only errors.
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; routes?: Route[]; log?: Logger } = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; routes?: Route[]; log?: Logger; spanExporter?: SpanExporter } = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
   const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,
-    { log: options.log ?? testLogger, routes: options.routes },
+    { log: options.log ?? testLogger, routes: options.routes, spanExporter: options.spanExporter },
   );
   return {
     app,
@@ -65,6 +68,11 @@ export async function startTestApi(options: { config?: Partial<AppConfig>; datab
       return { result, statements: database.statementCount() - before };
     },
     token: (claims) => signDevelopmentToken(TEST_JWT_SECRET, claims),
+    async metricsText() {
+      const res = await fetch(app.metricsUrl);
+      expect(res.status).toBe(200);
+      return res.text();
+    },
     async close() {
       await app.stop();
       if (ownDatabase) await database.close();
