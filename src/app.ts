@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -167,13 +167,15 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const limiter = new QueryLimiter(new QueryCostAnalyzer(schema, limits));
   const gateway = jitGateway(schema);
   const charger = rateLimitCharger(rateLimits, { pointsOf: options.pointsOf ?? rateLimitPointsOf });
+  // What watches every operation, start to answer: over Apollo's pipeline and the hot path alike.
+  const observers = [metrics.plugin(), ...(tracing ? [tracing.plugin()] : []), requestLogPlugin(log, { slowOperationMs: config.slowOperationMs })] as ApolloServerPlugin<RequestContext>[];
   const apollo = new ApolloServer<RequestContext>({
     gateway,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Cache-control hints are not used; its default plugin wraps every field resolver.
     // The limits first: a plugin after them (the rate limiter) finds the cost (requestedCostOf).
-    plugins: [metrics.plugin(), ...(tracing ? [tracing.plugin()] : []), limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin(), requestLogPlugin(log, { slowOperationMs: config.slowOperationMs })],
+    plugins: [...observers, limiter.plugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled(), charger.plugin()],
     // The parser stops at the token limit, before validation's rules (some quadratic) run.
     parseOptions: { maxTokens: limits.maxTokens },
     // Off in production unless asked for: the schema is then no map for an attacker, and with it
@@ -190,7 +192,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
-  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter, hotPath: new HotPath(gateway, limiter, charger) });
+  }, createBodyWriter(config.compression), { maxResponseBytes: limits.maxResponseBytes, log, limiter, hotPath: new HotPath(gateway, limiter, charger, observers) });
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse, type GraphQLRequestListener } from '@apollo/server';
 import type { JitGateway } from './jit-executor.js';
 import { QUERY_COST_EXTENSION, type QueryLimiter } from './query-limits.js';
 import type { RateLimitCharger } from './rate-limit-plugin.js';
@@ -51,10 +52,18 @@ const HAND_IT_OFF: HotOutcome = { handOff: true };
  * text, plugin hooks, a cloned context) and its stringify were about 6% of the API's CPU.
  */
 export class HotPath {
+  /**
+   * `observers` are the plugins that watch every operation from its start to its answer (metrics,
+   * traces, the log line): the hot path runs their `requestDidStart` and `willSendResponse` hooks as
+   * Apollo would, with the fields they read, so a repeated query is measured, traced and logged like
+   * any other. A request handed to Apollo after they started is observed again there from its
+   * start; what they began here is dropped (a trace then holds an unfinished operation span).
+   */
   constructor(
     private readonly gateway: JitGateway,
     private readonly limiter: QueryLimiter,
     private readonly charger: RateLimitCharger,
+    private readonly observers: readonly ApolloServerPlugin<HandedOffContext>[] = [],
   ) {}
 
   /** `contextOf` is called only for a text Apollo has run before; when it fails, Apollo answers. */
@@ -68,6 +77,7 @@ export class HotPath {
       return HAND_IT_OFF;
     }
     const { variables } = request;
+    const observed = this.observers.length ? await this.startObservers(request, context) : null;
     if (this.limiter.check(request.query, prepared.document, request.operationName, variables, context)) return HAND_IT_OFF;
     const verdict = await this.charger.charge({
       contextValue: context,
@@ -89,6 +99,33 @@ export class HotPath {
     // As Apollo writes it: its field order (errors, data, extensions), the plugins' order (the
     // limits, then the rate limiter), a newline at the end.
     const extensions = { [QUERY_COST_EXTENSION]: this.limiter.costExtensionOf(context), rateLimit: this.charger.extensionOf(verdict) };
-    return { body: `${JSON.stringify({ data: result.data, extensions })}\n` };
+    const body = `${JSON.stringify({ data: result.data, extensions })}\n`;
+    if (observed) await this.endObservers(observed, prepared, { data: result.data, extensions });
+    return { body };
+  }
+
+  private async startObservers(request: HotRequest, context: HandedOffContext) {
+    const started = {
+      contextValue: context,
+      request: { query: request.query, operationName: request.operationName ?? undefined, variables: request.variables },
+    } as unknown as Parameters<NonNullable<ApolloServerPlugin<HandedOffContext>['requestDidStart']>>[0];
+    const listeners = await Promise.all(this.observers.map((plugin) => plugin.requestDidStart?.(started)));
+    return { started, listeners: listeners.filter((l): l is GraphQLRequestListener<HandedOffContext> => Boolean(l)) };
+  }
+
+  private async endObservers(
+    observed: { started: object; listeners: GraphQLRequestListener<HandedOffContext>[] },
+    prepared: NonNullable<ReturnType<JitGateway['prepared']>>,
+    singleResult: { data: unknown; extensions: Record<string, unknown> },
+  ): Promise<void> {
+    const ended = {
+      ...observed.started,
+      document: prepared.document,
+      operation: prepared.operation,
+      operationName: prepared.operationName,
+      queryHash: prepared.queryHash,
+      response: { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult } },
+    } as unknown as GraphQLRequestContextWillSendResponse<HandedOffContext>;
+    for (const listener of observed.listeners) await listener.willSendResponse?.(ended);
   }
 }

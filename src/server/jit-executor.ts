@@ -22,6 +22,8 @@ export interface PreparedOperation {
   readonly operationName: string | null;
   readonly query: CompiledQuery;
   readonly guard: StringGuard;
+  /** Apollo's hash of the query text (the log line's `documentHash`). */
+  readonly queryHash: string;
 }
 
 export interface JitGateway extends GatewayInterface {
@@ -63,6 +65,7 @@ export function jitGateway(schema: GraphQLSchema): JitGateway {
         operationName: requestContext.operationName ?? null,
         query: result,
         guard: guardFor(schema, requestContext.document, requestContext.operation),
+        queryHash: requestContext.queryHash,
       };
       compiled.set(key, entry);
     }

@@ -114,7 +114,8 @@ export class Tracing {
             }
             const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
             if (errors?.length) span.setStatus({ code: SpanStatusCode.ERROR, message: String(errors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
-            span.end();
+            // On the clock the statements' spans use (statement() above), so that theirs nest within it.
+            span.end(performance.timeOrigin + performance.now());
             requestTrace.operation = undefined;
           },
         };

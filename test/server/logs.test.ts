@@ -104,6 +104,17 @@ describe('One line per GraphQL request', () => {
     expect(linesOf('log-test-sql')).toEqual([expect.objectContaining({ operationName: 'Page', statements })]);
   });
 
+  it('logs a query sent again (answered by the hot path, past Apollo) with the same line as the first time', async () => {
+    const query = 'query Repeated { businesses(first: 2) { nodes { id services(first: 2) { nodes { id } } } } }';
+    const first = await api.countStatements(() => api.gql(query, undefined, { headers: { 'x-request-id': 'log-test-repeat-1' } }));
+    const second = await api.countStatements(() => api.gql(query, undefined, { headers: { 'x-request-id': 'log-test-repeat-2' } }));
+    expect(second.statements).toBe(first.statements);
+    const [one] = linesOf('log-test-repeat-1');
+    expect(linesOf('log-test-repeat-2')).toEqual([
+      expect.objectContaining({ msg: 'GraphQL operation', operationName: 'Repeated', operationType: 'query', statements: second.statements, status: 200, documentHash: one.documentHash }),
+    ]);
+  });
+
   it('logs client mistakes as codes on the info line, never at error level with a stack', async () => {
     const before = captured.lines().length;
     await api.gql('{ viewer { role', undefined, { headers: { 'x-request-id': 'log-test-parse' } });

@@ -35,6 +35,17 @@ describe('GET /metrics', () => {
     expect(delta('graphql_operation_sql_statements_sum')).toBe(statements);
   });
 
+  it('observes a query sent again (answered by the hot path, past Apollo) as the first', async () => {
+    const labels = { operation: 'BusinessPage', type: 'query' };
+    await api.gql(BUSINESS_PAGE, { slug: scene.business.slug }, { token: scene.tokens.admin });
+    const before = await api.metricsText();
+    const { statements } = await api.countStatements(() => api.gql(BUSINESS_PAGE, { slug: scene.business.slug }, { token: scene.tokens.admin }));
+    const after = await api.metricsText();
+    const delta = (name: string) => (sampleValue(after, name, labels) ?? 0) - (sampleValue(before, name, labels) ?? 0);
+    expect(delta('graphql_operation_duration_seconds_count')).toBe(1);
+    expect(delta('graphql_operation_sql_statements_sum')).toBe(statements);
+  });
+
   it('observes HTTP requests by route, method and status, whatever path a client tries', async () => {
     await api.gql('{ __typename }');
     await fetch(new URL('/no/such/path', api.app.url));

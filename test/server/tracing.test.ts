@@ -29,6 +29,18 @@ describe('Traces of a request', () => {
   afterAll(() => api.close());
   beforeEach(() => exporter.reset());
 
+  it('traces a query sent again (answered by the hot path, past Apollo) as the first: request > operation > its statements', async () => {
+    await api.gql(BUSINESS_PAGE, { slug: scene.business.slug }, { token: scene.tokens.admin });
+    exporter.reset();
+    const { result, statements } = await api.countStatements(() => api.gql(BUSINESS_PAGE, { slug: scene.business.slug }, { token: scene.tokens.admin }));
+    expect(result.errors).toBeUndefined();
+    const spans = exporter.getFinishedSpans();
+    const [request] = spans.filter((s) => s.kind === SpanKind.SERVER);
+    const operations = childrenOf(spans, request);
+    expect(operations.map((s) => s.name)).toEqual(['query BusinessPage']);
+    expect(childrenOf(spans, operations[0])).toHaveLength(statements);
+  });
+
   it('nests a nested page as request > operation > one span per SQL statement, named by its tag', async () => {
     const { result, statements } = await api.countStatements(() => api.gql(BUSINESS_PAGE, { slug: scene.business.slug }, { token: scene.tokens.admin }));
     expect(result.errors).toBeUndefined();
