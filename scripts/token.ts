@@ -27,7 +27,7 @@ async function main() {
       expires: { type: 'string', default: '12h' },
     },
   });
-  const role = values.role as TokenClaims['role'];
+  const role = values.role as (typeof ROLES)[number];
   if (!ROLES.includes(role)) fail(`Expected --role to be one of ${ROLES.join(', ')}, got ${values.role ?? 'nothing'}.`);
   const secret = loadConfig().auth.jwtSecret;
   if (!secret) fail('Expected AUTH_JWT_SECRET: tokens are signed with it.');
@@ -49,7 +49,7 @@ async function main() {
   const business = body.data?.business;
   if (!business) fail(`No business with slug "${values.business}".`);
 
-  const claims: TokenClaims = { sub: values.sub ?? `dev-${role}`, role, business_id: business.id };
+  const claims: Extract<TokenClaims, { role: string }> = { sub: values.sub ?? `dev-${role}`, role, business_id: business.id };
   if (role === 'partner') claims.partner_id = values.partner ?? business.partners.nodes[0]?.id ?? fail('The business has no partner.');
   if (role === 'customer') claims.customer_id = values.customer ?? business.customers.nodes[0]?.id ?? fail('The business has no customer.');
   console.log(await sign(claims));

@@ -1,4 +1,5 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
+import { teamMutations } from './accounts/team.mutations.js';
 import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
@@ -44,4 +45,5 @@ export const resolverMaps: Resolvers[] = [
   bookingEventResolvers,
   webhookResolvers,
   webhookMutations,
+  teamMutations,
 ];

@@ -94,6 +94,21 @@ export interface MembershipsTable {
   removed_at: Timestamp | null;
 }
 
+export interface InvitationsTable {
+  id: GeneratedId;
+  business_id: Id;
+  email: string;
+  role: MembershipRoleColumn;
+  partner_id: Id | null;
+  token_hash: string;
+  invited_by: string;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: Id | null;
+  membership_id: Id | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface PartnerSlotsTable {
   id: GeneratedId;
   business_id: Id;
@@ -276,6 +291,7 @@ export interface Database {
   customers: CustomersTable;
   accounts: AccountsTable;
   memberships: MembershipsTable;
+  invitations: InvitationsTable;
   partner_slots: PartnerSlotsTable;
   bookings: BookingsTable;
   payments: PaymentsTable;

@@ -108,6 +108,8 @@ export function startWebSocketEndpoint(options: {
   schema: GraphQLSchema;
   services: AppServices;
   verifier: TokenVerifier;
+  /** Adds an account's memberships and customer records to its viewer, per subscription (see accounts/account-access.ts). */
+  grantsOf?: (viewer: Viewer) => Promise<Viewer>;
   config: WebSocketConfig;
   formatError: ReturnType<typeof createErrorFormatter>;
   rateLimits?: RateLimits;
@@ -189,7 +191,7 @@ export function startWebSocketEndpoint(options: {
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // The subscription being started is already counted.
         if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
           return [
@@ -211,7 +213,9 @@ export function startWebSocketEndpoint(options: {
         if (guard.literalErrors.length) return guard.literalErrors;
         const refused = guard.check(payload.variables);
         if (refused) return [refused];
-        const contextValue = createRequestContext(services, ctx.extra.viewer!, null, randomUUID());
+        // Grants as of this subscription: a membership revoked later ends nothing already subscribed.
+        const viewer = options.grantsOf ? await options.grantsOf(ctx.extra.viewer!) : ctx.extra.viewer!;
+        const contextValue = createRequestContext(services, viewer, null, randomUUID());
         const tooComplex = options.limiter?.check(payload.query, document, payload.operationName, payload.variables, contextValue);
         if (tooComplex) return [tooComplex];
         return {

@@ -1,5 +1,5 @@
 import { freeTextInput, MAX_CITY_LENGTH } from '../shared/free-text.js';
-import { canSeeCustomer } from '../auth/access.js';
+import { isStaffOf } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
 import { todayIn, withinAdvance } from '../availability/available-starts.js';
 import { findBusinessesByIds } from '../businesses/businesses.repository.js';
@@ -113,24 +113,24 @@ export async function checkBookingWindow(trx: Trx, businessId: string, startsAt:
   }
 }
 
-/** The customer the claim is for: the caller, or the one staff name; another tenant's reads NOT_FOUND. */
+/**
+ * The customer the claim is for: the one named, if the caller is staff of its business or it is
+ * the caller's own record; else the caller's own customer record. Another tenant's reads NOT_FOUND.
+ */
 export async function loadCustomer(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<CustomerModel> {
   const customerId = resolveCustomer(viewer, input);
   const customer = (await findCustomersByIds(trx, [customerId]))[0];
-  if (!customer || !canSeeCustomer(viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+  const own = viewer.customers.some((c) => c.customerId === customer?.id);
+  if (!customer || !(own || isStaffOf(viewer, customer.businessId))) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
   return customer;
 }
 
-/** A customer books for themself; staff and admins name the customer. */
+/** A customer books for themself (their only customer record); staff and admins name the customer. */
 function resolveCustomer(viewer: Viewer, input: SlotClaimInput): string {
-  if (viewer.role === 'CUSTOMER') {
-    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== viewer.customerId) {
-      abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
-    }
-    return viewer.customerId!;
-  }
-  if (!input.customerId) abort('INVALID_INPUT', 'Expected `customerId`: staff book on behalf of a customer.', ['input', 'customerId']);
-  return rawIdOrAbort(input.customerId, 'Customer', 'customerId');
+  if (input.customerId) return rawIdOrAbort(input.customerId, 'Customer', 'customerId');
+  if (viewer.customers.length === 1) return viewer.customers[0].customerId;
+  const why = viewer.customers.length ? 'the caller is a customer of several businesses' : 'staff book on behalf of a customer';
+  return abort('INVALID_INPUT', `Expected \`customerId\`: ${why}.`, ['input', 'customerId']);
 }
 
 async function loadService(trx: Trx, businessId: string, serviceGid: string): Promise<ServiceModel> {

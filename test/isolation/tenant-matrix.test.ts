@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS_CONFIG, DEFAULT_RATE_LIMIT_CONFIG } from '../../src/conf
 import { resolverMaps } from '../../src/resolvers.js';
 import { buildExecutableSchema } from '../../src/server/schema.js';
 import { toGlobalId, type NodeType } from '../../src/shared/global-id.js';
+import { insertMembership } from '../../src/accounts/accounts.repository.js';
 import { signDevelopmentToken } from '../../src/auth/tokens.js';
 import { loggedErrors, startTestApi, TEST_JWT_SECRET, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { record, untilSubscribed, wsClient } from '../support/subscriptions.js';
@@ -21,8 +22,12 @@ import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant
  * is added; a Node type the seed has no row of fails the completeness guard.
  */
 
-/** Tenant A's callers (an admin sees every tenant: it proves tenant B's IDs real instead). */
-const ROLES = ['anonymous', 'customer', 'partner', 'staff'] as const;
+/**
+ * Tenant A's callers (an admin sees every tenant: it proves tenant B's IDs real instead). `owner` is
+ * an account token: owner of business A and, through a second membership, partner in a third
+ * business C, so that every rule's OR over memberships is tried against tenant B.
+ */
+const ROLES = ['anonymous', 'customer', 'partner', 'staff', 'owner'] as const;
 type Role = (typeof ROLES)[number];
 /** Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only. */
 const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot']);
@@ -87,11 +92,14 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     });
     a = await seedTenant(api, 'A');
     b = await seedTenant(api, 'B');
+    const c = await seedTenant(api, 'C');
+    await insertMembership(api.db, { accountId: a.ownerAccountId, businessId: c.business.id, role: 'partner', partnerId: c.partner.id });
     tokens = {
       anonymous: undefined,
       customer: a.tokens.customer,
       partner: a.tokens.partner,
       staff: a.tokens.staff,
+      owner: a.tokens.owner,
     };
     const header = (alg: string) => Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url');
     const claims = (c: object) => Buffer.from(JSON.stringify({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600, ...c })).toString('base64url');
