@@ -129,3 +129,12 @@ export async function updateMembershipRole(trx: Trx, id: string, role: Membershi
     UPDATE memberships AS m SET role = ${role}, partner_id = ${partnerId}::bigint WHERE m.id = ${id}::bigint RETURNING ${MEMBERSHIP_COLUMNS}`);
   return row;
 }
+
+/**
+ * Locks the account's row: registrations of one account wait for each other, so that of two
+ * concurrent first bookings the second finds the first's customer record (the unique index on
+ * e-mail would otherwise refuse the second's insert rather than hand it the record).
+ */
+export async function lockAccountById(trx: Trx, id: string): Promise<void> {
+  await query(trx, 'lockAccountById', sql`SELECT 1 FROM accounts WHERE id = ${id}::bigint FOR UPDATE`);
+}

@@ -89,7 +89,7 @@ export async function createBooking(trx: Trx, viewer: Viewer, input: CreateBooki
     audit: [auditEntry(booking, 'booking.created', undefined, { ...snapshot(booking), slotIds: slots.map((s) => s.id), ...(claim.holdId ? { holdId: claim.holdId } : {}) })],
   };
   const consumed = claim.holdId ? await consumeHold(trx, claim.holdId, booking) : {};
-  return { value: booking, ...combine(created, consumed) };
+  return { value: booking, ...combine(claim.registration, created, consumed) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
 import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, orAnyAccount, roles } from '../shared/mutation.js';
 import type { BookingModel } from './booking.model.js';
 import { bookingById } from './bookings.loaders.js';
 import { changeBookingStatus, checkCancelReason, createBooking, rescheduleBooking } from './bookings.actions.js';
@@ -31,7 +31,7 @@ export const bookingMutations: Resolvers = {
   Mutation: {
     bookingCreate: mutation({
       name: 'bookingCreate',
-      who: { expected: 'a customer, staff or admin token to create a booking', scope: roles('ADMIN', 'STAFF', 'CUSTOMER') },
+      who: { expected: 'an account, customer, staff or admin token to create a booking', scope: orAnyAccount(roles('ADMIN', 'STAFF', 'CUSTOMER')) },
       inside: (trx, { viewer, input }) => createBooking(trx, viewer, input),
       remember: rememberBooking,
       payload: bookingPayload,

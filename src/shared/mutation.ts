@@ -134,6 +134,11 @@ export function roles(...allowed: Viewer['role'][]): (viewer: Viewer) => Viewer 
   return (viewer) => (allowed.some((role) => holds(viewer, role)) ? viewer : null);
 }
 
+/** Adds every account token to `scope`'s callers: an account books for itself, registering as a customer where it is none yet. */
+export function orAnyAccount(scope: (viewer: Viewer) => Viewer | null): (viewer: Viewer) => Viewer | null {
+  return (viewer) => (viewer.accountId ? viewer : scope(viewer));
+}
+
 /** A mutation's resolver from its definition. */
 export function mutation<I extends object, S, O, T>(definition: MutationDefinition<I, S, O, T>) {
   return async (_parent: unknown, args: { input: I }, context: RequestContext) => {
