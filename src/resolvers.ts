@@ -1,5 +1,6 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { teamMutations } from './accounts/team.mutations.js';
+import { customerEraseMutations } from './customers/customer-erase.mutations.js';
 import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
@@ -46,4 +47,5 @@ export const resolverMaps: Resolvers[] = [
   webhookResolvers,
   webhookMutations,
   teamMutations,
+  customerEraseMutations,
 ];

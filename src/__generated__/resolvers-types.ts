@@ -457,6 +457,23 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** The customer `customerErase` erases. */
+export type CustomerEraseInput = {
+  /** The customer to erase. */
+  customerId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `customerErase`. */
+export type CustomerErasePayload = {
+  __typename?: 'CustomerErasePayload';
+  /** The customer as erased (its placeholder name and e-mail), or `null` if `userErrors` is not empty. */
+  customer?: Maybe<Customer>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A day of the week. */
 export type DayOfWeek =
   /** Friday. */
@@ -608,6 +625,8 @@ export type Mutation = {
   bookingMarkNoShow: BookingMarkNoShowPayload;
   /** Moves a pending or confirmed booking to a new start time (and optionally another partner). The old slots are freed only if the new ones are taken: on any error the booking is unchanged. */
   bookingReschedule: BookingReschedulePayload;
+  /** Erases a customer's personal data, at the customer's own request or by the business's owners and staff: name and e-mail are replaced and the account link is cut; bookings and payments are kept for accounting. Erasing an erased customer changes nothing. */
+  customerErase: CustomerErasePayload;
   /** Accepts an invitation with its token: the signed-in account (an account token) becomes a member of the business. */
   invitationAccept: InvitationAcceptPayload;
   /** Invites an e-mail address to the business's team, as an owner, staff or a partner; the payload carries the invitation's single-use token, shown only there. Owners invite any role; staff invite staff and partners. */
@@ -678,6 +697,12 @@ export type MutationBookingMarkNoShowArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationBookingRescheduleArgs = {
   input: BookingRescheduleInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationCustomerEraseArgs = {
+  input: CustomerEraseInput;
 };
 
 
@@ -1767,6 +1792,8 @@ export type ResolversTypes = {
   Customer: ResolverTypeWrapper<CustomerModel>;
   CustomerConnection: ResolverTypeWrapper<Page<CustomerModel>>;
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
+  CustomerEraseInput: CustomerEraseInput;
+  CustomerErasePayload: ResolverTypeWrapper<Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
@@ -1870,6 +1897,8 @@ export type ResolversParentTypes = {
   Customer: CustomerModel;
   CustomerConnection: Page<CustomerModel>;
   CustomerEdge: Edge<CustomerModel>;
+  CustomerEraseInput: CustomerEraseInput;
+  CustomerErasePayload: Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
@@ -2076,6 +2105,11 @@ export type CustomerEdgeResolvers<ContextType = RequestContext, ParentType exten
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 };
 
+export type CustomerErasePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerErasePayload'] = ResolversParentTypes['CustomerErasePayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -2133,6 +2167,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   bookingCreate?: Resolver<ResolversTypes['BookingCreatePayload'], ParentType, ContextType, RequireFields<MutationBookingCreateArgs, 'input'>>;
   bookingMarkNoShow?: Resolver<ResolversTypes['BookingMarkNoShowPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
   bookingReschedule?: Resolver<ResolversTypes['BookingReschedulePayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
+  customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
   invitationAccept?: Resolver<ResolversTypes['InvitationAcceptPayload'], ParentType, ContextType, RequireFields<MutationInvitationAcceptArgs, 'input'>>;
   memberInvite?: Resolver<ResolversTypes['MemberInvitePayload'], ParentType, ContextType, RequireFields<MutationMemberInviteArgs, 'input'>>;
   membershipRemove?: Resolver<ResolversTypes['MembershipRemovePayload'], ParentType, ContextType, RequireFields<MutationMembershipRemoveArgs, 'input'>>;
@@ -2426,6 +2461,7 @@ export type Resolvers<ContextType = RequestContext> = {
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerErasePayload?: CustomerErasePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Invitation?: InvitationResolvers<ContextType>;

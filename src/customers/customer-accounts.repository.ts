@@ -30,3 +30,19 @@ export async function upsertAccountCustomer(trx: Trx, args: { businessId: string
     RETURNING c.id, c.business_id AS "businessId", c.email, c.name, (c.xmax = 0) AS created`);
   return row;
 }
+
+/** A live customer, locked for its erasure, with whether it was erased already. */
+export async function lockCustomerForErasure(trx: Trx, id: string): Promise<(CustomerModel & { accountId: string | null; erased: boolean }) | undefined> {
+  const [row] = await query<CustomerModel & { accountId: string | null; erased: boolean }>(trx, 'lockCustomerForErasure', sql`
+    SELECT c.id, c.business_id AS "businessId", c.email, c.name, c.account_id AS "accountId", c.erased_at IS NOT NULL AS erased
+    FROM customers c WHERE c.id = ${id}::bigint AND c.deleted_at IS NULL FOR UPDATE`);
+  return row;
+}
+
+/** Replaces the customer's name and e-mail (the placeholder address cannot be delivered to: .invalid) and cuts the account link. */
+export async function eraseCustomer(trx: Trx, id: string): Promise<CustomerModel> {
+  const [row] = await query<CustomerModel>(trx, 'eraseCustomer', sql`
+    UPDATE customers AS c SET name = 'Erased customer', email = 'erased-' || c.id || '@erased.invalid', account_id = NULL, erased_at = now()
+    WHERE c.id = ${id}::bigint RETURNING c.id, c.business_id AS "businessId", c.email, c.name`);
+  return row;
+}

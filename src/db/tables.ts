@@ -69,6 +69,7 @@ export interface CustomersTable {
   email: string;
   name: string;
   account_id: Id | null;
+  erased_at: Timestamp | null;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }

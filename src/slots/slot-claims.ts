@@ -173,8 +173,9 @@ async function registerCustomer(trx: Trx, viewer: Viewer, businessId: string): P
   return {
     customer,
     registration: {
+      // No name or e-mail in the audit row: customerErase could not take them back out of it.
       changes: [{ action: 'customer.registered', businessId, partnerIds: [], ranges: [], accountIds: [accountId], availability: false }],
-      audit: [{ businessId, entity: 'customer', entityId: customer.id, action: 'customer.registered', changes: { after: { accountId, email: customer.email, name: customer.name } } }],
+      audit: [{ businessId, entity: 'customer', entityId: customer.id, action: 'customer.registered', changes: { after: { accountId } } }],
     },
   };
 }
