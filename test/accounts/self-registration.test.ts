@@ -31,6 +31,9 @@ describe('Customers: self-registration by booking', () => {
     expect((await auditRows(api.db, rows[0].id, 'customer')).map((r: any) => r.action)).toEqual(['customer.registered']);
     // The next request knows the record; a second booking uses it.
     expect((await api.gql(RECORDS, {}, { token: account.token })).data.viewer.customerRecords).toEqual([{ id: res.data.bookingCreate.booking.customer.id, email: account.email, business: { slug: built.business.slug } }]);
+    // A customer there, nothing more: its own booking only, no customer list.
+    const seen = await api.gql(`query($slug: String!) { business(slug: $slug) { bookings(first: 10) { nodes { id } } customers(first: 10) { nodes { id } } } }`, { slug: built.business.slug }, { token: account.token });
+    expect(seen.data.business).toEqual({ bookings: { nodes: [{ id: res.data.bookingCreate.booking.id }] }, customers: { nodes: [] } });
     const again = await api.gql(CREATE, { input: { slotIds: [built.partners[0].slots[2].gid] } }, { token: account.token });
     expect(again.data.bookingCreate.booking.customer.id).toBe(res.data.bookingCreate.booking.customer.id);
     expect((await customersOf(api, built.business.id)).filter((c) => c.account_id === account.id)).toHaveLength(1);

@@ -31,6 +31,14 @@ const ROLES = ['anonymous', 'customer', 'partner', 'staff', 'owner'] as const;
 type Role = (typeof ROLES)[number];
 /** Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only. */
 const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot']);
+/**
+ * An account books at any business, registering as its customer there (self-registration): for an
+ * account token, booking or holding another tenant's public slots and services is the feature, not
+ * a leak, and changes that tenant by design. Those cases are left out here and tried by
+ * test/accounts/self-registration.test.ts (the account gets a record there and sees only its own).
+ */
+const SELF_SERVICE = new Set(['bookingCreate', 'slotHold']);
+const selfService = (role: Role, mutation: string, type: string) => role === 'owner' && SELF_SERVICE.has(mutation) && PUBLIC_CATALOG.has(type);
 const MISSING_RAW_ID = '999999999';
 /** The seed and each pass send hundreds of requests: generous limits for a loaded machine (timings are not asserted). */
 const SLOW_MS = 180_000;
@@ -333,7 +341,9 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
           continue;
         }
         for (const gid of mutationSamples(type)) {
-          for (const role of ROLES) cases.push({ kind: 'mutation', role, what: `${field.name}(${slot.path.join('.')})`, type, foreign: gid, missing: missingOf(type), field, slot, sel });
+          for (const role of ROLES) {
+            if (!selfService(role, field.name, type)) cases.push({ kind: 'mutation', role, what: `${field.name}(${slot.path.join('.')})`, type, foreign: gid, missing: missingOf(type), field, slot, sel });
+          }
         }
       }
     }
@@ -385,11 +395,13 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
     expect(b.keyed.length).toBeGreaterThan(0);
     let fresh = 0;
     for (const keyed of b.keyed) {
+      const operation = /\{\s*(\w+)\(/.exec(keyed.query)?.[1] ?? keyed.query;
       for (const role of ROLES) {
+        // B's own bookings and holds name B's public slots: an account would register there (see SELF_SERVICE).
+        if (selfService(role, operation, 'Slot')) continue;
         // B's own mutation, word for word, as A's caller with the same subject: B's key must mean nothing to A.
         const sendWith = async (key: string) => answerOf(await api.gql(keyed.query, { input: keyed.input }, { token: tokenOf(role), headers: { 'idempotency-key': key } }));
         const freshKey = `fresh-${++fresh}`;
-        const operation = /\{\s*(\w+)\(/.exec(keyed.query)?.[1] ?? keyed.query;
         judge({ kind: 'mutation', role, what: `${operation} with tenant B's key (${keyed.role}'s)`, type: 'idempotency key', foreign: keyed.key, missing: freshKey }, await sendWith(keyed.key), await sendWith(freshKey), true, JSON.stringify(keyed.input));
       }
     }
