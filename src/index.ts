@@ -4,11 +4,11 @@ import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { installProcessGuards } from './process-guards.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
+import { DEMO_ACCOUNT_ROLES, demoAccountToken, seedDemoAccounts } from './seed/demo-accounts.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
-import { toGlobalId } from './shared/global-id.js';
 
 /** How long shutdown waits for requests in flight before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -25,6 +25,7 @@ async function main() {
   }
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
+  if (demo) await seedDemoAccounts(database.db, demo);
 
   const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
   const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });
@@ -38,7 +39,7 @@ async function main() {
   console.log(`  GraphQL endpoint: ${app.url}   (POST application/json)`);
   console.log(`  Sandbox:          ${app.url}   (open it in a browser)`);
   console.log(`  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`);
-  if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo);
+  if (demo && config.auth.jwtSecret) await printDemoTokens(config.auth.jwtSecret, demo, config.auth.acceptClaimTokens !== false);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -55,23 +56,18 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-async function printDemoTokens(secret: string, demo: DemoSummary) {
+async function printDemoTokens(secret: string, demo: DemoSummary, serviceTokens: boolean) {
   console.log('\nDemo tokens (development secret; send as "Authorization: Bearer <token>"):');
-  console.log(`  admin: ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
+  if (serviceTokens) console.log(`  admin (service token): ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
   for (const business of demo.businesses) {
-    const business_id = toGlobalId('Business', business.id);
     console.log(`  ${business.slug} (${business.kind})`);
-    console.log(`    staff:    ${await signDevelopmentToken(secret, { sub: `demo-staff-${business.slug}`, role: 'staff', business_id })}`);
-    if (business.partnerIds[0]) {
-      const partner_id = toGlobalId('Partner', business.partnerIds[0]);
-      console.log(`    partner:  ${await signDevelopmentToken(secret, { sub: `demo-partner-${business.partnerIds[0]}`, role: 'partner', business_id, partner_id })}`);
-    }
-    if (business.customerIds[0]) {
-      const customer_id = toGlobalId('Customer', business.customerIds[0]);
-      console.log(`    customer: ${await signDevelopmentToken(secret, { sub: `demo-customer-${business.customerIds[0]}`, role: 'customer', business_id, customer_id })}`);
+    for (const role of DEMO_ACCOUNT_ROLES) {
+      if (role === 'partner' && !business.partnerIds[0]) continue;
+      if (role === 'customer' && !business.customerIds[0]) continue;
+      console.log(`    ${`${role}:`.padEnd(9)} ${await demoAccountToken(secret, role, business.slug)}`);
     }
   }
-  console.log('More: npm run token -- --role staff --business <slug>\n');
+  console.log('More: npm run token -- --role owner|staff|partner|customer --business <slug>\n');
 }
 
 function checkPortIsFree(host: string, port: number): Promise<void> {

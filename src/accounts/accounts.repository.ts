@@ -138,3 +138,11 @@ export async function updateMembershipRole(trx: Trx, id: string, role: Membershi
 export async function lockAccountById(trx: Trx, id: string): Promise<void> {
   await query(trx, 'lockAccountById', sql`SELECT 1 FROM accounts WHERE id = ${id}::bigint FOR UPDATE`);
 }
+
+/** Adds the membership unless the account (or the partner record) has a live one already: for demo data, which is loaded again on every start. */
+export async function ensureMembership(db: Db, draft: MembershipDraft): Promise<void> {
+  await query(db, 'ensureMembership', sql`
+    INSERT INTO memberships (account_id, business_id, role, partner_id)
+    VALUES (${draft.accountId}::bigint, ${draft.businessId}::bigint, ${draft.role}, ${draft.partnerId}::bigint)
+    ON CONFLICT DO NOTHING`);
+}

@@ -46,3 +46,9 @@ export async function eraseCustomer(trx: Trx, id: string): Promise<CustomerModel
     WHERE c.id = ${id}::bigint RETURNING c.id, c.business_id AS "businessId", c.email, c.name`);
   return row;
 }
+
+/** Links a customer record without an account to one (demo data; an account never takes over another's record). */
+export async function linkCustomerToAccount(db: Db, customerId: string, accountId: string): Promise<void> {
+  await query(db, 'linkCustomerToAccount', sql`
+    UPDATE customers SET account_id = ${accountId}::bigint WHERE id = ${customerId}::bigint AND account_id IS NULL AND deleted_at IS NULL`);
+}
