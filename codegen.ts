@@ -34,6 +34,8 @@ const config: CodegenConfig = {
           Booking: '../bookings/booking.model.js#BookingModel',
           Payment: '../payments/payment.model.js#PaymentModel',
           Viewer: '../auth/viewer.js#ViewerModel',
+          Membership: '../accounts/membership.model.js#MembershipModel',
+          Invitation: '../accounts/invitation.model.js#InvitationModel',
           SlotHold: '../holds/slot-hold.model.js#SlotHoldModel',
           AvailableStart: '../availability/availability.model.js#AvailableStartModel',
           BusinessConnection: '../shared/connection.js#Page<BusinessModel>',

@@ -101,7 +101,7 @@ export interface ExplainEntry {
   run: (trx: Trx, p: ExplainParams) => Promise<unknown>;
 }
 
-const noScope = { businessId: null, partnerId: null, customerId: null };
+const noScope = { all: true, grants: [] };
 const page = { statuses: null, from: null, to: null, after: null, limit: 20 };
 
 export const EXPLAIN_REGISTRY: ExplainEntry[] = [

@@ -1,58 +1,48 @@
 /**
  * Prints a development token (HS256, signed with AUTH_JWT_SECRET or the development secret).
  *
+ *   npm run token -- --role owner --business north-end-barbers
+ *   npm run token -- --role staff|partner|customer --business north-end-barbers
  *   npm run token -- --role admin
- *   npm run token -- --role staff --business north-end-barbers
- *   npm run token -- --role partner --business north-end-barbers [--partner <Partner ID>]
- *   npm run token -- --role customer --business north-end-barbers [--customer <Customer ID>]
+ *   npm run token -- --sub someone@example.com [--email ...] [--name ...]
  *
- * IDs are looked up through the running API (API_URL, default http://127.0.0.1:4000/graphql),
- * so this works the same on the embedded database and on PostgreSQL. Without --partner or
- * --customer, the business's first one is used.
+ * `owner`, `staff`, `partner` and `customer` sign the token of that demo account of the business
+ * (src/seed/demo-accounts.ts): the same tokens `npm start` prints, naming the same partner and
+ * customer, since a token names only the account and the demo data holds its membership. `admin`
+ * is a service token (a `role` claim; accepted while AUTH_ACCEPT_CLAIM_TOKENS is on). `--sub`
+ * signs the token of any account (a new one has no memberships: it may book, and create a business).
  */
 import { parseArgs } from 'node:util';
-import { signDevelopmentToken, type TokenClaims } from '../src/auth/tokens.js';
+import { signDevelopmentToken } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config.js';
+import { DEMO_ACCOUNT_ROLES, demoAccountToken, type DemoAccountRole } from '../src/seed/demo-accounts.js';
+import { DEMO_SLUGS } from '../src/seed/demo-businesses.js';
 
-const ROLES = ['admin', 'staff', 'partner', 'customer'] as const;
+const ROLES = ['admin', ...DEMO_ACCOUNT_ROLES] as const;
 
 async function main() {
   const { values } = parseArgs({
     options: {
       role: { type: 'string' },
       business: { type: 'string' },
-      partner: { type: 'string' },
-      customer: { type: 'string' },
       sub: { type: 'string' },
+      email: { type: 'string' },
+      name: { type: 'string' },
       expires: { type: 'string', default: '12h' },
     },
   });
-  const role = values.role as TokenClaims['role'];
-  if (!ROLES.includes(role)) fail(`Expected --role to be one of ${ROLES.join(', ')}, got ${values.role ?? 'nothing'}.`);
   const secret = loadConfig().auth.jwtSecret;
   if (!secret) fail('Expected AUTH_JWT_SECRET: tokens are signed with it.');
-  const sign = (claims: TokenClaims) => signDevelopmentToken(secret, claims, values.expires);
-  if (role === 'admin') return console.log(await sign({ sub: values.sub ?? 'dev-admin', role }));
-  if (!values.business) fail(`Expected --business <slug> for a ${role} token.`);
-
-  const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${process.env.PORT ?? 4000}/graphql`;
-  const admin = await sign({ sub: 'token-script', role: 'admin' });
-  const response = await fetch(apiUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
-    body: JSON.stringify({
-      query: 'query($slug: String!) { business(slug: $slug) { id partners(first: 1) { nodes { id } } customers(first: 1) { nodes { id } } } }',
-      variables: { slug: values.business },
-    }),
-  }).catch((error: Error) => fail(`Could not reach the API at ${apiUrl} (${error.message}). Start it with npm start, or set API_URL.`));
-  const body = (await response.json()) as { data?: { business: { id: string; partners: { nodes: { id: string }[] }; customers: { nodes: { id: string }[] } } | null } };
-  const business = body.data?.business;
-  if (!business) fail(`No business with slug "${values.business}".`);
-
-  const claims: TokenClaims = { sub: values.sub ?? `dev-${role}`, role, business_id: business.id };
-  if (role === 'partner') claims.partner_id = values.partner ?? business.partners.nodes[0]?.id ?? fail('The business has no partner.');
-  if (role === 'customer') claims.customer_id = values.customer ?? business.customers.nodes[0]?.id ?? fail('The business has no customer.');
-  console.log(await sign(claims));
+  if (values.sub && !values.role) {
+    return console.log(await signDevelopmentToken(secret, { sub: values.sub, email: values.email, name: values.name }, values.expires));
+  }
+  const role = values.role as (typeof ROLES)[number];
+  if (!ROLES.includes(role)) fail(`Expected --role to be one of ${ROLES.join(', ')} (or --sub <subject> for any account), got ${values.role ?? 'nothing'}.`);
+  if (role === 'admin') return console.log(await signDevelopmentToken(secret, { sub: values.sub ?? 'dev-admin', role }, values.expires));
+  if (!values.business || !(DEMO_SLUGS as readonly string[]).includes(values.business)) {
+    fail(`Expected --business to be a demo business (${DEMO_SLUGS.join(', ')}), got ${values.business ?? 'nothing'}.`);
+  }
+  console.log(await demoAccountToken(secret, role as DemoAccountRole, values.business, values.expires));
 }
 
 function fail(message: string): never {

@@ -6,6 +6,8 @@ import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
+import { AccountAccess } from './accounts/account-access.js';
+import { upsertAccount } from './accounts/accounts.repository.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
 import { createCache } from './cache/create-cache.js';
@@ -118,6 +120,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
       onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
     }));
   subscribeAvailabilityInvalidation(changes, cache, database.db);
+  const access = new AccountAccess(database.db, cache);
+  access.listen(changes);
 
   // Booking events: mutations write them into the outbox in their own transactions; the relay
   // positions and publishes them (kicked after every local commit, and on a timer for events whose
@@ -148,7 +152,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
-  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background));
+  // Accounts are found (or made) once per token, on the background handle like the claims' check.
+  const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background), (identity) => upsertAccount(database.background, identity));
 
   // Metrics always; traces only with an OTLP endpoint (or a test's exporter), else no span is made.
   const metrics = new AppMetrics();
@@ -188,7 +193,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
 
   const handleGraphQL = graphqlHandler(apollo, async (req, requestId) => {
     const locales = acceptedLocales(req.headers['accept-language']);
-    const context = createRequestContext(services, await verifier.viewerFor(req.headers.authorization), idempotencyKeyOf(req.headers), requestId, locales, telemetryOf(req));
+    const viewer = await access.viewerOf(await verifier.viewerFor(req.headers.authorization));
+    const context = createRequestContext(services, viewer, idempotencyKeyOf(req.headers), requestId, locales, telemetryOf(req));
     // Only requests without an account are limited by address.
     if (!context.viewer.subject) context.clientIp = clientAddress(req, rateLimitConfig.trustProxy);
     return context;
@@ -216,6 +222,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     schema,
     services,
     verifier,
+    grantsOf: (viewer) => access.viewerOf(viewer),
     config: config.websocket,
     formatError,
     introspection: config.introspection,

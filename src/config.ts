@@ -31,6 +31,13 @@ export interface Config {
     maxTokenAgeSeconds?: number;
     /** Clock skew allowed for `exp`, `nbf` and `iat`, in seconds. */
     clockToleranceSeconds?: number;
+    /** Platform admins: account subjects, or `issuer|subject` pairs (AUTH_ADMIN_SUBJECTS). */
+    adminSubjects?: string[];
+    /**
+     * Accept service tokens (a `role` claim with business_id/partner_id/customer_id) signed with
+     * AUTH_JWT_SECRET; never from AUTH_JWKS_URL. Default: on outside production (AUTH_ACCEPT_CLAIM_TOKENS).
+     */
+    acceptClaimTokens?: boolean;
   };
   /** Introspection and "Did you mean" suggestions; off in production unless GRAPHQL_INTROSPECTION=true. */
   introspection: boolean;
@@ -316,6 +323,17 @@ function otlpEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+/** AUTH_ADMIN_SUBJECTS: comma-separated `subject` or `issuer|subject` entries. */
+function adminSubjects(env: NodeJS.ProcessEnv): string[] {
+  const entries = (env.AUTH_ADMIN_SUBJECTS ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (entry.split('|').length > 2 || entry.startsWith('|') || entry.endsWith('|')) {
+      throw new Error(`Expected AUTH_ADMIN_SUBJECTS to be comma-separated subjects or issuer|subject pairs, got "${entry}".`);
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const jwtSecret = env.AUTH_JWT_SECRET || (production ? undefined : DEVELOPMENT_JWT_SECRET);
@@ -341,6 +359,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: env.AUTH_AUDIENCE || undefined,
       maxTokenAgeSeconds: duration(env, 'AUTH_MAX_TOKEN_AGE', DEFAULT_MAX_TOKEN_AGE_SECONDS, 60, 366 * 86_400),
       clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 600),
+      adminSubjects: adminSubjects(env),
+      acceptClaimTokens: flag(env, 'AUTH_ACCEPT_CLAIM_TOKENS', !production),
     },
     introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
     slowQueryMs: integer(env, 'SLOW_QUERY_MS', 200, 0, 600_000),

@@ -4,11 +4,11 @@ import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { installProcessGuards } from './process-guards.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
+import { DEMO_ACCOUNT_ROLES, demoAccountToken, seedDemoAccounts } from './seed/demo-accounts.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
-import { toGlobalId } from './shared/global-id.js';
 import { createLogger } from './shared/logger.js';
 
 /** The slot generation job's first pass waits this long after the API listens (see startSlotGenerationJob). */
@@ -28,6 +28,7 @@ async function main() {
   }
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
+  if (demo) await seedDemoAccounts(database.db, demo);
 
   const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
   const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });
@@ -38,7 +39,7 @@ async function main() {
     `  GraphQL endpoint: ${app.url}   (POST application/json)`,
     `  Sandbox:          ${app.url}   (open it in a browser)`,
     `  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`,
-    ...(demo && config.auth.jwtSecret ? await demoTokenLines(config.auth.jwtSecret, demo) : []),
+    ...(demo && config.auth.jwtSecret ? await demoTokenLines(config.auth.jwtSecret, demo, config.auth.acceptClaimTokens !== false) : []),
   ];
   console.log(banner.join('\n'));
   // Here rather than in startApp, so that tests make slots only when they ask for them; after the
@@ -69,24 +70,19 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-async function demoTokenLines(secret: string, demo: DemoSummary): Promise<string[]> {
+async function demoTokenLines(secret: string, demo: DemoSummary, serviceTokens: boolean): Promise<string[]> {
   const lines: string[] = [];
   lines.push('\nDemo tokens (development secret; send as "Authorization: Bearer <token>"):');
-  lines.push(`  admin: ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
+  if (serviceTokens) lines.push(`  admin (service token): ${await signDevelopmentToken(secret, { sub: 'demo-admin', role: 'admin' })}`);
   for (const business of demo.businesses) {
-    const business_id = toGlobalId('Business', business.id);
     lines.push(`  ${business.slug} (${business.kind})`);
-    lines.push(`    staff:    ${await signDevelopmentToken(secret, { sub: `demo-staff-${business.slug}`, role: 'staff', business_id })}`);
-    if (business.partnerIds[0]) {
-      const partner_id = toGlobalId('Partner', business.partnerIds[0]);
-      lines.push(`    partner:  ${await signDevelopmentToken(secret, { sub: `demo-partner-${business.partnerIds[0]}`, role: 'partner', business_id, partner_id })}`);
-    }
-    if (business.customerIds[0]) {
-      const customer_id = toGlobalId('Customer', business.customerIds[0]);
-      lines.push(`    customer: ${await signDevelopmentToken(secret, { sub: `demo-customer-${business.customerIds[0]}`, role: 'customer', business_id, customer_id })}`);
+    for (const role of DEMO_ACCOUNT_ROLES) {
+      if (role === 'partner' && !business.partnerIds[0]) continue;
+      if (role === 'customer' && !business.customerIds[0]) continue;
+      lines.push(`    ${`${role}:`.padEnd(9)} ${await demoAccountToken(secret, role, business.slug)}`);
     }
   }
-  lines.push('More: npm run token -- --role staff --business <slug>\n');
+  lines.push('More: npm run token -- --role owner|staff|partner|customer --business <slug>\n');
   return lines;
 }
 

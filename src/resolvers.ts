@@ -1,4 +1,6 @@
 import type { Resolvers } from './__generated__/resolvers-types.js';
+import { teamMutations } from './accounts/team.mutations.js';
+import { customerEraseMutations } from './customers/customer-erase.mutations.js';
 import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
@@ -48,4 +50,6 @@ export const resolverMaps: Resolvers[] = [
   webhookMutations,
   localizationResolvers,
   translationMutations,
+  teamMutations,
+  customerEraseMutations,
 ];

@@ -9,6 +9,8 @@ import type { SlotModel } from '../slots/slot.model.js';
 import type { BookingModel } from '../bookings/booking.model.js';
 import type { PaymentModel } from '../payments/payment.model.js';
 import type { ViewerModel } from '../auth/viewer.js';
+import type { MembershipModel } from '../accounts/membership.model.js';
+import type { InvitationModel } from '../accounts/invitation.model.js';
 import type { SlotHoldModel } from '../holds/slot-hold.model.js';
 import type { AvailableStartModel } from '../availability/availability.model.js';
 import type { Page, CountedPage, Edge } from '../shared/connection.js';
@@ -531,6 +533,23 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** The customer `customerErase` erases. */
+export type CustomerEraseInput = {
+  /** The customer to erase. */
+  customerId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `customerErase`. */
+export type CustomerErasePayload = {
+  __typename?: 'CustomerErasePayload';
+  /** The customer as erased (its placeholder name and e-mail), or `null` if `userErrors` is not empty. */
+  customer?: Maybe<Customer>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A day of the week. */
 export type DayOfWeek =
   /** Friday. */
@@ -547,6 +566,125 @@ export type DayOfWeek =
   | 'TUESDAY'
   /** Wednesday. */
   | 'WEDNESDAY';
+
+/** An invitation to a business's team. */
+export type Invitation = {
+  __typename?: 'Invitation';
+  /** When the invitation was accepted; `null` while it is open. */
+  acceptedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The business whose team the invitation is to. */
+  business: Business;
+  /** The address invited (the invitation is accepted by whichever account presents its token). */
+  email: Scalars['String']['output'];
+  /** When the token stops being accepted. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The partner record a `PARTNER` invitation will act as. */
+  partner?: Maybe<Partner>;
+  /** The role the member will have. */
+  role: MembershipRole;
+};
+
+/** The invitation `invitationAccept` accepts. */
+export type InvitationAcceptInput = {
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The token `memberInvite` returned. */
+  token: Scalars['String']['input'];
+};
+
+/** The result of `invitationAccept`. */
+export type InvitationAcceptPayload = {
+  __typename?: 'InvitationAcceptPayload';
+  /** The new membership, or `null` if `userErrors` is not empty. */
+  membership?: Maybe<Membership>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Whom `memberInvite` invites, and as what. */
+export type MemberInviteInput = {
+  /** The business whose team to join. */
+  businessId: Scalars['ID']['input'];
+  /** The address to send the invitation to (sending it is the caller's part), at most 320 characters. */
+  email: Scalars['String']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. A retry gets the invitation again, its token `null`: the token is shown once. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** For `PARTNER`: the partner record of the business the member will act as (one account per partner record). */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The role the member will have: owners invite any role, staff invite `STAFF` and `PARTNER`. */
+  role: MembershipRole;
+};
+
+/** The result of `memberInvite`. */
+export type MemberInvitePayload = {
+  __typename?: 'MemberInvitePayload';
+  /** The invitation, or `null` if `userErrors` is not empty. */
+  invitation?: Maybe<Invitation>;
+  /** The single-use token to give the invitee, valid 7 days; only its hash is stored. `null` on a replay. */
+  token?: Maybe<Scalars['String']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** An account's place in a business's team. */
+export type Membership = Node & {
+  __typename?: 'Membership';
+  /** The business of the team. */
+  business: Business;
+  /** The membership's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** The partner record a `PARTNER` membership acts as; `null` for owners and staff. */
+  partner?: Maybe<Partner>;
+  /** What the member may do in the business. */
+  role: MembershipRole;
+};
+
+/** The membership `membershipRemove` ends. */
+export type MembershipRemoveInput = {
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The membership to end. */
+  membershipId: Scalars['ID']['input'];
+};
+
+/** The result of `membershipRemove`. */
+export type MembershipRemovePayload = {
+  __typename?: 'MembershipRemovePayload';
+  /** The ended membership's ID, or `null` if `userErrors` is not empty. */
+  removedMembershipId?: Maybe<Scalars['ID']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** What a membership lets its account do in a business. */
+export type MembershipRole =
+  /** Everything of the business, including its owners, profile, settings and archiving. */
+  | 'OWNER'
+  /** Their own partner record: schedule, slots and bookings. */
+  | 'PARTNER'
+  /** Everything of the business's daily operation (bookings, customers, partners, schedules, slots) and its staff and partner memberships; not its owners or archiving. */
+  | 'STAFF';
+
+/** The membership `membershipRoleSet` changes, and its new role. */
+export type MembershipRoleSetInput = {
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The membership to change. */
+  membershipId: Scalars['ID']['input'];
+  /** For `PARTNER`: the partner record of the business the member will act as. */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** The new role. */
+  role: MembershipRole;
+};
+
+/** The result of `membershipRoleSet`. */
+export type MembershipRoleSetPayload = {
+  __typename?: 'MembershipRoleSetPayload';
+  /** The membership as changed, or `null` if `userErrors` is not empty. */
+  membership?: Maybe<Membership>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type Mutation = {
@@ -567,6 +705,16 @@ export type Mutation = {
   businessTranslationRemove: BusinessTranslationRemovePayload;
   /** Sets a business's name and description in a locale other than its default, replacing any earlier translation into it. Staff of the business and admins. */
   businessTranslationSet: BusinessTranslationSetPayload;
+  /** Erases a customer's personal data, at the customer's own request or by the business's owners and staff: name and e-mail are replaced and the account link is cut; bookings and payments are kept for accounting. Erasing an erased customer changes nothing. */
+  customerErase: CustomerErasePayload;
+  /** Accepts an invitation with its token: the signed-in account (an account token) becomes a member of the business. */
+  invitationAccept: InvitationAcceptPayload;
+  /** Invites an e-mail address to the business's team, as an owner, staff or a partner; the payload carries the invitation's single-use token, shown only there. Owners invite any role; staff invite staff and partners. */
+  memberInvite: MemberInvitePayload;
+  /** Ends a membership: the member's access to the business stops with their next request. A member may leave; owners remove anyone, staff remove staff and partners. The last owner cannot leave (`LAST_OWNER`). */
+  membershipRemove: MembershipRemovePayload;
+  /** Changes a membership's role. Owners change any membership; staff change staff and partner memberships to staff or partner. The last owner cannot be demoted (`LAST_OWNER`). */
+  membershipRoleSet: MembershipRoleSetPayload;
   /** Sets or replaces a partner's hours for one date. Free slots outside the new hours are removed; booked and blocked slots are kept. */
   partnerExceptionSet: PartnerExceptionSetPayload;
   /** Replaces a partner's weekly working hours from a date on. Does not create or remove slots: run `slotsGenerate` (the periodic job does it for the rolling horizon). */
@@ -645,6 +793,36 @@ export type MutationBusinessTranslationRemoveArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationBusinessTranslationSetArgs = {
   input: BusinessTranslationSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationCustomerEraseArgs = {
+  input: CustomerEraseInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationInvitationAcceptArgs = {
+  input: InvitationAcceptInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationMemberInviteArgs = {
+  input: MemberInviteInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationMembershipRemoveArgs = {
+  input: MembershipRemoveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationMembershipRoleSetArgs = {
+  input: MembershipRoleSetInput;
 };
 
 
@@ -1081,6 +1259,8 @@ export type QueryNodesArgs = {
 
 /** What a caller may see and do. */
 export type Role =
+  /** An account token: what it may do comes from its memberships and customer records. */
+  | 'ACCOUNT'
   /** The platform operator: everything. */
   | 'ADMIN'
   /** No token: the public catalog only. */
@@ -1397,14 +1577,22 @@ export type UserError = {
 
 /** Why a mutation was refused. */
 export type UserErrorCode =
+  /** The account is a member of the business already, or the partner record has an account already. */
+  | 'ALREADY_MEMBER'
   /** The hold has lapsed or was already used by a booking. Another customer's hold reads `NOT_FOUND`, like a missing one. */
   | 'HOLD_EXPIRED'
   /** An input value is malformed or out of range. */
   | 'INVALID_INPUT'
   /** The object's state does not allow this change: see `BookingStatus` for bookings; only a blocked slot can be unblocked. */
   | 'INVALID_TRANSITION'
+  /** The invitation's token has expired: ask for a new invitation. */
+  | 'INVITATION_EXPIRED'
+  /** The invitation's token was already accepted (tokens are single-use). */
+  | 'INVITATION_USED'
   /** The start time is in the past, or closer than the business's minimum notice. */
   | 'IN_THE_PAST'
+  /** The change would leave the business without an owner. */
+  | 'LAST_OWNER'
   /** The objects given belong to different businesses, partners or bookings. */
   | 'MISMATCH'
   /** The object does not exist, or the caller may not see it. */
@@ -1424,16 +1612,41 @@ export type UserErrorCode =
   /** The webhook URL may not be sent to: its host is a loopback, private or other special-purpose address (or `localhost`), or it is not https in production. */
   | 'URL_NOT_ALLOWED';
 
-/** Whom the request's bearer token identifies. */
+/**
+ * Whom the request's bearer token identifies. An account token (from any OIDC identity provider)
+ * names an account by its `iss` and `sub`; what the account may do comes from its `memberships` and
+ * `customerRecords`. A service token (a `role` claim) carries one role and the records it names.
+ */
 export type Viewer = {
   __typename?: 'Viewer';
-  /** The business a staff member, partner or customer belongs to. */
+  /** Whether the caller is a platform admin (AUTH_ADMIN_SUBJECTS, or a service token's `admin` role). */
+  admin: Scalars['Boolean']['output'];
+  /**
+   * The business of the caller's only membership or customer record (a service token's `business_id`).
+   * @deprecated An account may belong to several businesses: read `memberships` and `customerRecords`. This names one only when there is exactly one.
+   */
   business?: Maybe<Business>;
-  /** The customer record of a caller with the `CUSTOMER` role. */
+  /**
+   * The customer record of the caller, when it is their only grant (a service token's `customer_id`).
+   * @deprecated An account may be a customer of several businesses: read `customerRecords`. This names one only when it is the caller's only grant.
+   */
   customer?: Maybe<Customer>;
-  /** The partner record of a caller with the `PARTNER` role. */
+  /** The account's customer records, one per business at most (a service token's `customer_id`). */
+  customerRecords: Array<Customer>;
+  /** The account's e-mail, from its latest token. */
+  email?: Maybe<Scalars['String']['output']>;
+  /** The token's issuer (`iss` claim), `""` for a token of the development secret, `null` without a token. */
+  issuer?: Maybe<Scalars['String']['output']>;
+  /** The account's live memberships: the businesses it owns, staffs or works in as a partner. Empty for a service token and without a token. */
+  memberships: Array<Membership>;
+  /** The account's name, from its latest token. */
+  name?: Maybe<Scalars['String']['output']>;
+  /**
+   * The partner record of the caller's only membership, when it is a partner membership (a service token's `partner_id`).
+   * @deprecated An account may be a partner in several businesses: read `memberships { partner }`. This names one only when it is the caller's only grant.
+   */
   partner?: Maybe<Partner>;
-  /** What the caller may do. */
+  /** What the caller may do: `ACCOUNT` for an account token (its memberships decide), `ADMIN` for a platform admin, else a service token's role. */
   role: Role;
   /** The token's subject (`sub` claim), or `null` without a token. */
   subject?: Maybe<Scalars['String']['output']>;
@@ -1736,6 +1949,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( BookingModel )
     | ( BusinessModel )
     | ( CustomerModel )
+    | ( MembershipModel )
     | ( PartnerModel )
     | ( PaymentModel )
     | ( ServiceModel )
@@ -1781,12 +1995,25 @@ export type ResolversTypes = {
   Customer: ResolverTypeWrapper<CustomerModel>;
   CustomerConnection: ResolverTypeWrapper<Page<CustomerModel>>;
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
+  CustomerEraseInput: CustomerEraseInput;
+  CustomerErasePayload: ResolverTypeWrapper<Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Invitation: ResolverTypeWrapper<InvitationModel>;
+  InvitationAcceptInput: InvitationAcceptInput;
+  InvitationAcceptPayload: ResolverTypeWrapper<Omit<InvitationAcceptPayload, 'membership'> & { membership?: Maybe<ResolversTypes['Membership']> }>;
   LocalTime: ResolverTypeWrapper<Scalars['LocalTime']['output']>;
+  MemberInviteInput: MemberInviteInput;
+  MemberInvitePayload: ResolverTypeWrapper<Omit<MemberInvitePayload, 'invitation'> & { invitation?: Maybe<ResolversTypes['Invitation']> }>;
+  Membership: ResolverTypeWrapper<MembershipModel>;
+  MembershipRemoveInput: MembershipRemoveInput;
+  MembershipRemovePayload: ResolverTypeWrapper<MembershipRemovePayload>;
+  MembershipRole: MembershipRole;
+  MembershipRoleSetInput: MembershipRoleSetInput;
+  MembershipRoleSetPayload: ResolverTypeWrapper<Omit<MembershipRoleSetPayload, 'membership'> & { membership?: Maybe<ResolversTypes['Membership']> }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -1882,11 +2109,23 @@ export type ResolversParentTypes = {
   Customer: CustomerModel;
   CustomerConnection: Page<CustomerModel>;
   CustomerEdge: Edge<CustomerModel>;
+  CustomerEraseInput: CustomerEraseInput;
+  CustomerErasePayload: Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  Invitation: InvitationModel;
+  InvitationAcceptInput: InvitationAcceptInput;
+  InvitationAcceptPayload: Omit<InvitationAcceptPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['Membership']> };
   LocalTime: Scalars['LocalTime']['output'];
+  MemberInviteInput: MemberInviteInput;
+  MemberInvitePayload: Omit<MemberInvitePayload, 'invitation'> & { invitation?: Maybe<ResolversParentTypes['Invitation']> };
+  Membership: MembershipModel;
+  MembershipRemoveInput: MembershipRemoveInput;
+  MembershipRemovePayload: MembershipRemovePayload;
+  MembershipRoleSetInput: MembershipRoleSetInput;
+  MembershipRoleSetPayload: Omit<MembershipRoleSetPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['Membership']> };
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
@@ -2098,6 +2337,11 @@ export type CustomerEdgeResolvers<ContextType = RequestContext, ParentType exten
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 };
 
+export type CustomerErasePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerErasePayload'] = ResolversParentTypes['CustomerErasePayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -2106,9 +2350,47 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type InvitationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = {
+  acceptedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['MembershipRole'], ParentType, ContextType>;
+};
+
+export type InvitationAcceptPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InvitationAcceptPayload'] = ResolversParentTypes['InvitationAcceptPayload']> = {
+  membership?: Resolver<Maybe<ResolversTypes['Membership']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export interface LocalTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['LocalTime'], any> {
   name: 'LocalTime';
 }
+
+export type MemberInvitePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MemberInvitePayload'] = ResolversParentTypes['MemberInvitePayload']> = {
+  invitation?: Resolver<Maybe<ResolversTypes['Invitation']>, ParentType, ContextType>;
+  token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type MembershipResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership']> = {
+  business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['MembershipRole'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MembershipRemovePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MembershipRemovePayload'] = ResolversParentTypes['MembershipRemovePayload']> = {
+  removedMembershipId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type MembershipRoleSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MembershipRoleSetPayload'] = ResolversParentTypes['MembershipRoleSetPayload']> = {
+  membership?: Resolver<Maybe<ResolversTypes['Membership']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   bookingCancel?: Resolver<ResolversTypes['BookingCancelPayload'], ParentType, ContextType, RequireFields<MutationBookingCancelArgs, 'input'>>;
@@ -2119,6 +2401,11 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   bookingReschedule?: Resolver<ResolversTypes['BookingReschedulePayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
   businessTranslationRemove?: Resolver<ResolversTypes['BusinessTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationRemoveArgs, 'input'>>;
   businessTranslationSet?: Resolver<ResolversTypes['BusinessTranslationSetPayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationSetArgs, 'input'>>;
+  customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
+  invitationAccept?: Resolver<ResolversTypes['InvitationAcceptPayload'], ParentType, ContextType, RequireFields<MutationInvitationAcceptArgs, 'input'>>;
+  memberInvite?: Resolver<ResolversTypes['MemberInvitePayload'], ParentType, ContextType, RequireFields<MutationMemberInviteArgs, 'input'>>;
+  membershipRemove?: Resolver<ResolversTypes['MembershipRemovePayload'], ParentType, ContextType, RequireFields<MutationMembershipRemoveArgs, 'input'>>;
+  membershipRoleSet?: Resolver<ResolversTypes['MembershipRoleSetPayload'], ParentType, ContextType, RequireFields<MutationMembershipRoleSetArgs, 'input'>>;
   partnerExceptionSet?: Resolver<ResolversTypes['PartnerExceptionSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
   partnerScheduleSet?: Resolver<ResolversTypes['PartnerScheduleSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
@@ -2137,7 +2424,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -2326,8 +2613,14 @@ export type UserErrorResolvers<ContextType = RequestContext, ParentType extends 
 };
 
 export type ViewerResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = {
+  admin?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  customerRecords?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  issuer?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  memberships?: Resolver<Array<ResolversTypes['Membership']>, ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2426,9 +2719,16 @@ export type Resolvers<ContextType = RequestContext> = {
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerErasePayload?: CustomerErasePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  Invitation?: InvitationResolvers<ContextType>;
+  InvitationAcceptPayload?: InvitationAcceptPayloadResolvers<ContextType>;
   LocalTime?: GraphQLScalarType;
+  MemberInvitePayload?: MemberInvitePayloadResolvers<ContextType>;
+  Membership?: MembershipResolvers<ContextType>;
+  MembershipRemovePayload?: MembershipRemovePayloadResolvers<ContextType>;
+  MembershipRoleSetPayload?: MembershipRoleSetPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

@@ -1,5 +1,6 @@
 import type { BookingStatus } from '../__generated__/resolvers-types.js';
-import { canSeeBooking } from '../auth/access.js';
+import { canSeeBooking, isStaffOf } from '../auth/access.js';
+import { forbidden } from '../shared/errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { BookingEventType } from '../events/booking-event.model.js';
 import { claimHeldSlots, consumeHold } from '../holds/hold-claims.js';
@@ -88,7 +89,7 @@ export async function createBooking(trx: Trx, viewer: Viewer, input: CreateBooki
     audit: [auditEntry(booking, 'booking.created', undefined, { ...snapshot(booking), slotIds: slots.map((s) => s.id), ...(claim.holdId ? { holdId: claim.holdId } : {}) })],
   };
   const consumed = claim.holdId ? await consumeHold(trx, claim.holdId, booking) : {};
-  return { value: booking, ...combine(created, consumed) };
+  return { value: booking, ...combine(claim.registration, created, consumed) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +144,10 @@ export async function rescheduleBooking(trx: Trx, viewer: Viewer, input: { booki
   if (!isActive(before.status)) abort('INVALID_TRANSITION', `A ${before.status.toLowerCase().replace('_', '-')} booking cannot be rescheduled.`, BOOKING_ID_FIELD);
   await checkBookingWindow(trx, before.businessId, input.startsAt, ['input', 'startsAt']);
   const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId')).id : before.partnerId;
+  // An account that sees the booking only as its partner (a partner here, staff elsewhere) moves it in time only.
+  if (partnerId !== before.partnerId && !isStaffOf(viewer, before.businessId) && !viewer.customers.some((c) => c.customerId === before.customerId)) {
+    throw forbidden('Expected a partner to move their bookings in time only, got another partner\'s ID.');
+  }
   const startsAt = new Date(input.startsAt).toISOString();
   const endsAt = addMinutes(startsAt, (Date.parse(before.endsAt) - Date.parse(before.startsAt)) / 60_000);
   if (partnerId === before.partnerId && Date.parse(startsAt) === Date.parse(before.startsAt)) return { value: before };

@@ -4,7 +4,7 @@ import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
 import { forbidden } from '../shared/errors.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, orAnyAccount, roles } from '../shared/mutation.js';
 import type { BookingModel } from './booking.model.js';
 import { bookingById } from './bookings.loaders.js';
 import { changeBookingStatus, checkCancelReason, createBooking, rescheduleBooking } from './bookings.actions.js';
@@ -31,7 +31,7 @@ export const bookingMutations: Resolvers = {
   Mutation: {
     bookingCreate: mutation({
       name: 'bookingCreate',
-      who: { expected: 'a customer, staff or admin token to create a booking', scope: roles('ADMIN', 'STAFF', 'CUSTOMER') },
+      who: { expected: 'an account, customer, staff or admin token to create a booking', scope: orAnyAccount(roles('ADMIN', 'STAFF', 'CUSTOMER')) },
       inside: (trx, { viewer, input }) => createBooking(trx, viewer, input),
       remember: rememberBooking,
       payload: bookingPayload,
@@ -53,7 +53,9 @@ export const bookingMutations: Resolvers = {
         expected: 'a token to reschedule a booking',
         scope: (viewer, input) => {
           // A partner sees only their own bookings, so any other partner named is a move away from them.
-          if (viewer.role === 'PARTNER' && input.partnerId && rawIdOf(input.partnerId, 'Partner') !== viewer.partnerId) {
+          const partnerOnly = !viewer.admin && viewer.customers.length === 0 && viewer.memberships.length > 0 && viewer.memberships.every((m) => m.role === 'PARTNER');
+          const named = input.partnerId ? rawIdOf(input.partnerId, 'Partner') : null;
+          if (partnerOnly && input.partnerId && !viewer.memberships.some((m) => m.partnerId === named)) {
             throw forbidden('Expected a partner to move their bookings in time only, got another partner\'s ID.');
           }
           return anyoneSignedIn(viewer);

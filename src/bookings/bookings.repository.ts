@@ -25,12 +25,22 @@ export interface BookingListArgs {
   limit: number;
 }
 
+/**
+ * The viewer's scope as conditions: none for an admin; one grant's columns as they were (its plan
+ * stays that of a single-tenant list); several grants OR-ed; no grant at all matches nothing.
+ */
 function scopeConditions(scope: BookingScope): RawBuilder<unknown>[] {
-  return [
-    scope.businessId !== null && sql`bk.business_id = ${scope.businessId}::bigint`,
-    scope.partnerId !== null && sql`bk.partner_id = ${scope.partnerId}::bigint`,
-    scope.customerId !== null && sql`bk.customer_id = ${scope.customerId}::bigint`,
-  ].filter((c): c is RawBuilder<unknown> => Boolean(c));
+  if (scope.all) return [];
+  const grants = scope.grants.map((grant) =>
+    allOf([
+      sql`bk.business_id = ${grant.businessId}::bigint`,
+      grant.partnerId !== null && sql`bk.partner_id = ${grant.partnerId}::bigint`,
+      grant.customerId !== null && sql`bk.customer_id = ${grant.customerId}::bigint`,
+    ]),
+  );
+  if (grants.length === 0) return [sql`false`];
+  if (grants.length === 1) return grants;
+  return [sql`(${sql.join(grants.map((g) => sql`(${g})`), sql` OR `)})`];
 }
 
 function filterConditions(args: BookingListArgs) {

@@ -96,6 +96,7 @@ export interface CustomersTable {
   email: string;
   name: string;
   account_id: Id | null;
+  erased_at: Timestamp | null;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
 }
@@ -119,6 +120,21 @@ export interface MembershipsTable {
   partner_id: Id | null;
   created_at: DefaultTimestamp;
   removed_at: Timestamp | null;
+}
+
+export interface InvitationsTable {
+  id: GeneratedId;
+  business_id: Id;
+  email: string;
+  role: MembershipRoleColumn;
+  partner_id: Id | null;
+  token_hash: string;
+  invited_by: string;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: Id | null;
+  membership_id: Id | null;
+  created_at: DefaultTimestamp;
 }
 
 export interface PartnerSlotsTable {
@@ -305,6 +321,7 @@ export interface Database {
   customers: CustomersTable;
   accounts: AccountsTable;
   memberships: MembershipsTable;
+  invitations: InvitationsTable;
   partner_slots: PartnerSlotsTable;
   bookings: BookingsTable;
   payments: PaymentsTable;

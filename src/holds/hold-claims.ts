@@ -19,7 +19,7 @@ const HOLD_ID_FIELD = ['input', 'holdId'];
  * the caller may not see: HOLD_EXPIRED would tell them that someone holds that time.
  */
 export async function claimHeldSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput & { holdId?: string | null }): Promise<SlotClaim> {
-  const customer = await loadCustomer(trx, viewer, input);
+  const { customer } = await loadCustomer(trx, viewer, input);
   const hold = await lockSlotHoldById(trx, rawIdOrAbort(input.holdId, 'SlotHold', 'holdId'));
   if (!hold || hold.businessId !== customer.businessId || hold.customerId !== customer.id) abort('NOT_FOUND', `No hold with ID "${input.holdId}".`, HOLD_ID_FIELD);
   if (hold.bookingId !== null) abort('HOLD_EXPIRED', 'The hold was already used by a booking.', HOLD_ID_FIELD);
@@ -45,7 +45,7 @@ export async function claimHeldSlots(trx: Trx, viewer: Viewer, input: SlotClaimI
   if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, HOLD_ID_FIELD);
   if (input.city && partner.city !== freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH)) abort('MISMATCH', `The hold is with a partner in ${partner.city}, not ${input.city}.`, ['input', 'city']);
   if (Date.parse(hold.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${hold.startsAt}.`, HOLD_ID_FIELD);
-  return { customer, service, partnerId: hold.partnerId, startsAt: hold.startsAt, endsAt: hold.endsAt, slots, holdId: hold.id };
+  return { customer, service, partnerId: hold.partnerId, startsAt: hold.startsAt, endsAt: hold.endsAt, slots, holdId: hold.id, registration: {} };
 }
 
 /** Marks a claimed hold used by the booking that took its slots. */

@@ -1,6 +1,6 @@
 import type { SlotHoldInput } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Step } from '../shared/mutation.js';
+import { combine, type Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { markSlotsHeld } from '../slots/slot-claims.repository.js';
 import { claimSlots } from '../slots/slot-claims.js';
@@ -27,9 +27,9 @@ export async function holdSlots(trx: Trx, viewer: Viewer, input: SlotHoldInput, 
   });
   await markSlotsHeld(trx, slotIds, hold.id, hold.expiresAt);
   const { id: _id, businessId: _businessId, ...after } = hold;
-  return {
-    value: hold,
+  const held = {
     changes: [{ action: 'slot.held', businessId: hold.businessId, partnerIds: [hold.partnerId], ranges: [{ startsAt: hold.startsAt, endsAt: hold.endsAt }] }],
-    audit: [{ businessId: hold.businessId, entity: 'hold', entityId: hold.id, action: 'hold.created', changes: { after: { ...after, slotIds } } }],
+    audit: [{ businessId: hold.businessId, entity: 'hold' as const, entityId: hold.id, action: 'hold.created', changes: { after: { ...after, slotIds } } }],
   };
+  return { value: hold, ...combine(claim.registration, held) };
 }

@@ -156,6 +156,8 @@ export async function withIdempotency<T>(
  * business's outcome (its slot, its deleted endpoint's ID) or was refused for a key it never used.
  */
 function callerOf(viewer: Viewer): string {
+  // An account's keys are its own across its memberships (an account id is unique across issuers).
+  if (viewer.accountId) return actorOf(viewer);
   return `${actorOf(viewer)}@${accessKeyOf(viewer)}`;
 }
 

@@ -1,4 +1,5 @@
 import type { Resolvers, ResolversInterfaceTypes, ResolversTypes } from '../__generated__/resolvers-types.js';
+import { membershipById } from '../accounts/accounts.loaders.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { businessById } from '../businesses/businesses.loaders.js';
 import { customerById } from '../customers/customers.loaders.js';
@@ -31,6 +32,7 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel 
     case 'Booking': node = await bookingById(loaders).load(rawId); break;
     case 'SlotHold': node = await slotHoldById(loaders).load(rawId); break;
     case 'WebhookEndpoint': node = await webhookEndpointById(loaders).load(rawId); break;
+    case 'Membership': node = await membershipById(loaders).load(rawId); break;
     case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.

@@ -1,5 +1,5 @@
 import { insertAuditLogs } from '../audit/audit.repository.js';
-import type { Viewer } from '../auth/viewer.js';
+import { ANONYMOUS, type Viewer } from '../auth/viewer.js';
 import {
   setBusinessTranslation,
   setServiceTranslation,
@@ -11,7 +11,7 @@ import type { Trx } from '../shared/transaction.js';
 import type { BusinessSpec } from './demo-businesses.js';
 
 /** The seed acts as a platform admin; its audit rows name it as the rest of the seed does. */
-const SEED_VIEWER: Viewer = { role: 'ADMIN', subject: 'seed', businessId: null, partnerId: null, customerId: null };
+const SEED_VIEWER: Viewer = { ...ANONYMOUS, role: 'ADMIN', subject: 'seed', admin: true };
 const SEED_ACTOR = 'system:seed';
 
 /**

@@ -66,6 +66,8 @@ function boundedPart(text: string): string {
 
 /** The account an authenticated request counts against: one key per role, business and subject. */
 export function accountKey(viewer: Viewer): string | null {
+  // An account is one key whatever its memberships (they change; the account does not).
+  if (viewer.accountId) return `account:${viewer.accountId}`;
   if (!viewer.subject) return null;
   return `account:${viewer.role}:${viewer.businessId ?? '-'}:${boundedPart(viewer.subject)}`;
 }

@@ -119,6 +119,8 @@ export function startWebSocketEndpoint(options: {
   schema: GraphQLSchema;
   services: AppServices;
   verifier: TokenVerifier;
+  /** Adds an account's memberships and customer records to its viewer, per subscription (see accounts/account-access.ts). */
+  grantsOf?: (viewer: Viewer) => Promise<Viewer>;
   config: WebSocketConfig;
   formatError: ReturnType<typeof createErrorFormatter>;
   rateLimits?: RateLimits;
@@ -202,7 +204,7 @@ export function startWebSocketEndpoint(options: {
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // The subscription being started is already counted.
         if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
           return [
@@ -224,7 +226,9 @@ export function startWebSocketEndpoint(options: {
         if (guard.literalErrors.length) return guard.literalErrors;
         const refused = guard.check(payload.variables);
         if (refused) return [refused];
-        const contextValue = createRequestContext(services, ctx.extra.viewer!, null, randomUUID(), acceptedLocales(ctx.extra.request.headers['accept-language']));
+        // Grants as of this subscription: a membership revoked later ends nothing already subscribed.
+        const viewer = options.grantsOf ? await options.grantsOf(ctx.extra.viewer!) : ctx.extra.viewer!;
+        const contextValue = createRequestContext(services, viewer, null, randomUUID(), acceptedLocales(ctx.extra.request.headers['accept-language']));
         const tooComplex = options.limiter?.check(payload.query, document, payload.operationName, payload.variables, contextValue);
         if (tooComplex) return [tooComplex];
         return {

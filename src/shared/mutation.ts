@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { UserError } from '../__generated__/resolvers-types.js';
 import { insertAuditLogs, type AuditEntry } from '../audit/audit.repository.js';
-import { requireSignedIn } from '../auth/access.js';
+import { requireSignedIn, tokenKindOf } from '../auth/access.js';
 import { actorOf, type Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/sql-helpers.js';
 import { insertBookingEvents, insertPaymentEvent, type BookingEventDraft } from '../events/booking-events.repository.js';
@@ -106,12 +106,37 @@ export interface MutationDefinition<I extends object, S, O, T> {
 /** Refuses the call: UNAUTHENTICATED without a token, else FORBIDDEN naming who may. */
 export function refuse(viewer: Viewer, expected: string): never {
   requireSignedIn(viewer);
-  throw forbidden(`Expected ${expected}, got a ${viewer.role.toLowerCase()} token.`);
+  throw forbidden(`Expected ${expected}, got ${tokenKindOf(viewer)}.`);
 }
 
-/** Callers with one of `roles` may; their viewer is the scope. */
+/** Whether the viewer holds the role somewhere: an admin, a membership of that role (owners count as staff), a customer record. */
+function holds(viewer: Viewer, role: Viewer['role']): boolean {
+  switch (role) {
+    case 'ADMIN':
+      return viewer.admin;
+    case 'STAFF':
+      return viewer.memberships.some((m) => m.role === 'OWNER' || m.role === 'STAFF');
+    case 'PARTNER':
+      return viewer.memberships.some((m) => m.role === 'PARTNER');
+    case 'CUSTOMER':
+      return viewer.customers.length > 0;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Callers who hold one of `roles` in some business may; their viewer is the scope. The step then
+ * checks the business of what it touches (isStaffOf, canSeeBooking): holding a role in one
+ * business reaches nothing of another.
+ */
 export function roles(...allowed: Viewer['role'][]): (viewer: Viewer) => Viewer | null {
-  return (viewer) => (allowed.includes(viewer.role) ? viewer : null);
+  return (viewer) => (allowed.some((role) => holds(viewer, role)) ? viewer : null);
+}
+
+/** Adds every account token to `scope`'s callers: an account books for itself, registering as a customer where it is none yet. */
+export function orAnyAccount(scope: (viewer: Viewer) => Viewer | null): (viewer: Viewer) => Viewer | null {
+  return (viewer) => (viewer.accountId ? viewer : scope(viewer));
 }
 
 /** A mutation's resolver from its definition. */

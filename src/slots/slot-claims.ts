@@ -1,10 +1,13 @@
 import { freeTextInput, MAX_CITY_LENGTH } from '../shared/free-text.js';
-import { canSeeCustomer } from '../auth/access.js';
-import type { Viewer } from '../auth/viewer.js';
+import { lockAccountById } from '../accounts/accounts.repository.js';
+import { customerIdIn, isStaffOf } from '../auth/access.js';
+import type { CustomerGrant, Viewer } from '../auth/viewer.js';
 import { todayIn, withinAdvance } from '../availability/available-starts.js';
 import { findBusinessesByIds } from '../businesses/businesses.repository.js';
 import { findCustomersByIds } from '../customers/customers.repository.js';
 import type { CustomerModel } from '../customers/customer.model.js';
+import { findCustomerByEmail, upsertAccountCustomer } from '../customers/customer-accounts.repository.js';
+import type { Effects } from '../shared/mutation.js';
 import { findPartnersByIds } from '../partners/partners.repository.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { findActiveServicesByDuration, findServicesByIds } from '../services/services.repository.js';
@@ -45,6 +48,8 @@ export interface SlotClaim {
   slots: ClaimableSlot[];
   /** The hold the slots come from, if any. */
   holdId?: string;
+  /** The effects of registering the caller as the business's customer, if this claim did. */
+  registration: Effects;
 }
 
 interface Plan {
@@ -69,7 +74,7 @@ export function addMinutes(instant: string, minutes: number): string {
 
 /** Plans the claim and locks its slots; aborts with the user error when the input names no bookable free time. */
 export async function claimSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<SlotClaim> {
-  const customer = await loadCustomer(trx, viewer, input);
+  const { customer, registration } = await loadCustomer(trx, viewer, input);
   const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
   await checkBookingWindow(trx, customer.businessId, plan.startsAt, input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt']);
 
@@ -80,7 +85,7 @@ export async function claimSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput
     const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, skipLocked: plan.partner === null });
     if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
     if (await buffersTaken(trx, plan.service, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt })) continue;
-    return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
+    return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots, registration };
   }
   return abort(
     'SLOT_UNAVAILABLE',
@@ -113,24 +118,74 @@ export async function checkBookingWindow(trx: Trx, businessId: string, startsAt:
   }
 }
 
-/** The customer the claim is for: the caller, or the one staff name; another tenant's reads NOT_FOUND. */
-export async function loadCustomer(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<CustomerModel> {
+/**
+ * The customer the claim is for: the one named, if the caller is staff of its business or it is
+ * the caller's own record; else the caller's own customer record in the business of the slots or
+ * service asked for. An account without one there registers (see registerCustomer). Another
+ * tenant's customer reads NOT_FOUND.
+ */
+export async function loadCustomer(trx: Trx, viewer: Viewer, input: SlotClaimInput & { holdId?: string | null }): Promise<{ customer: CustomerModel; registration: Effects }> {
+  if (!input.customerId && viewer.accountId && !input.holdId) {
+    const businessId = await businessOfClaim(trx, input);
+    if (businessId) {
+      const own = customerIdIn(viewer, businessId);
+      if (!own) return registerCustomer(trx, viewer, businessId);
+      return { customer: (await findCustomersByIds(trx, [own]))[0], registration: {} };
+    }
+  }
   const customerId = resolveCustomer(viewer, input);
   const customer = (await findCustomersByIds(trx, [customerId]))[0];
-  if (!customer || !canSeeCustomer(viewer, customer)) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
-  return customer;
+  const own = viewer.customers.some((c) => c.customerId === customer?.id);
+  if (!customer || !(own || isStaffOf(viewer, customer.businessId))) abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
+  return { customer, registration: {} };
 }
 
-/** A customer books for themself; staff and admins name the customer. */
-function resolveCustomer(viewer: Viewer, input: SlotClaimInput): string {
-  if (viewer.role === 'CUSTOMER') {
-    if (input.customerId && rawIdOf(input.customerId, 'Customer') !== viewer.customerId) {
-      abort('NOT_FOUND', `No customer with ID "${input.customerId}".`, ['input', 'customerId']);
-    }
-    return viewer.customerId!;
+/** The business of the slots or the service a claim names, or null when it names neither (its checks answer then). */
+async function businessOfClaim(trx: Trx, input: SlotClaimInput): Promise<string | null> {
+  const slotId = input.slotIds?.length ? rawIdOf(input.slotIds[0], 'Slot') : null;
+  if (slotId) return (await findSlotsByIds(trx, [slotId]))[0]?.businessId ?? null;
+  const serviceId = input.serviceId ? rawIdOf(input.serviceId, 'Service') : null;
+  if (serviceId) return (await findServicesByIds(trx, [serviceId]))[0]?.businessId ?? null;
+  return null;
+}
+
+/**
+ * Self-registration: an account that books where it has no customer record gets one, from its
+ * token's e-mail and name, in the claim's transaction (a refused claim registers no one). The
+ * change names the account, so its cached grants include the record from its next request on; this
+ * request's viewer learns it at once (its payload reads the booking as its customer's).
+ *
+ * A record of the business with the same e-mail that is not this account's is not taken over: an
+ * identity provider's e-mail claim is not proof of owning the address, and the record's history is
+ * someone's. The caller is told to ask the business instead.
+ */
+async function registerCustomer(trx: Trx, viewer: Viewer, businessId: string): Promise<{ customer: CustomerModel; registration: Effects }> {
+  const accountId = viewer.accountId!;
+  if (!viewer.email) abort('INVALID_INPUT', 'Expected the token to carry an `email` claim: registering as a customer of the business needs one.', ['input', 'customerId']);
+  await lockAccountById(trx, accountId);
+  const taken = await findCustomerByEmail(trx, businessId, viewer.email);
+  if (taken && taken.accountId !== accountId) {
+    abort('INVALID_INPUT', `The business has a customer with the e-mail ${viewer.email} already, not linked to this account: ask the business to book for it, or sign in with another address.`, ['input', 'customerId']);
   }
-  if (!input.customerId) abort('INVALID_INPUT', 'Expected `customerId`: staff book on behalf of a customer.', ['input', 'customerId']);
-  return rawIdOrAbort(input.customerId, 'Customer', 'customerId');
+  const { created, ...customer } = await upsertAccountCustomer(trx, { businessId, accountId, email: viewer.email, name: viewer.name ?? viewer.email.slice(0, viewer.email.indexOf('@')) });
+  (viewer.customers as CustomerGrant[]).push({ businessId, customerId: customer.id });
+  if (!created) return { customer, registration: {} };
+  return {
+    customer,
+    registration: {
+      // No name or e-mail in the audit row: customerErase could not take them back out of it.
+      changes: [{ action: 'customer.registered', businessId, partnerIds: [], ranges: [], accountIds: [accountId], availability: false }],
+      audit: [{ businessId, entity: 'customer', entityId: customer.id, action: 'customer.registered', changes: { after: { accountId } } }],
+    },
+  };
+}
+
+/** A customer books for themself (their only customer record); staff and admins name the customer. */
+function resolveCustomer(viewer: Viewer, input: SlotClaimInput): string {
+  if (input.customerId) return rawIdOrAbort(input.customerId, 'Customer', 'customerId');
+  if (viewer.customers.length === 1) return viewer.customers[0].customerId;
+  const why = viewer.customers.length ? 'the caller is a customer of several businesses' : 'staff book on behalf of a customer';
+  return abort('INVALID_INPUT', `Expected \`customerId\`: ${why}.`, ['input', 'customerId']);
 }
 
 async function loadService(trx: Trx, businessId: string, serviceGid: string): Promise<ServiceModel> {

@@ -80,8 +80,13 @@ describe('Auth: shared-secret (HS256) tokens', () => {
   it('refuses a token with an unknown role with 401 UNAUTHENTICATED', async () => {
     const token = await signHs256(TEST_JWT_SECRET, { sub: 'root', role: 'superuser', business_id: built.business.gid });
     expectRefused(await authorized(`Bearer ${token}`), /role claim.*"superuser"/);
+  });
+
+  it('reads a token without a role claim as an account token, whatever ID claims it carries', async () => {
     const noRole = await signHs256(TEST_JWT_SECRET, { sub: 'nobody', business_id: built.business.gid });
-    expectRefused(await authorized(`Bearer ${noRole}`), /role claim/);
+    const res = await authorized(`Bearer ${noRole}`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.viewer).toEqual({ role: 'ACCOUNT', subject: 'nobody', business: null, partner: null, customer: null });
   });
 
   it('refuses a staff, partner or customer token without the IDs its role needs with 401 UNAUTHENTICATED', async () => {
@@ -180,13 +185,18 @@ describe('Auth: tokens from an identity provider (RS256 keys from a JWKS URL)', 
     await new Promise<void>((resolve) => (jwksServer ? jwksServer.close(() => resolve()) : resolve()));
   });
 
-  it('accepts a token signed with the key the JWKS publishes', async () => {
-    const token = await signRs256(signingKey, { sub: 'idp|staff-1', role: 'staff', business_id: business.gid });
+  it('accepts a token signed with the key the JWKS publishes, as an account token', async () => {
+    const token = await signRs256(signingKey, { sub: 'idp|staff-1' });
     const res = await gqlAt(app.url, VIEWER, `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.errors).toBeUndefined();
-    expect(res.data.viewer).toEqual({ role: 'STAFF', subject: 'idp|staff-1', business: { slug: business.slug }, partner: null, customer: null });
+    expect(res.data.viewer).toEqual({ role: 'ACCOUNT', subject: 'idp|staff-1', business: null, partner: null, customer: null });
     expect(jwksRequests).toBeGreaterThan(0);
+  });
+
+  it("refuses an identity provider's token that claims a role: only the shared secret signs service tokens", async () => {
+    const token = await signRs256(signingKey, { sub: 'idp|staff-1', role: 'staff', business_id: business.gid });
+    expectRefused(await gqlAt(app.url, VIEWER, `Bearer ${token}`), /signed with AUTH_JWT_SECRET/);
   });
 
   it('refuses a token signed with another key under the same key ID', async () => {

@@ -9,6 +9,7 @@ import { rawIdOf } from '../../src/shared/global-id.js';
 import { loggedErrors, startTestApi, tokensFor, type GraphQLResponse, type TestApi } from '../support/api.js';
 import { onRealPostgres } from '../support/database.js';
 import { businessState, createBookableBusiness, createBooking } from '../support/builders.js';
+import { ANONYMOUS, type Viewer } from '../../src/auth/viewer.js';
 
 const CREATE = `mutation($input: BookingCreateInput!) {
   bookingCreate(input: $input) { booking { id status partner { id } } userErrors { field message code } }
@@ -167,7 +168,7 @@ describe('Idempotent mutations', () => {
   });
 
   describe('the mechanism', () => {
-    const viewer = { role: 'CUSTOMER' as const, subject: 'mechanism', businessId: '1', partnerId: null, customerId: '1' };
+    const viewer: Viewer = { ...ANONYMOUS, role: 'CUSTOMER', subject: 'mechanism', businessId: '1', customerId: '1', customers: [{ businessId: '1', customerId: '1' }] };
     const memory = { save: (value: { id: string }) => value.id, restore: async (saved: unknown) => ({ id: String(saved) }) };
     function context(key: string) {
       // withIdempotency uses only the database and the change feed of the application's services.
@@ -209,7 +210,7 @@ describe('Idempotent mutations', () => {
       const blocker = await api.db.startTransaction().execute();
       try {
         await sql`INSERT INTO idempotency_keys (caller, operation, key, request_hash, expires_at)
-          VALUES ('customer:mechanism@CUSTOMER:1:null:1', 'test', ${key}, 'x', now() + interval '1 hour')`.execute(blocker);
+          VALUES ('customer:mechanism@CUSTOMER:1:1', 'test', ${key}, 'x', now() + interval '1 hour')`.execute(blocker);
         const waited = withIdempotency(context(key), 'test', {}, async () => ok({ id: '1' }), memory, { waitMs: 200 });
         await expect(waited).rejects.toMatchObject({ extensions: { code: 'IDEMPOTENCY_KEY_IN_USE' } });
       } finally {

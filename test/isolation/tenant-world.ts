@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { expect } from 'vitest';
+import { insertMembership, upsertAccount } from '../../src/accounts/accounts.repository.js';
 import { toGlobalId, type NodeType } from '../../src/shared/global-id.js';
 import { tokensFor, type TestApi } from '../support/api.js';
 import {
@@ -31,7 +32,10 @@ export interface Tenant {
   otherPartner: BuiltPartner;
   customer: BuiltCustomer;
   slots: BuiltSlot[];
-  tokens: { staff: string; partner: string; customer: string; admin: string };
+  /** Service tokens (staff, partner, customer, admin) and the account token of the business's owner. */
+  tokens: { staff: string; partner: string; customer: string; admin: string; owner: string };
+  /** The owner's account (an account token: its memberships decide). */
+  ownerAccountId: string;
   /** One ID of the tenant per type, a representative to fill inputs with (e.g. the partner's own booking). */
   sample: Partial<Record<NodeType, string>>;
   /** Strings that belong to this tenant's private data: a response to another tenant must contain none. */
@@ -83,6 +87,15 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   // The same subjects in every tenant (tokensFor's `staff-1`, ...), as when two tenants sign in
   // through different identity providers: nothing may rest on a subject being unique.
   const tokens = { ...(await tokensFor(api, { businessGid: business.gid, partnerGid: partner.gid, customerGid: customer.gid })) } as Tenant['tokens'];
+  // Accounts are people: a subject of its own per tenant. The owner's membership, and the other
+  // partner's account (so that the tenant has a membership of each kind).
+  const ownerSubject = `owner-${tag.toLowerCase()}`;
+  const ownerEmail = `${ownerSubject}@tenant.example`;
+  const ownerAccountId = await upsertAccount(db, { issuer: '', subject: ownerSubject, email: ownerEmail, name: `Tenant ${tag} Owner` });
+  await insertMembership(db, { accountId: ownerAccountId, businessId: business.id, role: 'owner', partnerId: null });
+  const partnerAccountId = await upsertAccount(db, { issuer: '', subject: `partner-${tag.toLowerCase()}`, email: null, name: null });
+  await insertMembership(db, { accountId: partnerAccountId, businessId: business.id, role: 'partner', partnerId: otherPartner.id });
+  tokens.owner = await api.token({ sub: ownerSubject, email: ownerEmail, name: `Tenant ${tag} Owner` });
   const keyed: KeyedMutation[] = [];
   /** Runs a mutation that must succeed, with an idempotency key of this tenant's, and records it. */
   const mutate = async (query: string, input: Record<string, unknown>, role: KeyedMutation['role']) => {
@@ -148,7 +161,8 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
       SlotHold: hold.hold.id,
       WebhookEndpoint: ownHook.endpoint.id,
     },
-    privateMarkers: [customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
+    ownerAccountId,
+    privateMarkers: [ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
     publicMarkers: [business.slug, `Tenant ${tag}`],
     keyed,
   };
@@ -166,6 +180,7 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   SlotHold: { table: 'slot_holds', tenantColumn: 'business_id' },
   WebhookEndpoint: { table: 'webhook_endpoints', tenantColumn: 'business_id' },
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
+  Membership: { table: 'memberships', tenantColumn: 'business_id' },
 };
 
 /**

@@ -61,7 +61,7 @@ describe('The mutation contract', () => {
     const { result, statements } = await api.countStatements(() =>
       api.gql(CREATE, { input: { serviceId: built.service.gid, startsAt: built.partners[0].slots[0].startsAt } }, { token: tokens.partner }),
     );
-    expect(result.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['FORBIDDEN', 'Expected a customer, staff or admin token to create a booking, got a partner token.']]);
+    expect(result.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['FORBIDDEN', 'Expected an account, customer, staff or admin token to create a booking, got a partner token.']]);
     expect(statements).toBe(0);
     const anonymous = await api.gql(CREATE, { input: { serviceId: built.service.gid, startsAt: built.partners[0].slots[0].startsAt } });
     expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
