@@ -3,6 +3,7 @@ import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';
+import { businessMutations } from './businesses/businesses.mutations.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
 import { bookingEventResolvers } from './events/booking-events.resolvers.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
@@ -44,4 +45,5 @@ export const resolverMaps: Resolvers[] = [
   bookingEventResolvers,
   webhookResolvers,
   webhookMutations,
+  businessMutations,
 ];

@@ -118,3 +118,17 @@ export async function updateBookingTime(trx: Trx, id: string, change: { partnerI
     WHERE bk.id = ${id}::bigint RETURNING ${BOOKING_COLUMNS}`.execute(trx);
   return result.rows[0];
 }
+
+/**
+ * Whether the business (or one partner of it) has a pending or confirmed booking starting after
+ * now: what must be cancelled or moved before the business or the partner is archived.
+ */
+export async function hasFutureLiveBookings(trx: Trx, args: { businessId: string; partnerId: string | null }): Promise<boolean> {
+  const result = await sql<{ found: boolean }>`/* hasFutureLiveBookings */
+    SELECT EXISTS (
+      SELECT 1 FROM bookings bk
+      WHERE ${args.partnerId !== null ? sql`bk.partner_id = ${args.partnerId}::bigint` : sql`bk.business_id = ${args.businessId}::bigint`}
+        AND bk.starts_at > now() AND bk.status IN ('pending', 'confirmed') AND bk.deleted_at IS NULL
+    ) AS found`.execute(trx);
+  return result.rows[0].found;
+}

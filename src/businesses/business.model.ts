@@ -13,4 +13,8 @@ export interface BusinessModel {
   minNoticeMinutes: number;
   maxAdvanceDays: number;
   cancellationWindowMinutes: number;
+  description: string | null;
+  defaultLocale: string;
+  /** When it was archived; null while live. An archived business is out of the catalog and takes no bookings. */
+  archivedAt: string | null;
 }

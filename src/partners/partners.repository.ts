@@ -5,7 +5,7 @@ import type { PartnerModel } from './partner.model.js';
 
 const PARTNER_COLUMNS = sql.raw(
   `pa.id, pa.business_id AS "businessId", pa.name, pa.city, pa.is_active AS "isActive",
-   pa.active_booking_count AS "activeBookingCount"`,
+   pa.active_booking_count AS "activeBookingCount", pa.deleted_at AS "archivedAt"`,
 );
 
 export function findPartnersByIds(db: Db, ids: readonly string[]): Promise<PartnerModel[]> {
@@ -21,7 +21,7 @@ export interface PartnerListArgs {
 }
 
 function partnerConditions(args: Omit<PartnerListArgs, 'after' | 'limit'>) {
-  return [args.city !== null && sql`pa.city = ${args.city}`, args.activeOnly && sql`pa.is_active`];
+  return [sql`pa.deleted_at IS NULL`, args.city !== null && sql`pa.city = ${args.city}`, args.activeOnly && sql`pa.is_active`];
 }
 
 export function findPartnerPagesByBusinessIds(db: Db, businessIds: readonly string[], args: PartnerListArgs) {

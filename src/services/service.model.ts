@@ -9,4 +9,7 @@ export interface ServiceModel {
   isActive: boolean;
   bufferBeforeMinutes: number;
   bufferAfterMinutes: number;
+  description: string | null;
+  /** When it was archived (never active again); null while live. */
+  archivedAt: string | null;
 }

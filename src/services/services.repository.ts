@@ -5,13 +5,15 @@ import type { ServiceModel } from './service.model.js';
 const SERVICE_COLUMNS = sql.raw(
   `s.id, s.business_id AS "businessId", s.name, s.duration_minutes AS "durationMinutes",
    s.price_cents AS "priceCents", b.currency, s.is_active AS "isActive",
-   s.buffer_before_minutes AS "bufferBeforeMinutes", s.buffer_after_minutes AS "bufferAfterMinutes"`,
+   s.buffer_before_minutes AS "bufferBeforeMinutes", s.buffer_after_minutes AS "bufferAfterMinutes",
+   s.description, s.deleted_at AS "archivedAt"`,
 );
 
+/** Services by id, archived ones too: the bookings made for a service keep reading it. */
 export function findServicesByIds(db: Db, ids: readonly string[]): Promise<ServiceModel[]> {
   return query(db, 'findServicesByIds', sql`
     SELECT ${SERVICE_COLUMNS} FROM services s JOIN businesses b ON b.id = s.business_id
-    WHERE s.id = ANY(${ids}::bigint[]) AND s.deleted_at IS NULL`);
+    WHERE s.id = ANY(${ids}::bigint[])`);
 }
 
 export interface ServiceListArgs {
@@ -46,4 +48,11 @@ export function findActiveServicesByDuration(db: Db, businessId: string, minutes
     SELECT ${SERVICE_COLUMNS} FROM services s JOIN businesses b ON b.id = s.business_id
     WHERE s.business_id = ${businessId}::bigint AND s.duration_minutes = ${minutes} AND s.is_active AND s.deleted_at IS NULL
     ORDER BY s.name, s.id`);
+}
+
+/** The lengths of the business's live services, each once. */
+export async function findLiveServiceDurations(db: Db, businessId: string): Promise<number[]> {
+  const rows = await query<{ minutes: number }>(db, 'findLiveServiceDurations', sql`
+    SELECT DISTINCT s.duration_minutes AS minutes FROM services s WHERE s.business_id = ${businessId}::bigint AND s.deleted_at IS NULL`);
+  return rows.map((r) => r.minutes);
 }

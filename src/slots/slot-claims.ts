@@ -105,6 +105,7 @@ export async function checkBookingWindow(trx: Trx, businessId: string, startsAt:
   const now = Date.now();
   if (start <= now) abort('IN_THE_PAST', `Expected a start time in the future, got ${startsAt}.`, field);
   const business = (await findBusinessesByIds(trx, [businessId]))[0];
+  if (business.archivedAt !== null) abort('NOT_FOUND', 'The business was archived and takes no bookings.', field);
   if (start < now + business.minNoticeMinutes * 60_000) {
     abort('IN_THE_PAST', `The business takes bookings at least ${business.minNoticeMinutes} minutes ahead; ${startsAt} is too soon.`, field);
   }

@@ -1,0 +1,39 @@
+import { abort } from './user-errors.js';
+
+/**
+ * Checks of a mutation's input fields that every domain needs in the same words: each aborts with
+ * an INVALID_INPUT user error on the field, saying what was expected and what arrived.
+ */
+
+/** Text that must not be empty: trimmed, in Unicode NFC, 1 to `maxLength` characters. */
+export function requiredText(value: string, field: string[], maxLength: number): string {
+  const text = value.length > maxLength * 4 ? value : value.trim().normalize('NFC');
+  if (text.length === 0 || text.length > maxLength) {
+    abort('INVALID_INPUT', `Expected \`${nameOf(field)}\` to be 1 to ${maxLength} characters long, got ${text.length}.`, field);
+  }
+  return text;
+}
+
+/** Optional text: null when left out or empty (so the empty string clears a stored value). */
+export function optionalText(value: string | null | undefined, field: string[], maxLength: number): string | null {
+  if (value === null || value === undefined) return null;
+  const text = value.length > maxLength * 4 ? value : value.trim().normalize('NFC');
+  if (text.length > maxLength) abort('INVALID_INPUT', `Expected \`${nameOf(field)}\` to be at most ${maxLength} characters long, got ${text.length}.`, field);
+  return text === '' ? null : text;
+}
+
+/** An integer within [min, max]. */
+export function intInRange(value: number, field: string[], min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) abort('INVALID_INPUT', `Expected \`${nameOf(field)}\` from ${min} to ${max}, got ${value}.`, field);
+  return value;
+}
+
+/** A list of at most `max` items, each once. */
+export function distinctList<T>(values: readonly T[], field: string[], max: number): T[] {
+  if (values.length > max) abort('INVALID_INPUT', `Expected at most ${max} items in \`${nameOf(field)}\`, got ${values.length}.`, field);
+  return [...new Set(values)];
+}
+
+function nameOf(field: string[]): string {
+  return field[field.length - 1];
+}
