@@ -16,6 +16,7 @@ import { paymentMutations } from './payments/payments.mutations.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
 import { scheduleMutations } from './schedules/schedules.mutations.js';
 import { scheduleResolvers } from './schedules/schedules.resolvers.js';
+import { serviceMutations } from './services/services.mutations.js';
 import { serviceResolvers } from './services/services.resolvers.js';
 import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
@@ -46,4 +47,5 @@ export const resolverMaps: Resolvers[] = [
   webhookResolvers,
   webhookMutations,
   businessMutations,
+  serviceMutations,
 ];

@@ -3,7 +3,7 @@ import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
   businessId: string | null;
-  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'hold' | 'webhook_endpoint' | 'webhook_delivery';
+  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'service' | 'customer' | 'hold' | 'webhook_endpoint' | 'webhook_delivery';
   entityId: string;
   action: string;
   actor: string;

@@ -2,12 +2,12 @@ import type { BookingSettingsInput, BusinessCreateInput, BusinessKind, BusinessU
 import { insertMembership, upsertAccount, type AccountIdentity } from '../accounts/accounts.repository.js';
 import type { Viewer } from '../auth/viewer.js';
 import { hasFutureLiveBookings } from '../bookings/bookings.repository.js';
-import { rawIdOf } from '../shared/global-id.js';
-import { intInRange, optionalText, requiredText } from '../shared/input-checks.js';
+import { intInRange, MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STORED_CITY_LENGTH, optionalText, requiredText } from '../shared/input-checks.js';
 import type { Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import { findLiveServiceDurations } from '../services/services.repository.js';
+import { businessNotFoundMessage as notFoundMessage } from './business-input.js';
 import type { BusinessModel } from './business.model.js';
 import { archiveBusiness, insertBusiness, isSlugTaken, lockLiveBusinessById, updateBusiness, type BusinessDraft } from './businesses.repository.js';
 
@@ -18,9 +18,6 @@ import { archiveBusiness, insertBusiness, isSlugTaken, lockLiveBusinessById, upd
  */
 
 export const MAX_SLUG_LENGTH = 64;
-export const MAX_NAME_LENGTH = 200;
-export const MAX_CITY_LENGTH = 100;
-export const MAX_DESCRIPTION_LENGTH = 2000;
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 // The CHECK on businesses.default_locale: a language subtag, then optional subtags.
@@ -36,17 +33,6 @@ const DEFAULT_SETTINGS = { slotMinutes: 30, minNoticeMinutes: 60, maxAdvanceDays
 /** The account behind the viewer. Tokens carry no issuer, e-mail or name for it yet (issue 11: accounts). */
 function accountIdentityOf(viewer: Viewer): AccountIdentity {
   return { issuer: '', subject: viewer.subject!, email: null, name: null };
-}
-
-/** The raw id of the business an input names; a malformed ID reads NOT_FOUND. */
-export function businessIdOf(input: { businessId: string }): string {
-  const id = rawIdOf(input.businessId, 'Business');
-  if (!id) abort('NOT_FOUND', notFoundMessage(input.businessId), ['input', 'businessId']);
-  return id;
-}
-
-function notFoundMessage(gid: string): string {
-  return `Expected the ID of a live business you may manage, got "${gid}".`;
 }
 
 function checkedSlug(slug: string): string {
@@ -110,7 +96,7 @@ export function checkBusinessCreate(input: BusinessCreateInput): BusinessDraft {
     slug: checkedSlug(input.slug),
     name: requiredText(input.name, ['input', 'name'], MAX_NAME_LENGTH),
     kind: kindColumn(input.kind),
-    city: requiredText(input.city, ['input', 'city'], MAX_CITY_LENGTH),
+    city: requiredText(input.city, ['input', 'city'], MAX_STORED_CITY_LENGTH),
     timeZone: checkedTimeZone(input.timeZone),
     currency: checkedCurrency(input.currency),
     description: optionalText(input.description, ['input', 'description'], MAX_DESCRIPTION_LENGTH),
@@ -164,7 +150,7 @@ export async function updateBusinessProfile(trx: Trx, id: string, input: Busines
     slug: input.slug == null ? current.slug : checkedSlug(input.slug),
     name: input.name == null ? current.name : requiredText(input.name, ['input', 'name'], MAX_NAME_LENGTH),
     kind: input.kind == null ? current.kind : kindColumn(input.kind),
-    city: input.city == null ? current.city : requiredText(input.city, ['input', 'city'], MAX_CITY_LENGTH),
+    city: input.city == null ? current.city : requiredText(input.city, ['input', 'city'], MAX_STORED_CITY_LENGTH),
     description: input.description == null ? current.description : optionalText(input.description, ['input', 'description'], MAX_DESCRIPTION_LENGTH),
     defaultLocale: input.defaultLocale == null ? current.defaultLocale : checkedLocale(input.defaultLocale),
     ...checkedSettings(input.settings, current),

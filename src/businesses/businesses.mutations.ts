@@ -7,13 +7,14 @@ import { rawIdOf } from '../shared/global-id.js';
 import { mutation, roles } from '../shared/mutation.js';
 import type { BusinessModel } from './business.model.js';
 import { businessById } from './businesses.loaders.js';
-import { archiveBusinessById, businessIdOf, checkBusinessCreate, createBusiness, updateBusinessProfile } from './businesses.actions.js';
+import { businessIdOf } from './business-input.js';
+import { archiveBusinessById, checkBusinessCreate, createBusiness, updateBusinessProfile } from './businesses.actions.js';
 
 const rememberBusiness = (context: RequestContext) => rememberById((id) => businessById(context.loaders).load(id));
 const businessPayload = (business: BusinessModel | null) => ({ business });
 
 /** An owner of the business the input names. A malformed ID is let through, for the step's NOT_FOUND. */
-function ownerOfInput(viewer: Viewer, input: { businessId: string }): Viewer | null {
+function ownerOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
   requireSignedIn(viewer);
   const id = rawIdOf(input.businessId, 'Business');
   return id === null || isOwnerOf(viewer, id) ? viewer : null;

@@ -5,6 +5,12 @@ import { abort } from './user-errors.js';
  * an INVALID_INPUT user error on the field, saying what was expected and what arrived.
  */
 
+/** The longest display name (of a business, service, partner or customer) an input may give. */
+export const MAX_NAME_LENGTH = 200;
+/** The longest city an input may store (a query argument may name longer ones: they find nothing). */
+export const MAX_STORED_CITY_LENGTH = 100;
+export const MAX_DESCRIPTION_LENGTH = 2000;
+
 /** Text that must not be empty: trimmed, in Unicode NFC, 1 to `maxLength` characters. */
 export function requiredText(value: string, field: string[], maxLength: number): string {
   const text = value.length > maxLength * 4 ? value : value.trim().normalize('NFC');

@@ -1,0 +1,56 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { isStaffOf, requireSignedIn } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
+import { businessIdOf } from '../businesses/business-input.js';
+import { rememberById } from '../idempotency/idempotent-mutation.js';
+import type { RequestContext } from '../server/context.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { mutation, roles } from '../shared/mutation.js';
+import type { ServiceModel } from './service.model.js';
+import { serviceById } from './services.loaders.js';
+import { archiveServiceById, createService, rawIdsOf, serviceIdOf, updateServiceById } from './services.actions.js';
+
+const rememberService = (context: RequestContext) => rememberById((id) => serviceById(context.loaders).load(id));
+const servicePayload = (service: ServiceModel | null) => ({ service });
+
+/**
+ * Staff of the business the input names (or an admin). A malformed ID is let through, for the
+ * step's NOT_FOUND; so is every signed-in caller of a mutation that names a service, whose business
+ * only the step's read knows (a service the caller may not manage then reads like a missing one).
+ */
+export function staffOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
+  requireSignedIn(viewer);
+  const id = rawIdOf(input.businessId, 'Business');
+  return id === null || isStaffOf(viewer, id) ? viewer : null;
+}
+
+export const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
+
+export const serviceMutations: Resolvers = {
+  Mutation: {
+    serviceCreate: mutation({
+      name: 'serviceCreate',
+      who: { expected: 'a staff token of the business (or an admin) to add a service', scope: staffOfInput },
+      outside: async ({ input }) => ({ businessId: businessIdOf(input), partnerIds: input.partnerIds == null ? null : rawIdsOf(input.partnerIds, 'Partner', ['input', 'partnerIds']) }),
+      inside: (trx, { input, prepared }) => createService(trx, prepared.businessId, input, prepared.partnerIds),
+      remember: rememberService,
+      payload: servicePayload,
+    }),
+    serviceUpdate: mutation({
+      name: 'serviceUpdate',
+      who: { expected: 'a signed-in staff member of the business (or an admin) to change a service', scope: signedIn },
+      outside: async ({ input }) => serviceIdOf(input),
+      inside: (trx, { viewer, input, prepared: id }) => updateServiceById(trx, viewer, id, input),
+      remember: rememberService,
+      payload: servicePayload,
+    }),
+    serviceArchive: mutation({
+      name: 'serviceArchive',
+      who: { expected: 'a signed-in staff member of the business (or an admin) to archive a service', scope: signedIn },
+      outside: async ({ input }) => serviceIdOf(input),
+      inside: (trx, { viewer, input, prepared: id }) => archiveServiceById(trx, viewer, id, input),
+      remember: rememberService,
+      payload: servicePayload,
+    }),
+  },
+};
