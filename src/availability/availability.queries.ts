@@ -93,6 +93,7 @@ async function computeStarts(
   if (!business || business.archivedAt !== null || !service || service.businessId !== business.id || !service.isActive) return null;
   const rows = await findSlotsAroundDate(loaders.db, {
     businessId: business.id,
+    serviceId: service.id,
     partnerId: args.partnerId,
     date: args.date,
     timeZone: business.timeZone,

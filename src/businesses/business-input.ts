@@ -1,3 +1,5 @@
+import { isStaffOf, requireSignedIn } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { abort } from '../shared/user-errors.js';
 
@@ -11,4 +13,14 @@ export function businessIdOf(input: { businessId: string }): string {
   const id = rawIdOf(input.businessId, 'Business');
   if (!id) abort('NOT_FOUND', businessNotFoundMessage(input.businessId), ['input', 'businessId']);
   return id;
+}
+
+/**
+ * A mutation's `who` for input naming a business: staff of it (or an admin). A malformed ID is let
+ * through, for the step's NOT_FOUND.
+ */
+export function staffOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
+  requireSignedIn(viewer);
+  const id = rawIdOf(input.businessId, 'Business');
+  return id === null || isStaffOf(viewer, id) ? viewer : null;
 }

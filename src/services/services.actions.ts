@@ -4,8 +4,8 @@ import type { Viewer } from '../auth/viewer.js';
 import { businessNotFoundMessage } from '../businesses/business-input.js';
 import { lockLiveBusinessById } from '../businesses/businesses.repository.js';
 import { qualifyPartnersForService } from '../partners/partner-services.repository.js';
-import { rawIdOf, type NodeType } from '../shared/global-id.js';
-import { distinctList, intInRange, MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, optionalText, requiredText } from '../shared/input-checks.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { intInRange, MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, optionalText, requiredText } from '../shared/input-checks.js';
 import type { Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
@@ -18,22 +18,10 @@ import { archiveService, insertService, lockLiveServiceById, updateService, type
  * like a missing one.
  */
 
-/** The most IDs one list of an input may name. */
-export const MAX_IDS_PER_LIST = 500;
-
 const SERVICE_ID_FIELD = ['input', 'serviceId'];
 
 function serviceNotFound(gid: string): never {
   abort('NOT_FOUND', `Expected the ID of a live service you may manage, got "${gid}".`, SERVICE_ID_FIELD);
-}
-
-/** The raw ids of a list of global IDs of one type; any other ID reads NOT_FOUND on the list. */
-export function rawIdsOf(gids: readonly string[], type: NodeType, field: string[]): string[] {
-  return distinctList(gids, field, MAX_IDS_PER_LIST).map((gid) => {
-    const id = rawIdOf(gid, type);
-    if (!id) abort('NOT_FOUND', `Expected the IDs of live ${type.toLowerCase()}s of the business, got "${gid}".`, field);
-    return id;
-  });
 }
 
 /** The raw id of the service an input names; a malformed ID reads NOT_FOUND, before any statement. */

@@ -1,30 +1,21 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { isStaffOf, requireSignedIn } from '../auth/access.js';
-import type { Viewer } from '../auth/viewer.js';
-import { businessIdOf } from '../businesses/business-input.js';
+import { businessIdOf, staffOfInput } from '../businesses/business-input.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { rawIdOf } from '../shared/global-id.js';
 import { mutation, roles } from '../shared/mutation.js';
 import type { ServiceModel } from './service.model.js';
 import { serviceById } from './services.loaders.js';
-import { archiveServiceById, createService, rawIdsOf, serviceIdOf, updateServiceById } from './services.actions.js';
+import { rawIdsOf } from '../shared/input-checks.js';
+import { archiveServiceById, createService, serviceIdOf, updateServiceById } from './services.actions.js';
 
 const rememberService = (context: RequestContext) => rememberById((id) => serviceById(context.loaders).load(id));
 const servicePayload = (service: ServiceModel | null) => ({ service });
 
 /**
- * Staff of the business the input names (or an admin). A malformed ID is let through, for the
- * step's NOT_FOUND; so is every signed-in caller of a mutation that names a service, whose business
- * only the step's read knows (a service the caller may not manage then reads like a missing one).
+ * A mutation that names a service lets every signed-in caller through: only the step's read knows
+ * the service's business, and a service the caller may not manage reads like a missing one.
  */
-export function staffOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
-  requireSignedIn(viewer);
-  const id = rawIdOf(input.businessId, 'Business');
-  return id === null || isStaffOf(viewer, id) ? viewer : null;
-}
-
-export const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
+const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
 
 export const serviceMutations: Resolvers = {
   Mutation: {

@@ -1,3 +1,4 @@
+import { rawIdOf, type NodeType } from './global-id.js';
 import { abort } from './user-errors.js';
 
 /**
@@ -38,6 +39,18 @@ export function intInRange(value: number, field: string[], min: number, max: num
 export function distinctList<T>(values: readonly T[], field: string[], max: number): T[] {
   if (values.length > max) abort('INVALID_INPUT', `Expected at most ${max} items in \`${nameOf(field)}\`, got ${values.length}.`, field);
   return [...new Set(values)];
+}
+
+/** The most IDs one list of an input may name. */
+export const MAX_IDS_PER_LIST = 500;
+
+/** The raw ids of a list of global IDs of one type, each once; any other ID reads NOT_FOUND on the list. */
+export function rawIdsOf(gids: readonly string[], type: NodeType, field: string[]): string[] {
+  return distinctList(gids, field, MAX_IDS_PER_LIST).map((gid) => {
+    const id = rawIdOf(gid, type);
+    if (!id) abort('NOT_FOUND', `Expected the IDs of live ${type.toLowerCase()}s of the business, got "${gid}".`, field);
+    return id;
+  });
 }
 
 function nameOf(field: string[]): string {
