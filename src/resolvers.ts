@@ -6,6 +6,7 @@ import { bookingResolvers } from './bookings/bookings.resolvers.js';
 import { businessMutations } from './businesses/businesses.mutations.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
 import { bookingEventResolvers } from './events/booking-events.resolvers.js';
+import { customerMutations } from './customers/customers.mutations.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
 import { slotHoldMutations } from './holds/slot-holds.mutations.js';
 import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
@@ -48,4 +49,5 @@ export const resolverMaps: Resolvers[] = [
   webhookMutations,
   businessMutations,
   serviceMutations,
+  customerMutations,
 ];
