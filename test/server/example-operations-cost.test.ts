@@ -42,6 +42,8 @@ describe('Query limits: the sandbox examples stay within them', () => {
     expect(limiter.refuseEarly(query, 'IntrospectionQuery')).toBeNull();
     const context = {};
     expect(limiter.check(query, parse(query), 'IntrospectionQuery', {}, context)).toBeNull();
-    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost / 2);
+    // Its cost follows the schema's size (see introspectionBounds): the catalog mutations of issue 11
+    // took it from under half the limit to about 60%; a quarter of the limit stays free for growth.
+    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost * 0.75);
   });
 });
