@@ -147,7 +147,6 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   {
     name: 'bookingCreate / bookingReschedule / a hold\'s booking: the partner named, and whether they perform the service',
     fn: 'findPartnerForService',
-    indexes: ['partners_pkey', 'partner_services_pkey'],
     run: (trx, p) => findPartnerForService(trx, p.partnerId, p.serviceId),
   },
   { name: 'Partner.slots(from, to)', fn: 'findSlotsByPartnerIds', indexes: ['partner_slots_partner_start_key'],
@@ -171,7 +170,7 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   { name: 'Booking by id', fn: 'findBookingsByIds', run: (trx, p) => findBookingsByIds(trx, p.bookingIds) },
   { name: 'Booking.payments', fn: 'findPaymentsByBookingIds', indexes: ['payments_booking_idx'], run: (trx, p) => findPaymentsByBookingIds(trx, p.bookingIds) },
   { name: 'Business.partners', fn: 'findPartnerPagesByBusinessIds', run: (trx, p) => findPartnerPagesByBusinessIds(trx, [p.bigBusinessId], { city: null, activeOnly: false, after: null, limit: 20 }) },
-  { name: 'Partner.services', fn: 'findServicesByPartnerIds', indexes: ['partner_services_pkey'], run: (trx, p) => findServicesByPartnerIds(trx, [p.partnerId]) },
+  { name: 'Partner.services', fn: 'findServicesByPartnerIds', run: (trx, p) => findServicesByPartnerIds(trx, [p.partnerId]) },
   { name: 'Business.customers', fn: 'findCustomerPagesByBusinessIds', run: (trx, p) => findCustomerPagesByBusinessIds(trx, [p.bigBusinessId], { after: null, limit: 20 }) },
   { name: 'WebhookEndpoint.deliveries', fn: 'findWebhookDeliveryPagesByEndpointIds',
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: null, after: null, limit: 20 }) },

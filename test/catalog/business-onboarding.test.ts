@@ -78,6 +78,15 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 
+  it('creates one business when several accounts ask for the same slug at once; the others get SLUG_TAKEN', async () => {
+    const slug = `race-${uniqueSuffix()}`;
+    const results = await Promise.all([0, 1, 2, 3].map(() => api.gql(CREATE, { input: newBusiness({ slug }) }, { token: account.token })));
+    const codes = results.map((res) => res.data.businessCreate.userErrors.map((e: { code: string }) => e.code).join() || 'created').sort();
+    expect(codes).toEqual(['SLUG_TAKEN', 'SLUG_TAKEN', 'SLUG_TAKEN', 'created']);
+    const rows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM businesses WHERE slug = ${slug}`.execute(api.db);
+    expect(rows.rows[0].n).toBe(1);
+  });
+
   it('gives the slug of an archived business to a new one', async () => {
     const old = await createBusiness(api.db);
     await mutateOk(api, ARCHIVE, { businessId: old.gid }, await staffOf(old.gid));

@@ -47,6 +47,14 @@ describe('Mutations: customerCreate, customerUpdate (staff keep customer records
     await mutateOk(api, CREATE, { businessId: other.gid, email: s.customer.email, name: 'Elsewhere' }, otherStaff);
   });
 
+  it('creates one customer when staff add the same address at once; the others get EMAIL_TAKEN', async () => {
+    const s = await scene();
+    const email = `race-${s.business.id}@example.com`;
+    const results = await Promise.all(['a', 'b', 'c'].map((n) => api.gql(CREATE, { input: { businessId: s.business.gid, email: n === 'a' ? email : email.toUpperCase(), name: n } }, { token: s.tokens.staff })));
+    const codes = results.map((res) => res.data.customerCreate.userErrors.map((e: { code: string }) => e.code).join() || 'created').sort();
+    expect(codes).toEqual(['EMAIL_TAKEN', 'EMAIL_TAKEN', 'created']);
+  });
+
   it.each([
     [{ email: 'not-an-address' }, ['input', 'email'], 'Expected an e-mail address such as "ada@example.com" of at most 254 characters, got "not-an-address".'],
     [{ name: ' ' }, ['input', 'name'], 'Expected `name` to be 1 to 200 characters long, got 0.'],
