@@ -14,7 +14,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/sql-helpers.js';
 import type { Trx } from '../src/shared/transaction.js';
-import { findBookingPagesByBusinessIds, findBookingPagesByCustomerIds, findBookingPagesByPartnerIds, findBookingsByIds, lockBookingById } from '../src/bookings/bookings.repository.js';
+import { findBookingPagesByBusinessIds, findBookingPagesByCustomerIds, findBookingPagesByPartnerIds, findBookingsByIds, hasFutureLiveBookings, lockBookingById } from '../src/bookings/bookings.repository.js';
 import { findEventsAfter, findBusinessEventsAfter, findUnpublishedPositions, lockRelayCounter, positionNextEvents } from '../src/events/booking-events.repository.js';
 import { findFreePartnerIds, hasTakenSlotsInBuffers, lockFreeSlotsInRange, lockSlotsOfHold } from '../src/slots/slot-claims.repository.js';
 import { findSlotsByBookingIds, findSlotsByHoldIds, findSlotsByPartnerIds } from '../src/slots/slots.repository.js';
@@ -22,7 +22,10 @@ import { claimDueWebhookDeliveries, findWebhookDeliveryPagesByEndpointIds } from
 import { deleteExpiredIdempotencyKeys, setLockTimeout } from '../src/idempotency/idempotency-keys.repository.js';
 import { findPaymentsByBookingIds } from '../src/payments/payments.repository.js';
 import { findPartnerDaysInCity, findSlotsAroundDate } from '../src/availability/availability.repository.js';
-import { findPartnerPagesByBusinessIds } from '../src/partners/partners.repository.js';
+import { findPartnerForService, findPartnerPagesByBusinessIds } from '../src/partners/partners.repository.js';
+import { replacePartnerServices } from '../src/partners/partner-services.repository.js';
+import { findServicesByPartnerIds, lockLiveServiceById } from '../src/services/services.repository.js';
+import { lockLiveBusinessById } from '../src/businesses/businesses.repository.js';
 import { findCustomerPagesByBusinessIds } from '../src/customers/customers.repository.js';
 import { findBusinessPage } from '../src/businesses/businesses.repository.js';
 
@@ -110,13 +113,13 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     name: 'bookingCreate by service and start: free partners of a marketplace',
     fn: 'findFreePartnerIds',
     indexes: ['partner_slots_partner_start_key', 'partner_slots_available_idx'],
-    run: (trx, p) => findFreePartnerIds(trx, { businessId: p.bigBusinessId, city: null, startsAt: p.freeStart, endsAt: p.freeEnd, limit: 5 }),
+    run: (trx, p) => findFreePartnerIds(trx, { businessId: p.bigBusinessId, serviceId: p.serviceId, city: null, startsAt: p.freeStart, endsAt: p.freeEnd, limit: 5 }),
   },
   {
     name: 'bookingCreate by service, start and city: free partners in a city',
     fn: 'findFreePartnerIds',
     indexes: ['partner_slots_partner_start_key', 'partner_slots_available_idx'],
-    run: (trx, p) => findFreePartnerIds(trx, { businessId: p.bigBusinessId, city: p.bigCity, startsAt: p.freeStart, endsAt: p.freeEnd, limit: 5 }),
+    run: (trx, p) => findFreePartnerIds(trx, { businessId: p.bigBusinessId, serviceId: p.serviceId, city: p.bigCity, startsAt: p.freeStart, endsAt: p.freeEnd, limit: 5 }),
   },
   {
     name: 'bookingCreate / slotHoldCreate: lock a partner\'s free slots in a range',
@@ -142,6 +145,11 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     indexes: ['partner_slots_partner_start_key'],
     run: (trx, p) => hasTakenSlotsInBuffers(trx, { partnerId: p.partnerId, startsAt: p.freeStart, endsAt: p.freeEnd, beforeMinutes: 15, afterMinutes: 15 }),
   },
+  {
+    name: 'bookingCreate / bookingReschedule / a hold\'s booking: the partner named, and whether they perform the service',
+    fn: 'findPartnerForService',
+    run: (trx, p) => findPartnerForService(trx, p.partnerId, p.serviceId),
+  },
   { name: 'Partner.slots(from, to)', fn: 'findSlotsByPartnerIds', indexes: ['partner_slots_partner_start_key'],
     run: (trx, p) => findSlotsByPartnerIds(trx, [p.partnerId], { from: `${p.date}T00:00:00Z`, to: `${p.date}T23:59:59Z`, status: null }) },
   { name: 'Booking.slots', fn: 'findSlotsByBookingIds', indexes: ['partner_slots_booking_idx'], run: (trx, p) => findSlotsByBookingIds(trx, p.bookingIds) },
@@ -149,7 +157,7 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   {
     name: 'availableSlots(business, date)',
     fn: 'findSlotsAroundDate',
-    run: (trx, p) => findSlotsAroundDate(trx, { businessId: p.bigBusinessId, partnerId: null, date: p.date, timeZone: 'UTC', beforeMinutes: 15, afterMinutes: 15 }),
+    run: (trx, p) => findSlotsAroundDate(trx, { businessId: p.bigBusinessId, serviceId: p.serviceId, partnerId: null, date: p.date, timeZone: 'UTC', beforeMinutes: 15, afterMinutes: 15 }),
   },
   { name: 'availablePartners(city, date, business)', fn: 'findPartnerDaysInCity', run: (trx, p) => findPartnerDaysInCity(trx, { city: p.bigCity, businessId: p.bigBusinessId, date: p.date }) },
   { name: 'availablePartners(city, date)', fn: 'findPartnerDaysInCity', run: (trx, p) => findPartnerDaysInCity(trx, { city: p.bigCity, businessId: null, date: p.date }) },
@@ -163,6 +171,7 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   { name: 'Booking by id', fn: 'findBookingsByIds', run: (trx, p) => findBookingsByIds(trx, p.bookingIds) },
   { name: 'Booking.payments', fn: 'findPaymentsByBookingIds', indexes: ['payments_booking_idx'], run: (trx, p) => findPaymentsByBookingIds(trx, p.bookingIds) },
   { name: 'Business.partners', fn: 'findPartnerPagesByBusinessIds', run: (trx, p) => findPartnerPagesByBusinessIds(trx, [p.bigBusinessId], { city: null, activeOnly: false, after: null, limit: 20 }) },
+  { name: 'Partner.services', fn: 'findServicesByPartnerIds', run: (trx, p) => findServicesByPartnerIds(trx, [p.partnerId]) },
   { name: 'Business.customers', fn: 'findCustomerPagesByBusinessIds', run: (trx, p) => findCustomerPagesByBusinessIds(trx, [p.bigBusinessId], { after: null, limit: 20 }) },
   // Catalog search (the seed names businesses "Business <n>"; a third of its services are "Check-up"). Its few
   // dozen businesses make a scan the cheapest plan, so no index is required here: test/read/catalog-search.test.ts
@@ -175,6 +184,15 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   { name: 'WebhookEndpoint.deliveries(status: PENDING)', fn: 'findWebhookDeliveryPagesByEndpointIds',
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: 'PENDING', after: null, limit: 20 }) },
   // Mutations' common steps.
+  // Catalog management (issue 11).
+  { name: 'businessUpdate / serviceCreate: lock a live business', fn: 'lockLiveBusinessById', run: (trx, p) => lockLiveBusinessById(trx, p.bigBusinessId) },
+  { name: 'serviceUpdate / serviceArchive: lock a live service and its business', fn: 'lockLiveServiceById', run: (trx, p) => lockLiveServiceById(trx, p.serviceId) },
+  { name: 'businessArchive: bookings ahead', fn: 'hasFutureLiveBookings', indexes: ['bookings_business_starts_idx'],
+    run: (trx, p) => hasFutureLiveBookings(trx, { businessId: p.bigBusinessId, partnerId: null }) },
+  { name: 'partnerArchive: bookings ahead', fn: 'hasFutureLiveBookings', indexes: ['bookings_partner_active_idx', 'bookings_partner_starts_idx'],
+    run: (trx, p) => hasFutureLiveBookings(trx, { businessId: p.bigBusinessId, partnerId: p.partnerId }) },
+  { name: 'partnerServicesSet', fn: 'replacePartnerServices', indexes: ['partner_services_pkey'],
+    run: (trx, p) => replacePartnerServices(trx, { businessId: p.bigBusinessId, partnerId: p.partnerId, serviceIds: [p.serviceId] }) },
   { name: 'lock a booking for a change', fn: 'lockBookingById', run: (trx, p) => lockBookingById(trx, p.bookingIds[0]) },
   { name: 'idempotent mutation: restore lock_timeout', fn: 'setLockTimeout', run: (trx) => setLockTimeout(trx, null) },
   // Subscriptions: replay.

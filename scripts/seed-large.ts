@@ -157,6 +157,10 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
       INSERT INTO partners (id, business_id, name, city, created_at)
       SELECT p, b, 'Partner ' || p, (ARRAY['Berlin', 'Paris', 'Madrid', 'Rome', 'Lisbon'])[1 + (CASE WHEN b <= ${marketplaces} THEN p ELSE b END) % 5], now() - interval '400 days'
       FROM seed_biz, generate_series(partner_lo, partner_lo + partner_n - 1) p`);
+    // Every partner performs every service of their business, as the API's defaults have it.
+    await step('partner services', `
+      INSERT INTO partner_services (business_id, partner_id, service_id, created_at)
+      SELECT p.business_id, p.id, s.id, now() - interval '400 days' FROM partners p JOIN services s ON s.business_id = p.business_id`);
     await step('customers', `
       INSERT INTO customers (id, business_id, email, name, created_at)
       SELECT c, b, 'customer' || c || '@example.com', 'Customer ' || c, now() - interval '400 days'

@@ -5,8 +5,10 @@ import { viewerResolvers } from './viewer/viewer.resolvers.js';
 import { availabilityResolvers } from './availability/availability.resolvers.js';
 import { bookingMutations } from './bookings/bookings.mutations.js';
 import { bookingResolvers } from './bookings/bookings.resolvers.js';
+import { businessMutations } from './businesses/businesses.mutations.js';
 import { businessResolvers } from './businesses/businesses.resolvers.js';
 import { bookingEventResolvers } from './events/booking-events.resolvers.js';
+import { customerMutations } from './customers/customers.mutations.js';
 import { customerResolvers } from './customers/customers.resolvers.js';
 import { slotHoldMutations } from './holds/slot-holds.mutations.js';
 import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
@@ -19,6 +21,7 @@ import { paymentMutations } from './payments/payments.mutations.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
 import { scheduleMutations } from './schedules/schedules.mutations.js';
 import { scheduleResolvers } from './schedules/schedules.resolvers.js';
+import { serviceMutations } from './services/services.mutations.js';
 import { serviceResolvers } from './services/services.resolvers.js';
 import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
@@ -52,4 +55,7 @@ export const resolverMaps: Resolvers[] = [
   translationMutations,
   teamMutations,
   customerEraseMutations,
+  businessMutations,
+  serviceMutations,
+  customerMutations,
 ];

@@ -295,6 +295,18 @@ export type BookingReschedulePayload = {
   userErrors: Array<UserError>;
 };
 
+/** A business's booking settings. Each left out takes its default (on create) or keeps its value (on update). */
+export type BookingSettingsInput = {
+  /** Cancelling at least this many minutes before the start refunds in full: 0 to 43200. Defaults to 1440. */
+  cancellationWindowMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** How many days ahead bookings open: 1 to 730. Defaults to 60. */
+  maxAdvanceDays?: InputMaybe<Scalars['Int']['input']>;
+  /** How long before a start time it can still be booked, in minutes: 0 to 43200. Defaults to 60. */
+  minNoticeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** The length of the business's slots in minutes: 5 to 240, dividing a day (5, 10, 15, 20, 30, 60, ...). Defaults to 30. Every live service's length must be a multiple of it. */
+  slotMinutes?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /**
  * The life cycle of a booking. Allowed moves: `PENDING` to `CONFIRMED` or `CANCELLED`;
  * `CONFIRMED` to `CANCELLED`, `COMPLETED` or `NO_SHOW`. `CANCELLED`, `COMPLETED` and `NO_SHOW` are final.
@@ -315,6 +327,8 @@ export type BookingStatus =
 /** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
 export type Business = Node & {
   __typename?: 'Business';
+  /** When the business was archived (`businessArchive`), or `null` while it is live. An archived business is out of the catalog and takes no bookings; its bookings keep reading it. */
+  archivedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The business's bookings by start time, filtered to what the caller may see (staff see all, a partner their own, a customer theirs). Needs a token. */
   bookings: BookingConnection;
   /** Cancelling at least this many minutes before the start refunds succeeded payments in full; later, nothing is refunded. */
@@ -415,6 +429,21 @@ export type BusinessServicesArgs = {
   includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** Archives a business. */
+export type BusinessArchiveInput = {
+  /** The business to archive. */
+  businessId: Scalars['ID']['input'];
+};
+
+/** The result of `businessArchive`. */
+export type BusinessArchivePayload = {
+  __typename?: 'BusinessArchivePayload';
+  /** The archived business, or `null` if `userErrors` is not empty. */
+  business?: Maybe<Business>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A page of businesses. */
 export type BusinessConnection = {
   __typename?: 'BusinessConnection';
@@ -424,6 +453,39 @@ export type BusinessConnection = {
   nodes: Array<Business>;
   /** How to get the next page. */
   pageInfo: PageInfo;
+};
+
+/** A new business. */
+export type BusinessCreateInput = {
+  /** The city where it is based, 1 to 100 characters. */
+  city: Scalars['String']['input'];
+  /** The ISO 4217 currency of its prices, for example `EUR`. */
+  currency: Scalars['String']['input'];
+  /** The BCP 47 locale its name and description are written in, for example `en` or `ja`. Defaults to `en`. */
+  defaultLocale?: InputMaybe<Scalars['String']['input']>;
+  /** What the business says about itself, at most 2000 characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** What kind of booking business it is. */
+  kind: BusinessKind;
+  /** The display name, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+  /** Booking settings; each left out takes its default. */
+  settings?: InputMaybe<BookingSettingsInput>;
+  /** The URL slug: lowercase letters and digits in words joined by single hyphens, at most 64 characters, unique among live businesses. */
+  slug: Scalars['String']['input'];
+  /** Its IANA time zone, for example `Europe/Berlin`; schedules are local to it. */
+  timeZone: Scalars['String']['input'];
+};
+
+/** The result of `businessCreate`. */
+export type BusinessCreatePayload = {
+  __typename?: 'BusinessCreatePayload';
+  /** The new business, or `null` if `userErrors` is not empty. */
+  business?: Maybe<Business>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** A business and its cursor. */
@@ -490,6 +552,35 @@ export type BusinessTranslationSetPayload = {
   userErrors: Array<UserError>;
 };
 
+/** Changes to a business's profile and settings; a field left out (or `null`) keeps its value. */
+export type BusinessUpdateInput = {
+  /** The business to change. */
+  businessId: Scalars['ID']['input'];
+  /** A new city. */
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** A new default locale. */
+  defaultLocale?: InputMaybe<Scalars['String']['input']>;
+  /** A new description; the empty string removes it. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** A new kind. */
+  kind?: InputMaybe<BusinessKind>;
+  /** A new display name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** New booking settings; each left out keeps its value. */
+  settings?: InputMaybe<BookingSettingsInput>;
+  /** A new slug (see `BusinessCreateInput.slug`); old links by slug stop working. */
+  slug?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `businessUpdate`. */
+export type BusinessUpdatePayload = {
+  __typename?: 'BusinessUpdatePayload';
+  /** The business after the change, or `null` if `userErrors` is not empty. */
+  business?: Maybe<Business>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** Someone who books a business's services. Visible to the customer, the business's staff and partners. */
 export type Customer = Node & {
   __typename?: 'Customer';
@@ -524,6 +615,27 @@ export type CustomerConnection = {
   pageInfo: PageInfo;
 };
 
+/** A new customer record, made by staff. */
+export type CustomerCreateInput = {
+  /** The business the customer books with. */
+  businessId: Scalars['ID']['input'];
+  /** Their e-mail address, unique among the business's live customers (case-insensitively), at most 254 characters. */
+  email: Scalars['String']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Their name, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+};
+
+/** The result of `customerCreate`. */
+export type CustomerCreatePayload = {
+  __typename?: 'CustomerCreatePayload';
+  /** The new customer, or `null` if `userErrors` is not empty. */
+  customer?: Maybe<Customer>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A customer and its cursor. */
 export type CustomerEdge = {
   __typename?: 'CustomerEdge';
@@ -545,6 +657,25 @@ export type CustomerEraseInput = {
 export type CustomerErasePayload = {
   __typename?: 'CustomerErasePayload';
   /** The customer as erased (its placeholder name and e-mail), or `null` if `userErrors` is not empty. */
+  customer?: Maybe<Customer>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Changes to a customer; a field left out (or `null`) keeps its value. */
+export type CustomerUpdateInput = {
+  /** The customer to change. */
+  customerId: Scalars['ID']['input'];
+  /** A new e-mail address. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** A new name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `customerUpdate`. */
+export type CustomerUpdatePayload = {
+  __typename?: 'CustomerUpdatePayload';
+  /** The customer after the change, or `null` if `userErrors` is not empty. */
   customer?: Maybe<Customer>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
@@ -701,12 +832,22 @@ export type Mutation = {
   bookingMarkNoShow: BookingMarkNoShowPayload;
   /** Moves a pending or confirmed booking to a new start time (and optionally another partner). The old slots are freed only if the new ones are taken: on any error the booking is unchanged. */
   bookingReschedule: BookingReschedulePayload;
+  /** Archives a business: it leaves the catalog (`business(slug)`, `businesses`) and takes no bookings, and its slug is free for a new business. Refused while it has pending or confirmed bookings in the future: cancel them first (`bookingCancel` refunds). Owners and admins only. */
+  businessArchive: BusinessArchivePayload;
+  /** Creates a business; the signed-in account that calls it becomes its owner. Any signed-in account may. */
+  businessCreate: BusinessCreatePayload;
   /** Removes a business's translation into a locale: it is then served in the default locale. Removing a translation that does not exist changes nothing and succeeds. Staff of the business and admins. */
   businessTranslationRemove: BusinessTranslationRemovePayload;
   /** Sets a business's name and description in a locale other than its default, replacing any earlier translation into it. Staff of the business and admins. */
   businessTranslationSet: BusinessTranslationSetPayload;
+  /** Changes a business's profile and booking settings. Owners and admins only. The time zone and currency are fixed at creation: schedules and prices are in them. */
+  businessUpdate: BusinessUpdatePayload;
+  /** Adds a customer record to a business, on the customer's behalf. Staff of the business and admins. */
+  customerCreate: CustomerCreatePayload;
   /** Erases a customer's personal data, at the customer's own request or by the business's owners and staff: name and e-mail are replaced and the account link is cut; bookings and payments are kept for accounting. Erasing an erased customer changes nothing. */
   customerErase: CustomerErasePayload;
+  /** Changes a customer's e-mail address or name. Staff of the customer's business and admins. */
+  customerUpdate: CustomerUpdatePayload;
   /** Accepts an invitation with its token: the signed-in account (an account token) becomes a member of the business. */
   invitationAccept: InvitationAcceptPayload;
   /** Invites an e-mail address to the business's team, as an owner, staff or a partner; the payload carries the invitation's single-use token, shown only there. Owners invite any role; staff invite staff and partners. */
@@ -715,20 +856,34 @@ export type Mutation = {
   membershipRemove: MembershipRemovePayload;
   /** Changes a membership's role. Owners change any membership; staff change staff and partner memberships to staff or partner. The last owner cannot be demoted (`LAST_OWNER`). */
   membershipRoleSet: MembershipRoleSetPayload;
+  /** Archives a partner: they leave `Business.partners` and are never bookable again; their past bookings stay. Refused while they have pending or confirmed bookings in the future: move or cancel them first. Staff of the business and admins. */
+  partnerArchive: PartnerArchivePayload;
+  /** Adds a partner to a business's team. Staff of the business and admins. */
+  partnerCreate: PartnerCreatePayload;
   /** Sets or replaces a partner's hours for one date. Free slots outside the new hours are removed; booked and blocked slots are kept. */
   partnerExceptionSet: PartnerExceptionSetPayload;
   /** Replaces a partner's weekly working hours from a date on. Does not create or remove slots: run `slotsGenerate` (the periodic job does it for the rolling horizon). */
   partnerScheduleSet: PartnerScheduleSetPayload;
+  /** Sets which of the business's live services a partner performs, replacing the previous set. Availability and assignment offer the partner only for these. Staff of the business and admins. */
+  partnerServicesSet: PartnerServicesSetPayload;
   /** Activates or deactivates a partner. An inactive partner keeps their bookings but is not assigned new ones and cannot be booked. */
   partnerSetActive: PartnerSetActivePayload;
+  /** Changes a partner's name or city. Staff of the business and admins. */
+  partnerUpdate: PartnerUpdatePayload;
   /** Starts a payment for a booking through a payment provider. The provider reports the outcome through its webhook (`POST /webhooks/payments/<provider>`): success confirms the booking. */
   paymentCreate: PaymentCreatePayload;
   /** Refunds a succeeded payment through its provider. */
   paymentRefund: PaymentRefundPayload;
+  /** Archives a service: it is never bookable again and leaves `Business.services`; bookings already made for it stay as they are. Staff of the business and admins. */
+  serviceArchive: ServiceArchivePayload;
+  /** Adds a service to a business. Staff of the business and admins. */
+  serviceCreate: ServiceCreatePayload;
   /** Removes a service's translation into a locale: it is then served in the default locale. Removing a translation that does not exist changes nothing and succeeds. Staff of the business and admins. */
   serviceTranslationRemove: ServiceTranslationRemovePayload;
   /** Sets a service's name and description in a locale other than its business's default, replacing any earlier translation into it. Staff of the business and admins. */
   serviceTranslationSet: ServiceTranslationSetPayload;
+  /** Changes a service: name, description, length, price, buffers, whether it is bookable. Bookings already made keep their time and price. Staff of the business and admins. */
+  serviceUpdate: ServiceUpdatePayload;
   /** Blocks an available slot so that nobody can book it (a break, a day off). */
   slotBlock: SlotBlockPayload;
   /** Holds free slots for a few minutes (5 by default) so that nobody else can book them while a customer pays or fills in a form. The earliest live hold wins; a booking made with the hold's ID consumes it. */
@@ -785,6 +940,18 @@ export type MutationBookingRescheduleArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationBusinessArchiveArgs = {
+  input: BusinessArchiveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationBusinessCreateArgs = {
+  input: BusinessCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationBusinessTranslationRemoveArgs = {
   input: BusinessTranslationRemoveInput;
 };
@@ -797,8 +964,26 @@ export type MutationBusinessTranslationSetArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationBusinessUpdateArgs = {
+  input: BusinessUpdateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationCustomerCreateArgs = {
+  input: CustomerCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationCustomerEraseArgs = {
   input: CustomerEraseInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationCustomerUpdateArgs = {
+  input: CustomerUpdateInput;
 };
 
 
@@ -827,6 +1012,18 @@ export type MutationMembershipRoleSetArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerArchiveArgs = {
+  input: PartnerArchiveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerCreateArgs = {
+  input: PartnerCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPartnerExceptionSetArgs = {
   input: PartnerExceptionSetInput;
 };
@@ -839,8 +1036,20 @@ export type MutationPartnerScheduleSetArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerServicesSetArgs = {
+  input: PartnerServicesSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPartnerSetActiveArgs = {
   input: PartnerSetActiveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerUpdateArgs = {
+  input: PartnerUpdateInput;
 };
 
 
@@ -857,6 +1066,18 @@ export type MutationPaymentRefundArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationServiceArchiveArgs = {
+  input: ServiceArchiveInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationServiceCreateArgs = {
+  input: ServiceCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationServiceTranslationRemoveArgs = {
   input: ServiceTranslationRemoveInput;
 };
@@ -865,6 +1086,12 @@ export type MutationServiceTranslationRemoveArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationServiceTranslationSetArgs = {
   input: ServiceTranslationSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationServiceUpdateArgs = {
+  input: ServiceUpdateInput;
 };
 
 
@@ -946,6 +1173,8 @@ export type Partner = Node & {
   __typename?: 'Partner';
   /** How many pending and confirmed bookings the partner has: how busy they are. */
   activeBookingCount: Scalars['Int']['output'];
+  /** When the partner was archived (`partnerArchive`), or `null` while they are on the team. An archived partner is never bookable; their bookings keep reading them. */
+  archivedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The partner's bookings by start time, filtered to what the caller may see. Needs a token. */
   bookings: BookingConnection;
   /** The business the partner works for. */
@@ -960,6 +1189,8 @@ export type Partner = Node & {
   isActive: Scalars['Boolean']['output'];
   /** The partner's display name. */
   name: Scalars['String']['output'];
+  /** The live services the partner performs, alphabetically: availability and assignment offer the partner for these only. */
+  services: Array<Service>;
   /** The partner's slots starting in [`from`, `to`), by start time. The range spans at most 31 days. */
   slots: Array<Slot>;
   /** The partner's weekly working hours, by day and start time. */
@@ -989,6 +1220,21 @@ export type PartnerSlotsArgs = {
   to: Scalars['DateTime']['input'];
 };
 
+/** Archives a partner. */
+export type PartnerArchiveInput = {
+  /** The partner to archive. */
+  partnerId: Scalars['ID']['input'];
+};
+
+/** The result of `partnerArchive`. */
+export type PartnerArchivePayload = {
+  __typename?: 'PartnerArchivePayload';
+  /** The archived partner, or `null` if `userErrors` is not empty. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A page of partners. */
 export type PartnerConnection = {
   __typename?: 'PartnerConnection';
@@ -1000,6 +1246,31 @@ export type PartnerConnection = {
   pageInfo: PageInfo;
   /** How many partners match, across all pages. */
   totalCount: Scalars['Int']['output'];
+};
+
+/** A new partner. */
+export type PartnerCreateInput = {
+  /** The business whose team they join. */
+  businessId: Scalars['ID']['input'];
+  /** The city where they work, 1 to 100 characters. Defaults to the business's city. */
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Whether they take bookings from now on. Defaults to `true`. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The display name, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+  /** The live services of the business they perform. Left out, every live service; `[]` for none yet. */
+  serviceIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+/** The result of `partnerCreate`. */
+export type PartnerCreatePayload = {
+  __typename?: 'PartnerCreatePayload';
+  /** The new partner, or `null` if `userErrors` is not empty. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** A partner and its cursor. */
@@ -1055,6 +1326,23 @@ export type PartnerScheduleSetPayload = {
   userErrors: Array<UserError>;
 };
 
+/** Which services a partner performs. */
+export type PartnerServicesSetInput = {
+  /** The partner. */
+  partnerId: Scalars['ID']['input'];
+  /** Every live service of the partner's business that they perform (at most 500); `[]` for none. */
+  serviceIds: Array<Scalars['ID']['input']>;
+};
+
+/** The result of `partnerServicesSet`. */
+export type PartnerServicesSetPayload = {
+  __typename?: 'PartnerServicesSetPayload';
+  /** The partner after the change, or `null` if `userErrors` is not empty. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** Activates or deactivates a partner. */
 export type PartnerSetActiveInput = {
   /** `true` to take new bookings, `false` to stop. */
@@ -1066,6 +1354,25 @@ export type PartnerSetActiveInput = {
 /** The result of `partnerSetActive`. */
 export type PartnerSetActivePayload = {
   __typename?: 'PartnerSetActivePayload';
+  /** The partner after the change, or `null` if `userErrors` is not empty. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Changes to a partner; a field left out (or `null`) keeps its value. */
+export type PartnerUpdateInput = {
+  /** A new city. */
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** A new display name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** The partner to change. */
+  partnerId: Scalars['ID']['input'];
+};
+
+/** The result of `partnerUpdate`. */
+export type PartnerUpdatePayload = {
+  __typename?: 'PartnerUpdatePayload';
   /** The partner after the change, or `null` if `userErrors` is not empty. */
   partner?: Maybe<Partner>;
   /** What was wrong with the input; empty on success. */
@@ -1288,6 +1595,8 @@ export type ScheduleException = {
 /** Something a business sells by the appointment. */
 export type Service = Node & {
   __typename?: 'Service';
+  /** When the service was archived (`serviceArchive`), or `null` while it is live. An archived service is never bookable; its bookings keep reading it. */
+  archivedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Minutes the partner must be free after the service (cleaning, travel). */
   bufferAfterMinutes: Scalars['Int']['output'];
   /** Minutes the partner must be free before the service (preparation, travel). */
@@ -1340,6 +1649,21 @@ export type ServiceNameLocaleArgs = {
   locale?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Archives a service. */
+export type ServiceArchiveInput = {
+  /** The service to archive. */
+  serviceId: Scalars['ID']['input'];
+};
+
+/** The result of `serviceArchive`. */
+export type ServiceArchivePayload = {
+  __typename?: 'ServiceArchivePayload';
+  /** The archived service, or `null` if `userErrors` is not empty. */
+  service?: Maybe<Service>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A page of services. */
 export type ServiceConnection = {
   __typename?: 'ServiceConnection';
@@ -1351,6 +1675,39 @@ export type ServiceConnection = {
   pageInfo: PageInfo;
   /** How many services match, across all pages. */
   totalCount: Scalars['Int']['output'];
+};
+
+/** A new service. */
+export type ServiceCreateInput = {
+  /** Minutes the partner must be free after it, 0 to 240. Defaults to 0. */
+  bufferAfterMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** Minutes the partner must be free before it, 0 to 240. Defaults to 0. */
+  bufferBeforeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** The business offering it. */
+  businessId: Scalars['ID']['input'];
+  /** What the service is, at most 2000 characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** How long it takes, in minutes: a multiple of the business's `slotMinutes`, at most 1440. */
+  durationMinutes: Scalars['Int']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Whether it is bookable from now on. Defaults to `true`. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The display name, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+  /** The live partners of the business who perform it. Left out, every live partner does (as before partners had services); `[]` for nobody yet. */
+  partnerIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** The price in the smallest unit of the business's currency, 0 or more. */
+  priceCents: Scalars['Int']['input'];
+};
+
+/** The result of `serviceCreate`. */
+export type ServiceCreatePayload = {
+  __typename?: 'ServiceCreatePayload';
+  /** The new service, or `null` if `userErrors` is not empty. */
+  service?: Maybe<Service>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** A service and its cursor. */
@@ -1401,6 +1758,35 @@ export type ServiceTranslationSetPayload = {
   /** The service with its translations; `null` when there are user errors. */
   service?: Maybe<Service>;
   /** What was wrong with the input; when not empty, nothing changed. */
+  userErrors: Array<UserError>;
+};
+
+/** Changes to a service; a field left out (or `null`) keeps its value. */
+export type ServiceUpdateInput = {
+  /** New minutes free after, 0 to 240. */
+  bufferAfterMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** New minutes free before, 0 to 240. */
+  bufferBeforeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** A new description; the empty string removes it. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** A new length in minutes (a multiple of the business's `slotMinutes`). */
+  durationMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** Whether it is bookable from now on. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A new display name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** A new price in the smallest unit of the currency. */
+  priceCents?: InputMaybe<Scalars['Int']['input']>;
+  /** The service to change. */
+  serviceId: Scalars['ID']['input'];
+};
+
+/** The result of `serviceUpdate`. */
+export type ServiceUpdatePayload = {
+  __typename?: 'ServiceUpdatePayload';
+  /** The service after the change, or `null` if `userErrors` is not empty. */
+  service?: Maybe<Service>;
+  /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -1579,6 +1965,10 @@ export type UserError = {
 export type UserErrorCode =
   /** The account is a member of the business already, or the partner record has an account already. */
   | 'ALREADY_MEMBER'
+  /** Another live customer of the business already has this e-mail address. */
+  | 'EMAIL_TAKEN'
+  /** The business, or the partner, still has pending or confirmed bookings that start in the future: cancel or move them first. */
+  | 'HAS_FUTURE_BOOKINGS'
   /** The hold has lapsed or was already used by a booking. Another customer's hold reads `NOT_FOUND`, like a missing one. */
   | 'HOLD_EXPIRED'
   /** An input value is malformed or out of range. */
@@ -1597,6 +1987,8 @@ export type UserErrorCode =
   | 'MISMATCH'
   /** The object does not exist, or the caller may not see it. */
   | 'NOT_FOUND'
+  /** The partner does not perform the service (see `partnerServicesSet`). */
+  | 'NOT_QUALIFIED'
   /** The partner is not active. */
   | 'PARTNER_INACTIVE'
   /** The payment's or booking's state does not allow this payment operation. */
@@ -1607,6 +1999,8 @@ export type UserErrorCode =
   | 'SERVICE_INACTIVE'
   /** A slot or time asked for is not free (taken, blocked, held, or not in the schedule). */
   | 'SLOT_UNAVAILABLE'
+  /** Another live business already has this slug. */
+  | 'SLUG_TAKEN'
   /** The start time is further ahead than the business takes bookings. */
   | 'TOO_FAR_AHEAD'
   /** The webhook URL may not be sent to: its host is a loopback, private or other special-purpose address (or `localhost`), or it is not https in production. */
@@ -1982,21 +2376,32 @@ export type ResolversTypes = {
   BookingMarkNoShowPayload: ResolverTypeWrapper<Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: ResolverTypeWrapper<Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  BookingSettingsInput: BookingSettingsInput;
   BookingStatus: BookingStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Business: ResolverTypeWrapper<BusinessModel>;
+  BusinessArchiveInput: BusinessArchiveInput;
+  BusinessArchivePayload: ResolverTypeWrapper<Omit<BusinessArchivePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   BusinessConnection: ResolverTypeWrapper<Page<BusinessModel>>;
+  BusinessCreateInput: BusinessCreateInput;
+  BusinessCreatePayload: ResolverTypeWrapper<Omit<BusinessCreatePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   BusinessEdge: ResolverTypeWrapper<Edge<BusinessModel>>;
   BusinessKind: BusinessKind;
   BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
   BusinessTranslationRemovePayload: ResolverTypeWrapper<Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   BusinessTranslationSetInput: BusinessTranslationSetInput;
   BusinessTranslationSetPayload: ResolverTypeWrapper<Omit<BusinessTranslationSetPayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
+  BusinessUpdateInput: BusinessUpdateInput;
+  BusinessUpdatePayload: ResolverTypeWrapper<Omit<BusinessUpdatePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   Customer: ResolverTypeWrapper<CustomerModel>;
   CustomerConnection: ResolverTypeWrapper<Page<CustomerModel>>;
+  CustomerCreateInput: CustomerCreateInput;
+  CustomerCreatePayload: ResolverTypeWrapper<Omit<CustomerCreatePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
   CustomerEraseInput: CustomerEraseInput;
   CustomerErasePayload: ResolverTypeWrapper<Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
+  CustomerUpdateInput: CustomerUpdateInput;
+  CustomerUpdatePayload: ResolverTypeWrapper<Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
@@ -2018,14 +2423,22 @@ export type ResolversTypes = {
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Partner: ResolverTypeWrapper<PartnerModel>;
+  PartnerArchiveInput: PartnerArchiveInput;
+  PartnerArchivePayload: ResolverTypeWrapper<Omit<PartnerArchivePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerConnection: ResolverTypeWrapper<CountedPage<PartnerModel>>;
+  PartnerCreateInput: PartnerCreateInput;
+  PartnerCreatePayload: ResolverTypeWrapper<Omit<PartnerCreatePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerEdge: ResolverTypeWrapper<Edge<PartnerModel>>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
   PartnerExceptionSetPayload: ResolverTypeWrapper<Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerScheduleSetInput: PartnerScheduleSetInput;
   PartnerScheduleSetPayload: ResolverTypeWrapper<Omit<PartnerScheduleSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerServicesSetInput: PartnerServicesSetInput;
+  PartnerServicesSetPayload: ResolverTypeWrapper<Omit<PartnerServicesSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: ResolverTypeWrapper<Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerUpdateInput: PartnerUpdateInput;
+  PartnerUpdatePayload: ResolverTypeWrapper<Omit<PartnerUpdatePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   Payment: ResolverTypeWrapper<PaymentModel>;
   PaymentCreateInput: PaymentCreateInput;
   PaymentCreatePayload: ResolverTypeWrapper<Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
@@ -2036,12 +2449,18 @@ export type ResolversTypes = {
   Role: Role;
   ScheduleException: ResolverTypeWrapper<ScheduleException>;
   Service: ResolverTypeWrapper<ServiceModel>;
+  ServiceArchiveInput: ServiceArchiveInput;
+  ServiceArchivePayload: ResolverTypeWrapper<Omit<ServiceArchivePayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
   ServiceConnection: ResolverTypeWrapper<CountedPage<ServiceModel>>;
+  ServiceCreateInput: ServiceCreateInput;
+  ServiceCreatePayload: ResolverTypeWrapper<Omit<ServiceCreatePayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
   ServiceEdge: ResolverTypeWrapper<Edge<ServiceModel>>;
   ServiceTranslationRemoveInput: ServiceTranslationRemoveInput;
   ServiceTranslationRemovePayload: ResolverTypeWrapper<Omit<ServiceTranslationRemovePayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
   ServiceTranslationSetInput: ServiceTranslationSetInput;
   ServiceTranslationSetPayload: ResolverTypeWrapper<Omit<ServiceTranslationSetPayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
+  ServiceUpdateInput: ServiceUpdateInput;
+  ServiceUpdatePayload: ResolverTypeWrapper<Omit<ServiceUpdatePayload, 'service'> & { service?: Maybe<ResolversTypes['Service']> }>;
   Slot: ResolverTypeWrapper<SlotModel>;
   SlotBlockInput: SlotBlockInput;
   SlotBlockPayload: ResolverTypeWrapper<Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
@@ -2098,19 +2517,30 @@ export type ResolversParentTypes = {
   BookingMarkNoShowPayload: Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  BookingSettingsInput: BookingSettingsInput;
   Boolean: Scalars['Boolean']['output'];
   Business: BusinessModel;
+  BusinessArchiveInput: BusinessArchiveInput;
+  BusinessArchivePayload: Omit<BusinessArchivePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   BusinessConnection: Page<BusinessModel>;
+  BusinessCreateInput: BusinessCreateInput;
+  BusinessCreatePayload: Omit<BusinessCreatePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   BusinessEdge: Edge<BusinessModel>;
   BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
   BusinessTranslationRemovePayload: Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   BusinessTranslationSetInput: BusinessTranslationSetInput;
   BusinessTranslationSetPayload: Omit<BusinessTranslationSetPayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
+  BusinessUpdateInput: BusinessUpdateInput;
+  BusinessUpdatePayload: Omit<BusinessUpdatePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   Customer: CustomerModel;
   CustomerConnection: Page<CustomerModel>;
+  CustomerCreateInput: CustomerCreateInput;
+  CustomerCreatePayload: Omit<CustomerCreatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   CustomerEdge: Edge<CustomerModel>;
   CustomerEraseInput: CustomerEraseInput;
   CustomerErasePayload: Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
+  CustomerUpdateInput: CustomerUpdateInput;
+  CustomerUpdatePayload: Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
@@ -2130,14 +2560,22 @@ export type ResolversParentTypes = {
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Partner: PartnerModel;
+  PartnerArchiveInput: PartnerArchiveInput;
+  PartnerArchivePayload: Omit<PartnerArchivePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerConnection: CountedPage<PartnerModel>;
+  PartnerCreateInput: PartnerCreateInput;
+  PartnerCreatePayload: Omit<PartnerCreatePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerEdge: Edge<PartnerModel>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
   PartnerExceptionSetPayload: Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerScheduleSetInput: PartnerScheduleSetInput;
   PartnerScheduleSetPayload: Omit<PartnerScheduleSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerServicesSetInput: PartnerServicesSetInput;
+  PartnerServicesSetPayload: Omit<PartnerServicesSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerUpdateInput: PartnerUpdateInput;
+  PartnerUpdatePayload: Omit<PartnerUpdatePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   Payment: PaymentModel;
   PaymentCreateInput: PaymentCreateInput;
   PaymentCreatePayload: Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
@@ -2146,12 +2584,18 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   ScheduleException: ScheduleException;
   Service: ServiceModel;
+  ServiceArchiveInput: ServiceArchiveInput;
+  ServiceArchivePayload: Omit<ServiceArchivePayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
   ServiceConnection: CountedPage<ServiceModel>;
+  ServiceCreateInput: ServiceCreateInput;
+  ServiceCreatePayload: Omit<ServiceCreatePayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
   ServiceEdge: Edge<ServiceModel>;
   ServiceTranslationRemoveInput: ServiceTranslationRemoveInput;
   ServiceTranslationRemovePayload: Omit<ServiceTranslationRemovePayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
   ServiceTranslationSetInput: ServiceTranslationSetInput;
   ServiceTranslationSetPayload: Omit<ServiceTranslationSetPayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
+  ServiceUpdateInput: ServiceUpdateInput;
+  ServiceUpdatePayload: Omit<ServiceUpdatePayload, 'service'> & { service?: Maybe<ResolversParentTypes['Service']> };
   Slot: SlotModel;
   SlotBlockInput: SlotBlockInput;
   SlotBlockPayload: Omit<SlotBlockPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
@@ -2272,6 +2716,7 @@ export type BookingReschedulePayloadResolvers<ContextType = RequestContext, Pare
 };
 
 export type BusinessResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Business'] = ResolversParentTypes['Business']> = {
+  archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<BusinessBookingsArgs, 'first'>>;
   cancellationWindowMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2296,10 +2741,20 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type BusinessArchivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessArchivePayload'] = ResolversParentTypes['BusinessArchivePayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type BusinessConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessConnection'] = ResolversParentTypes['BusinessConnection']> = {
   edges?: Resolver<Array<ResolversTypes['BusinessEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['Business']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type BusinessCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessCreatePayload'] = ResolversParentTypes['BusinessCreatePayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type BusinessEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessEdge'] = ResolversParentTypes['BusinessEdge']> = {
@@ -2313,6 +2768,11 @@ export type BusinessTranslationRemovePayloadResolvers<ContextType = RequestConte
 };
 
 export type BusinessTranslationSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessTranslationSetPayload'] = ResolversParentTypes['BusinessTranslationSetPayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BusinessUpdatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessUpdatePayload'] = ResolversParentTypes['BusinessUpdatePayload']> = {
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2332,12 +2792,22 @@ export type CustomerConnectionResolvers<ContextType = RequestContext, ParentType
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type CustomerCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerCreatePayload'] = ResolversParentTypes['CustomerCreatePayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type CustomerEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerEdge'] = ResolversParentTypes['CustomerEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 };
 
 export type CustomerErasePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerErasePayload'] = ResolversParentTypes['CustomerErasePayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type CustomerUpdatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerUpdatePayload'] = ResolversParentTypes['CustomerUpdatePayload']> = {
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2399,20 +2869,32 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   bookingCreate?: Resolver<ResolversTypes['BookingCreatePayload'], ParentType, ContextType, RequireFields<MutationBookingCreateArgs, 'input'>>;
   bookingMarkNoShow?: Resolver<ResolversTypes['BookingMarkNoShowPayload'], ParentType, ContextType, RequireFields<MutationBookingMarkNoShowArgs, 'input'>>;
   bookingReschedule?: Resolver<ResolversTypes['BookingReschedulePayload'], ParentType, ContextType, RequireFields<MutationBookingRescheduleArgs, 'input'>>;
+  businessArchive?: Resolver<ResolversTypes['BusinessArchivePayload'], ParentType, ContextType, RequireFields<MutationBusinessArchiveArgs, 'input'>>;
+  businessCreate?: Resolver<ResolversTypes['BusinessCreatePayload'], ParentType, ContextType, RequireFields<MutationBusinessCreateArgs, 'input'>>;
   businessTranslationRemove?: Resolver<ResolversTypes['BusinessTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationRemoveArgs, 'input'>>;
   businessTranslationSet?: Resolver<ResolversTypes['BusinessTranslationSetPayload'], ParentType, ContextType, RequireFields<MutationBusinessTranslationSetArgs, 'input'>>;
+  businessUpdate?: Resolver<ResolversTypes['BusinessUpdatePayload'], ParentType, ContextType, RequireFields<MutationBusinessUpdateArgs, 'input'>>;
+  customerCreate?: Resolver<ResolversTypes['CustomerCreatePayload'], ParentType, ContextType, RequireFields<MutationCustomerCreateArgs, 'input'>>;
   customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
+  customerUpdate?: Resolver<ResolversTypes['CustomerUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerUpdateArgs, 'input'>>;
   invitationAccept?: Resolver<ResolversTypes['InvitationAcceptPayload'], ParentType, ContextType, RequireFields<MutationInvitationAcceptArgs, 'input'>>;
   memberInvite?: Resolver<ResolversTypes['MemberInvitePayload'], ParentType, ContextType, RequireFields<MutationMemberInviteArgs, 'input'>>;
   membershipRemove?: Resolver<ResolversTypes['MembershipRemovePayload'], ParentType, ContextType, RequireFields<MutationMembershipRemoveArgs, 'input'>>;
   membershipRoleSet?: Resolver<ResolversTypes['MembershipRoleSetPayload'], ParentType, ContextType, RequireFields<MutationMembershipRoleSetArgs, 'input'>>;
+  partnerArchive?: Resolver<ResolversTypes['PartnerArchivePayload'], ParentType, ContextType, RequireFields<MutationPartnerArchiveArgs, 'input'>>;
+  partnerCreate?: Resolver<ResolversTypes['PartnerCreatePayload'], ParentType, ContextType, RequireFields<MutationPartnerCreateArgs, 'input'>>;
   partnerExceptionSet?: Resolver<ResolversTypes['PartnerExceptionSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
   partnerScheduleSet?: Resolver<ResolversTypes['PartnerScheduleSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
+  partnerServicesSet?: Resolver<ResolversTypes['PartnerServicesSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerServicesSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
+  partnerUpdate?: Resolver<ResolversTypes['PartnerUpdatePayload'], ParentType, ContextType, RequireFields<MutationPartnerUpdateArgs, 'input'>>;
   paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
   paymentRefund?: Resolver<ResolversTypes['PaymentRefundPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
+  serviceArchive?: Resolver<ResolversTypes['ServiceArchivePayload'], ParentType, ContextType, RequireFields<MutationServiceArchiveArgs, 'input'>>;
+  serviceCreate?: Resolver<ResolversTypes['ServiceCreatePayload'], ParentType, ContextType, RequireFields<MutationServiceCreateArgs, 'input'>>;
   serviceTranslationRemove?: Resolver<ResolversTypes['ServiceTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationServiceTranslationRemoveArgs, 'input'>>;
   serviceTranslationSet?: Resolver<ResolversTypes['ServiceTranslationSetPayload'], ParentType, ContextType, RequireFields<MutationServiceTranslationSetArgs, 'input'>>;
+  serviceUpdate?: Resolver<ResolversTypes['ServiceUpdatePayload'], ParentType, ContextType, RequireFields<MutationServiceUpdateArgs, 'input'>>;
   slotBlock?: Resolver<ResolversTypes['SlotBlockPayload'], ParentType, ContextType, RequireFields<MutationSlotBlockArgs, 'input'>>;
   slotHold?: Resolver<ResolversTypes['SlotHoldPayload'], ParentType, ContextType, RequireFields<MutationSlotHoldArgs, 'input'>>;
   slotUnblock?: Resolver<ResolversTypes['SlotUnblockPayload'], ParentType, ContextType, RequireFields<MutationSlotUnblockArgs, 'input'>>;
@@ -2436,6 +2918,7 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
 
 export type PartnerResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Partner'] = ResolversParentTypes['Partner']> = {
   activeBookingCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<PartnerBookingsArgs, 'first'>>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2443,9 +2926,15 @@ export type PartnerResolvers<ContextType = RequestContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  services?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
   slots?: Resolver<Array<ResolversTypes['Slot']>, ParentType, ContextType, RequireFields<PartnerSlotsArgs, 'from' | 'to'>>;
   weeklyHours?: Resolver<Array<ResolversTypes['WeeklyHours']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PartnerArchivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerArchivePayload'] = ResolversParentTypes['PartnerArchivePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type PartnerConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerConnection'] = ResolversParentTypes['PartnerConnection']> = {
@@ -2453,6 +2942,11 @@ export type PartnerConnectionResolvers<ContextType = RequestContext, ParentType 
   nodes?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PartnerCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerCreatePayload'] = ResolversParentTypes['PartnerCreatePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type PartnerEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerEdge'] = ResolversParentTypes['PartnerEdge']> = {
@@ -2470,7 +2964,17 @@ export type PartnerScheduleSetPayloadResolvers<ContextType = RequestContext, Par
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type PartnerServicesSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerServicesSetPayload'] = ResolversParentTypes['PartnerServicesSetPayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type PartnerSetActivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerSetActivePayload'] = ResolversParentTypes['PartnerSetActivePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PartnerUpdatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerUpdatePayload'] = ResolversParentTypes['PartnerUpdatePayload']> = {
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2517,6 +3021,7 @@ export type ScheduleExceptionResolvers<ContextType = RequestContext, ParentType 
 };
 
 export type ServiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Service'] = ResolversParentTypes['Service']> = {
+  archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   bufferAfterMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   bufferBeforeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
@@ -2533,11 +3038,21 @@ export type ServiceResolvers<ContextType = RequestContext, ParentType extends Re
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ServiceArchivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceArchivePayload'] = ResolversParentTypes['ServiceArchivePayload']> = {
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type ServiceConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceConnection'] = ResolversParentTypes['ServiceConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ServiceEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ServiceCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceCreatePayload'] = ResolversParentTypes['ServiceCreatePayload']> = {
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type ServiceEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceEdge'] = ResolversParentTypes['ServiceEdge']> = {
@@ -2551,6 +3066,11 @@ export type ServiceTranslationRemovePayloadResolvers<ContextType = RequestContex
 };
 
 export type ServiceTranslationSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceTranslationSetPayload'] = ResolversParentTypes['ServiceTranslationSetPayload']> = {
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ServiceUpdatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ServiceUpdatePayload'] = ResolversParentTypes['ServiceUpdatePayload']> = {
   service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -2712,14 +3232,19 @@ export type Resolvers<ContextType = RequestContext> = {
   BookingMarkNoShowPayload?: BookingMarkNoShowPayloadResolvers<ContextType>;
   BookingReschedulePayload?: BookingReschedulePayloadResolvers<ContextType>;
   Business?: BusinessResolvers<ContextType>;
+  BusinessArchivePayload?: BusinessArchivePayloadResolvers<ContextType>;
   BusinessConnection?: BusinessConnectionResolvers<ContextType>;
+  BusinessCreatePayload?: BusinessCreatePayloadResolvers<ContextType>;
   BusinessEdge?: BusinessEdgeResolvers<ContextType>;
   BusinessTranslationRemovePayload?: BusinessTranslationRemovePayloadResolvers<ContextType>;
   BusinessTranslationSetPayload?: BusinessTranslationSetPayloadResolvers<ContextType>;
+  BusinessUpdatePayload?: BusinessUpdatePayloadResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
+  CustomerCreatePayload?: CustomerCreatePayloadResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerErasePayload?: CustomerErasePayloadResolvers<ContextType>;
+  CustomerUpdatePayload?: CustomerUpdatePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Invitation?: InvitationResolvers<ContextType>;
@@ -2733,21 +3258,28 @@ export type Resolvers<ContextType = RequestContext> = {
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Partner?: PartnerResolvers<ContextType>;
+  PartnerArchivePayload?: PartnerArchivePayloadResolvers<ContextType>;
   PartnerConnection?: PartnerConnectionResolvers<ContextType>;
+  PartnerCreatePayload?: PartnerCreatePayloadResolvers<ContextType>;
   PartnerEdge?: PartnerEdgeResolvers<ContextType>;
   PartnerExceptionSetPayload?: PartnerExceptionSetPayloadResolvers<ContextType>;
   PartnerScheduleSetPayload?: PartnerScheduleSetPayloadResolvers<ContextType>;
+  PartnerServicesSetPayload?: PartnerServicesSetPayloadResolvers<ContextType>;
   PartnerSetActivePayload?: PartnerSetActivePayloadResolvers<ContextType>;
+  PartnerUpdatePayload?: PartnerUpdatePayloadResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;
   PaymentCreatePayload?: PaymentCreatePayloadResolvers<ContextType>;
   PaymentRefundPayload?: PaymentRefundPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ScheduleException?: ScheduleExceptionResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
+  ServiceArchivePayload?: ServiceArchivePayloadResolvers<ContextType>;
   ServiceConnection?: ServiceConnectionResolvers<ContextType>;
+  ServiceCreatePayload?: ServiceCreatePayloadResolvers<ContextType>;
   ServiceEdge?: ServiceEdgeResolvers<ContextType>;
   ServiceTranslationRemovePayload?: ServiceTranslationRemovePayloadResolvers<ContextType>;
   ServiceTranslationSetPayload?: ServiceTranslationSetPayloadResolvers<ContextType>;
+  ServiceUpdatePayload?: ServiceUpdatePayloadResolvers<ContextType>;
   Slot?: SlotResolvers<ContextType>;
   SlotBlockPayload?: SlotBlockPayloadResolvers<ContextType>;
   SlotHold?: SlotHoldResolvers<ContextType>;

@@ -22,6 +22,6 @@ export function subscribeAvailabilityInvalidation(changes: ChangeFeed, cache: Re
       await cache.invalidate([businessScope(change.businessId)]);
       throw error;
     }
-    await cache.invalidate([businessScope(change.businessId), ...cities.map(cityScope)]);
+    await cache.invalidate([businessScope(change.businessId), ...[...new Set([...cities, ...(change.cities ?? [])])].map(cityScope)]);
   });
 }

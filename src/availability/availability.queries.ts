@@ -90,11 +90,12 @@ async function computeStarts(
   args: { businessId: string; serviceId: string; date: string; partnerId: string | null },
 ): Promise<CachedStarts | null> {
   const [business, service] = await Promise.all([businessById(loaders).load(args.businessId), serviceById(loaders).load(args.serviceId)]);
-  if (!business || !service || service.businessId !== business.id || !service.isActive) return null;
+  if (!business || business.archivedAt !== null || !service || service.businessId !== business.id || !service.isActive) return null;
   // The primary, also with replicas: what is computed here is kept in the shared cache, and a
   // replica's answer from before a booking would stay there after the booking's invalidation.
   const rows = await findSlotsAroundDate(loaders.db, {
     businessId: business.id,
+    serviceId: service.id,
     partnerId: args.partnerId,
     date: args.date,
     timeZone: business.timeZone,
@@ -153,7 +154,8 @@ export async function findAvailablePartners(
       Date.parse(row.lastFreeStart) >= now + row.minNoticeMinutes * 60_000 &&
       withinAdvance(args.date, row.timeZone, row.maxAdvanceDays, now),
   );
-  const partners = available.map(({ id, businessId, name, city, isActive, activeBookingCount }) => ({ id, businessId, name, city, isActive, activeBookingCount }));
+  // Only active partners have slots offered, and an archived partner is never active.
+  const partners = available.map(({ id, businessId, name, city, isActive, activeBookingCount }) => ({ id, businessId, name, city, isActive, activeBookingCount, archivedAt: null }));
   primePartners(reader.loaders, partners);
   return partners;
 }

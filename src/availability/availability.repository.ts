@@ -22,12 +22,13 @@ export interface AvailabilitySlotRow {
 }
 
 /**
- * The slots of a business's active partners (or of one) that overlap the local date widened by
- * `beforeMinutes` before and `afterMinutes` after, by partner and start time.
+ * The slots of a business's active partners who perform the service (or of one of them) that
+ * overlap the local date widened by `beforeMinutes` before and `afterMinutes` after, by partner and
+ * start time.
  */
 export function findSlotsAroundDate(
   db: Db,
-  args: { businessId: string; partnerId: string | null; date: string; timeZone: string; beforeMinutes: number; afterMinutes: number },
+  args: { businessId: string; serviceId: string; partnerId: string | null; date: string; timeZone: string; beforeMinutes: number; afterMinutes: number },
 ): Promise<AvailabilitySlotRow[]> {
   return query(db, 'findSlotsAroundDate', sql`
     WITH day AS (
@@ -39,6 +40,8 @@ export function findSlotsAroundDate(
       (sl.slot_start >= day.day_start AND sl.slot_start < day.day_end) AS "onDate",
       CASE WHEN sl.status = 'available' AND sl.held_until > now() THEN sl.held_until END AS "holdLapsesAt"
     FROM day CROSS JOIN partners pa
+    -- Only partners who perform the service: a primary-key probe per partner.
+    JOIN partner_services ps ON ps.partner_id = pa.id AND ps.service_id = ${args.serviceId}::bigint
     JOIN partner_slots sl ON sl.partner_id = pa.id
       AND sl.slot_start < day.day_end + make_interval(mins => ${args.afterMinutes})
       AND sl.slot_end > day.day_start - make_interval(mins => ${args.beforeMinutes})

@@ -143,7 +143,8 @@ export async function rescheduleBooking(trx: Trx, viewer: Viewer, input: { booki
   const before = await lockVisibleBooking(trx, viewer, input.bookingId);
   if (!isActive(before.status)) abort('INVALID_TRANSITION', `A ${before.status.toLowerCase().replace('_', '-')} booking cannot be rescheduled.`, BOOKING_ID_FIELD);
   await checkBookingWindow(trx, before.businessId, input.startsAt, ['input', 'startsAt']);
-  const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId')).id : before.partnerId;
+  const service = (await findServicesByIds(trx, [before.serviceId]))[0];
+  const partnerId = input.partnerId ? (await loadActivePartner(trx, before.businessId, input.partnerId, 'partnerId', service)).id : before.partnerId;
   // An account that sees the booking only as its partner (a partner here, staff elsewhere) moves it in time only.
   if (partnerId !== before.partnerId && !isStaffOf(viewer, before.businessId) && !viewer.customers.some((c) => c.customerId === before.customerId)) {
     throw forbidden('Expected a partner to move their bookings in time only, got another partner\'s ID.');
@@ -154,7 +155,6 @@ export async function rescheduleBooking(trx: Trx, viewer: Viewer, input: { booki
 
   // The new slots are taken first; the old ones are let go only once the new ones are held.
   const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt, endsAt, ownBookingId: before.id, skipLocked: false });
-  const service = (await findServicesByIds(trx, [before.serviceId]))[0];
   if (!coversRange(slots, startsAt, endsAt) || (await buffersTaken(trx, service, { partnerId, startsAt, endsAt, ownBookingId: before.id }))) {
     abort('SLOT_UNAVAILABLE', `The partner is not free from ${startsAt} to ${endsAt}${service.bufferBeforeMinutes || service.bufferAfterMinutes ? ' with the service\'s buffers' : ''}.`, ['input', 'startsAt']);
   }

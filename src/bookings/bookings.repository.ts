@@ -128,3 +128,20 @@ export async function updateBookingTime(trx: Trx, id: string, change: { partnerI
     WHERE bk.id = ${id}::bigint RETURNING ${BOOKING_COLUMNS}`.execute(trx);
   return result.rows[0];
 }
+
+/**
+ * Whether the business (or one partner of it) has a pending or confirmed booking starting after
+ * now: what must be cancelled or moved before the business or the partner is archived.
+ *
+ * The latest such booking, walking the (business or partner, starts_at) index down from the end:
+ * it reads at most the bookings ahead. An EXISTS let the planner expect an early hit in a scan of
+ * the whole table, which a marketplace's years of past bookings turned into a scan of all of them.
+ */
+export async function hasFutureLiveBookings(trx: Trx, args: { businessId: string; partnerId: string | null }): Promise<boolean> {
+  const result = await sql<{ startsAt: string }>`/* hasFutureLiveBookings */
+    SELECT bk.starts_at AS "startsAt" FROM bookings bk
+    WHERE ${args.partnerId !== null ? sql`bk.partner_id = ${args.partnerId}::bigint` : sql`bk.business_id = ${args.businessId}::bigint`}
+      AND bk.starts_at > now() AND bk.status IN ('pending', 'confirmed') AND bk.deleted_at IS NULL
+    ORDER BY bk.starts_at DESC LIMIT 1`.execute(trx);
+  return result.rows.length > 0;
+}

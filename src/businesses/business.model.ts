@@ -17,4 +17,6 @@ export interface BusinessModel {
   minNoticeMinutes: number;
   maxAdvanceDays: number;
   cancellationWindowMinutes: number;
+  /** When it was archived; null while live. An archived business is out of the catalog and takes no bookings. */
+  archivedAt: string | null;
 }

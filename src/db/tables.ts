@@ -88,6 +88,16 @@ export interface PartnersTable {
   is_active: Generated<boolean>;
   active_booking_count: Generated<number>;
   created_at: DefaultTimestamp;
+  /** Optional on insert: partners existed before they could be archived. */
+  deleted_at: ColumnType<string | null, string | Date | null | undefined, string | Date | null>;
+}
+
+/** Which partners perform which service. */
+export interface PartnerServicesTable {
+  business_id: Id;
+  partner_id: Id;
+  service_id: Id;
+  created_at: DefaultTimestamp;
 }
 
 export interface CustomersTable {
@@ -318,6 +328,7 @@ export interface Database {
   business_translations: BusinessTranslationsTable;
   service_translations: ServiceTranslationsTable;
   partners: PartnersTable;
+  partner_services: PartnerServicesTable;
   customers: CustomersTable;
   accounts: AccountsTable;
   memberships: MembershipsTable;

@@ -1,13 +1,13 @@
 import { freeTextInput, MAX_CITY_LENGTH } from '../shared/free-text.js';
 import type { Viewer } from '../auth/viewer.js';
-import { findPartnersByIds } from '../partners/partners.repository.js';
+import { findPartnerForService } from '../partners/partners.repository.js';
 import { findServicesByIds } from '../services/services.repository.js';
 import { rawIdOf } from '../shared/global-id.js';
 import type { Effects } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import { coversRange, lockSlotsOfHold } from '../slots/slot-claims.repository.js';
-import { loadCustomer, rawIdOrAbort, type SlotClaim, type SlotClaimInput } from '../slots/slot-claims.js';
+import { checkPartnerTakes, loadCustomer, rawIdOrAbort, type SlotClaim, type SlotClaimInput } from '../slots/slot-claims.js';
 import { lockSlotHoldById, markSlotHoldConsumed } from './slot-holds.repository.js';
 
 const HOLD_ID_FIELD = ['input', 'holdId'];
@@ -41,8 +41,8 @@ export async function claimHeldSlots(trx: Trx, viewer: Viewer, input: SlotClaimI
 
   const service = (await findServicesByIds(trx, [hold.serviceId]))[0];
   if (!service.isActive) abort('SERVICE_INACTIVE', `The service "${service.name}" is not bookable at the moment.`, HOLD_ID_FIELD);
-  const partner = (await findPartnersByIds(trx, [hold.partnerId]))[0];
-  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, HOLD_ID_FIELD);
+  // Whether the partner still performs the service is read with the partner: no statement more.
+  const partner = checkPartnerTakes((await findPartnerForService(trx, hold.partnerId, hold.serviceId))!, service, HOLD_ID_FIELD);
   if (input.city && partner.city !== freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH)) abort('MISMATCH', `The hold is with a partner in ${partner.city}, not ${input.city}.`, ['input', 'city']);
   if (Date.parse(hold.startsAt) <= Date.now()) abort('IN_THE_PAST', `Expected a start time in the future, got ${hold.startsAt}.`, HOLD_ID_FIELD);
   return { customer, service, partnerId: hold.partnerId, startsAt: hold.startsAt, endsAt: hold.endsAt, slots, holdId: hold.id, registration: {} };

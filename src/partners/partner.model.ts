@@ -6,4 +6,6 @@ export interface PartnerModel {
   city: string;
   isActive: boolean;
   activeBookingCount: number;
+  /** When they were archived (never active again); null while on the team. */
+  archivedAt: string | null;
 }

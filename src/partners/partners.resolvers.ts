@@ -3,6 +3,7 @@ import { bookingScopeOf } from '../auth/access.js';
 import { bookingListArgs } from '../bookings/booking-list-args.js';
 import { bookingPagesByPartnerId } from '../bookings/bookings.loaders.js';
 import { businessById } from '../businesses/businesses.loaders.js';
+import { servicesByPartnerId } from '../services/services.loaders.js';
 import { slotsByPartnerId } from '../slots/slots.loaders.js';
 import { checkPageSize } from '../shared/connection.js';
 import { badUserInput, unauthenticated } from '../shared/errors.js';
@@ -22,6 +23,7 @@ export const partnerResolvers: Resolvers = {
       }
       return slotsByPartnerId(loaders, { from, to, status: status ?? null }).load(partner.id);
     },
+    services: (partner, _, { loaders }) => servicesByPartnerId(loaders).load(partner.id),
     bookings: (partner, { filter, first, after }, { loaders, viewer }) => {
       const size = checkPageSize(first, 20);
       const args = bookingListArgs(filter, after);

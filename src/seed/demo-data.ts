@@ -114,6 +114,11 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
         .returning(['id', 'business_id', 'name'])
         .execute();
 
+      // Every demo partner performs every service of their business (what partnerServicesSet changes).
+      await sql`INSERT INTO partner_services (business_id, partner_id, service_id)
+        SELECT pa.business_id, pa.id, s.id FROM partners pa JOIN services s ON s.business_id = pa.business_id
+        WHERE pa.id = ANY(${partnerRows.map((r) => r.id)}::bigint[])`.execute(trx);
+
       const customerRows = await trx
         .insertInto('customers')
         .values(

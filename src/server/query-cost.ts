@@ -94,6 +94,8 @@ const LIST_BOUNDS: Record<string, number> = {
   'Business.webhookEndpoints': 20,
   // Two intervals a day, seven days.
   'Partner.weeklyHours': 14,
+  // The services one partner performs: a business's catalog (an estimate; partnerServicesSet takes up to 500).
+  'Partner.services': 50,
   // The start times of one local date, every 15 minutes.
   'Query.availableSlots': 96,
   'AvailableStart.partners': 20,

@@ -12,4 +12,6 @@ export interface ServiceModel {
   isActive: boolean;
   bufferBeforeMinutes: number;
   bufferAfterMinutes: number;
+  /** When it was archived (never active again); null while live. */
+  archivedAt: string | null;
 }

@@ -5,6 +5,7 @@ import type { ServiceModel } from './service.model.js';
 import {
   countServicesByBusinessIds,
   findServicePagesByBusinessIds,
+  findServicesByPartnerIds,
   findServicesByIds,
   type ServiceListArgs,
 } from './services.repository.js';
@@ -31,5 +32,18 @@ export function serviceCountByBusinessId(loaders: LoaderRegistry, includeInactiv
   return loaders.get<string, number>(`ServiceCountByBusinessId:${includeInactive}`, async (businessIds) => {
     const counts = await countServicesByBusinessIds(await loaders.read(), businessIds, includeInactive);
     return businessIds.map((id) => counts.get(id) ?? 0);
+  });
+}
+
+/** The live services each partner performs, alphabetically: one statement for every partner of a request. */
+export function servicesByPartnerId(loaders: LoaderRegistry) {
+  return loaders.get<string, ServiceModel[]>('ServicesByPartnerId', async (partnerIds) => {
+    const byPartner = await findServicesByPartnerIds(loaders.db, partnerIds);
+    const byId = serviceById(loaders);
+    return partnerIds.map((id) => {
+      const rows = byPartner.get(id) ?? [];
+      for (const row of rows) byId.prime(row.id, row);
+      return rows;
+    });
   });
 }

@@ -17,6 +17,8 @@ export interface Change {
   partnerIds: string[];
   /** The times whose availability may have changed; empty when all of the partners' times may have. */
   ranges: TimeRange[];
+  /** Cities whose availability may have changed besides the partners' current ones: the city a partner moved away from. */
+  cities?: string[];
   /** The bookings the change is about, if any. */
   bookingIds?: string[];
   /** The accounts whose memberships or customer records changed: their cached access is dropped. */

@@ -48,10 +48,11 @@ export function coversRange(slots: readonly ClaimableSlot[], startsAt: string, e
   return slots.length > 0 && total === Date.parse(endsAt) - Date.parse(startsAt);
 }
 
-/** Active partners of a business (optionally in a city) with [startsAt, endsAt) free, least busy first. */
-export async function findFreePartnerIds(trx: Trx, args: { businessId: string; city: string | null; startsAt: string; endsAt: string; limit: number }): Promise<string[]> {
+/** Active partners of a business who perform the service (optionally in a city) with [startsAt, endsAt) free, least busy first. */
+export async function findFreePartnerIds(trx: Trx, args: { businessId: string; serviceId: string; city: string | null; startsAt: string; endsAt: string; limit: number }): Promise<string[]> {
   const result = await sql<{ id: string }>`/* findFreePartnerIds */
     SELECT pa.id FROM partners pa
+    JOIN partner_services ps ON ps.partner_id = pa.id AND ps.service_id = ${args.serviceId}::bigint
     JOIN partner_slots sl ON sl.partner_id = pa.id AND ${SLOT_IS_FREE}
       AND sl.slot_start >= ${args.startsAt}::timestamptz AND sl.slot_start < ${args.endsAt}::timestamptz
       AND sl.slot_end <= ${args.endsAt}::timestamptz

@@ -9,6 +9,7 @@ import type { CustomerModel } from '../customers/customer.model.js';
 import { findCustomerByEmail, upsertAccountCustomer } from '../customers/customer-accounts.repository.js';
 import type { Effects } from '../shared/mutation.js';
 import { findPartnersByIds } from '../partners/partners.repository.js';
+import { findPartnerForService } from '../partners/partners.repository.js';
 import type { PartnerModel } from '../partners/partner.model.js';
 import { findActiveServicesByDuration, findServicesByIds } from '../services/services.repository.js';
 import type { ServiceModel } from '../services/service.model.js';
@@ -80,7 +81,7 @@ export async function claimSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput
 
   const candidates = plan.partner
     ? [plan.partner.id]
-    : await findFreePartnerIds(trx, { businessId: customer.businessId, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
+    : await findFreePartnerIds(trx, { businessId: customer.businessId, serviceId: plan.service.id, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
   for (const partnerId of candidates) {
     const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, skipLocked: plan.partner === null });
     if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
@@ -110,6 +111,7 @@ export async function checkBookingWindow(trx: Trx, businessId: string, startsAt:
   const now = Date.now();
   if (start <= now) abort('IN_THE_PAST', `Expected a start time in the future, got ${startsAt}.`, field);
   const business = (await findBusinessesByIds(trx, [businessId]))[0];
+  if (business.archivedAt !== null) abort('NOT_FOUND', 'The business was archived and takes no bookings.', field);
   if (start < now + business.minNoticeMinutes * 60_000) {
     abort('IN_THE_PAST', `The business takes bookings at least ${business.minNoticeMinutes} minutes ahead; ${startsAt} is too soon.`, field);
   }
@@ -195,10 +197,17 @@ async function loadService(trx: Trx, businessId: string, serviceGid: string): Pr
   return service;
 }
 
-export async function loadActivePartner(trx: Trx, businessId: string, partnerGid: string, field: string): Promise<PartnerModel> {
-  const partner = (await findPartnersByIds(trx, [rawIdOrAbort(partnerGid, 'Partner', field)]))[0];
+/** The partner a claim names, active and performing the service; another business's reads NOT_FOUND. */
+export async function loadActivePartner(trx: Trx, businessId: string, partnerGid: string, field: string, service: { id: string; name: string }): Promise<PartnerModel> {
+  const partner = await findPartnerForService(trx, rawIdOrAbort(partnerGid, 'Partner', field), service.id);
   if (!partner || partner.businessId !== businessId) abort('NOT_FOUND', `No partner with ID "${partnerGid}" in this business.`, ['input', field]);
-  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', field]);
+  return checkPartnerTakes(partner, service, ['input', field]);
+}
+
+/** Refuses a partner who is inactive (or archived), or who does not perform the service. */
+export function checkPartnerTakes<P extends PartnerModel & { performsService: boolean }>(partner: P, service: { name: string }, field: string[]): P {
+  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, field);
+  if (!partner.performsService) abort('NOT_QUALIFIED', `${partner.name} does not perform "${service.name}".`, field);
   return partner;
 }
 
@@ -207,7 +216,7 @@ async function planFromTime(trx: Trx, businessId: string, input: SlotClaimInput)
     abort('INVALID_INPUT', 'Expected either `slotIds`, or `serviceId` with `startsAt`.', ['input', input.serviceId ? 'startsAt' : 'serviceId']);
   }
   const service = await loadService(trx, businessId, input.serviceId);
-  const partner = input.partnerId ? await loadActivePartner(trx, businessId, input.partnerId, 'partnerId') : null;
+  const partner = input.partnerId ? await loadActivePartner(trx, businessId, input.partnerId, 'partnerId', service) : null;
   return { service, startsAt: input.startsAt, endsAt: addMinutes(input.startsAt, service.durationMinutes), partner, city: input.city == null ? null : freeTextInput(input.city, ['input', 'city'], MAX_CITY_LENGTH) };
 }
 
@@ -226,8 +235,6 @@ async function planFromSlots(trx: Trx, businessId: string, input: SlotClaimInput
   if (input.partnerId && rawIdOf(input.partnerId, 'Partner') !== slots[0].partnerId) {
     abort('MISMATCH', 'The slots belong to another partner than `partnerId`.', ['input', 'partnerId']);
   }
-  const partner = (await findPartnersByIds(trx, [slots[0].partnerId]))[0];
-  if (!partner.isActive) abort('PARTNER_INACTIVE', `${partner.name} does not take bookings at the moment.`, ['input', 'slotIds']);
 
   let service: ServiceModel;
   if (input.serviceId) {
@@ -238,6 +245,7 @@ async function planFromSlots(trx: Trx, businessId: string, input: SlotClaimInput
   } else {
     service = await findServiceByDuration(trx, businessId, minutes);
   }
+  const partner = checkPartnerTakes((await findPartnerForService(trx, slots[0].partnerId, service.id))!, service, ['input', 'slotIds']);
   return { service, startsAt, endsAt, partner, city: null };
 }
 

@@ -382,4 +382,15 @@ describe('Read API: nested catalog connections cost one statement per relation, 
     const plain = await api.countStatements(() => api.gql(`query($city: String!) { businesses(city: $city) { nodes { name description services { nodes { name } } } } }`, { city }, undefined, { 'accept-language': 'en' }));
     expect(plain.tags).toEqual(['findBusinessPage', 'findServicePagesByBusinessIds']);
   });
+
+  it('serves the services every partner performs in one statement more, for 2 businesses as for 5', async () => {
+    const TEAM = `query Team($city: String!, $first: Int!) { businesses(city: $city, first: $first) { nodes { partners(first: 10) { nodes { id services { id } } } } } }`;
+    const two = await api.countStatements(() => api.gql(TEAM, { city, first: 2 }));
+    const all = await api.countStatements(() => api.gql(TEAM, { city, first: 5 }));
+    expect(all.result.errors).toBeUndefined();
+    // Every partner was built after its business's services, so performs all of them (as partnerCreate without serviceIds).
+    expect(all.result.data.businesses.nodes).toEqual(seeded.map(({ services, partners }) => ({ partners: { nodes: partners.map((id) => ({ id, services: services.map((s) => ({ id: s })) })) } })));
+    expect(two.tags).toEqual(['findBusinessPage', 'findPartnerPagesByBusinessIds', 'findServicesByPartnerIds']);
+    expect(all.tags).toEqual(two.tags);
+  });
 });

@@ -49,6 +49,9 @@ export async function createService(db: Db, business: BuiltBusiness, overrides: 
     })
     .returning(['id', 'duration_minutes', 'price_cents'])
     .executeTakeFirstOrThrow();
+  // As serviceCreate without partnerIds: every live partner of the business performs it.
+  await sql`INSERT INTO partner_services (business_id, partner_id, service_id)
+    SELECT pa.business_id, pa.id, ${row.id}::bigint FROM partners pa WHERE pa.business_id = ${business.id}::bigint AND pa.deleted_at IS NULL`.execute(db);
   return { id: row.id, gid: toGlobalId('Service', row.id), durationMinutes: row.duration_minutes, priceCents: row.price_cents };
 }
 
@@ -59,6 +62,9 @@ export async function createPartner(db: Db, business: BuiltBusiness, overrides: 
     .values({ business_id: business.id, name, city: overrides.city ?? 'Berlin', is_active: overrides.isActive ?? true })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // As partnerCreate without serviceIds: the partner performs every live service of the business.
+  await sql`INSERT INTO partner_services (business_id, partner_id, service_id)
+    SELECT s.business_id, ${row.id}::bigint, s.id FROM services s WHERE s.business_id = ${business.id}::bigint AND s.deleted_at IS NULL`.execute(db);
   return { id: row.id, gid: toGlobalId('Partner', row.id), name };
 }
 

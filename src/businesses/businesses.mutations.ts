@@ -1,0 +1,50 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { isOwnerOf, requireSignedIn } from '../auth/access.js';
+import type { Viewer } from '../auth/viewer.js';
+import { rememberById } from '../idempotency/idempotent-mutation.js';
+import type { RequestContext } from '../server/context.js';
+import { rawIdOf } from '../shared/global-id.js';
+import { mutation, roles } from '../shared/mutation.js';
+import type { BusinessModel } from './business.model.js';
+import { businessById } from './businesses.loaders.js';
+import { businessIdOf } from './business-input.js';
+import { archiveBusinessById, checkBusinessCreate, createBusiness, updateBusinessProfile } from './businesses.actions.js';
+
+const rememberBusiness = (context: RequestContext) => rememberById((id) => businessById(context.loaders).load(id));
+const businessPayload = (business: BusinessModel | null) => ({ business });
+
+/** An owner of the business the input names. A malformed ID is let through, for the step's NOT_FOUND. */
+function ownerOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
+  requireSignedIn(viewer);
+  const id = rawIdOf(input.businessId, 'Business');
+  return id === null || isOwnerOf(viewer, id) ? viewer : null;
+}
+
+export const businessMutations: Resolvers = {
+  Mutation: {
+    businessCreate: mutation({
+      name: 'businessCreate',
+      who: { expected: 'a signed-in account to create a business', scope: roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER') },
+      outside: async ({ input }) => checkBusinessCreate(input),
+      inside: (trx, { viewer, prepared }) => createBusiness(trx, viewer, prepared),
+      remember: rememberBusiness,
+      payload: businessPayload,
+    }),
+    businessUpdate: mutation({
+      name: 'businessUpdate',
+      who: { expected: 'an owner of the business (or an admin) to change it', scope: ownerOfInput },
+      outside: async ({ input }) => businessIdOf(input),
+      inside: (trx, { input, prepared: id }) => updateBusinessProfile(trx, id, input),
+      remember: rememberBusiness,
+      payload: businessPayload,
+    }),
+    businessArchive: mutation({
+      name: 'businessArchive',
+      who: { expected: 'an owner of the business (or an admin) to archive it', scope: ownerOfInput },
+      outside: async ({ input }) => businessIdOf(input),
+      inside: (trx, { input, prepared: id }) => archiveBusinessById(trx, id, input),
+      remember: rememberBusiness,
+      payload: businessPayload,
+    }),
+  },
+};
