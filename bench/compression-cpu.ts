@@ -22,7 +22,7 @@ if (!process.env.DATABASE_URL) throw new Error('Expected DATABASE_URL of the see
 const secret = 'bench-secret';
 // As `npm start` starts it, like bench/run.sh.
 const api = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', 'src/index.ts'], {
-  env: { ...process.env, PORT: String(PORT), AUTH_JWT_SECRET: secret, NODE_ENV: 'production', DEMO_DATA: 'false', SLOT_GENERATION_INTERVAL_MINUTES: '0', PG_POOL_MAX: '10' },
+  env: { ...process.env, PORT: String(PORT), AUTH_JWT_SECRET: secret, AUTH_ADMIN_SUBJECTS: 'bench', NODE_ENV: 'production', DEMO_DATA: 'false', SLOT_GENERATION_INTERVAL_MINUTES: '0', PG_POOL_MAX: '10' },
   stdio: 'ignore',
 });
 const stop = () => api.kill();
@@ -34,7 +34,7 @@ function cpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const token = await signDevelopmentToken(secret, { sub: 'bench', role: 'admin' });
+const token = await signDevelopmentToken(secret, { sub: 'bench' });
 const body = JSON.stringify({ query: QUERY });
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
 function post(acceptEncoding: string): Promise<number> {

@@ -35,7 +35,7 @@ async function main() {
     const built = await createBookableBusiness(database.db, { partners: 20, slotCount: 2000, durationMinutes: 30 });
     await database.close();
     const token = await signDevelopmentToken(TEST_JWT_SECRET, { sub: 'bench', role: 'staff', business_id: built.business.gid });
-    const env = { DATABASE_URL: url, NODE_ENV: 'production', AUTH_JWT_SECRET: TEST_JWT_SECRET, SLOW_QUERY_MS: '600000' };
+    const env = { DATABASE_URL: url, NODE_ENV: 'production', AUTH_ACCEPT_CLAIM_TOKENS: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, SLOW_QUERY_MS: '600000' };
     processes.push(...(await Promise.all([startApiProcess(env), startApiProcess(env)])));
     const urls = processes.map((p) => p.url);
 

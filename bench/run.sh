@@ -17,6 +17,9 @@ psql "$PG/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'"
 export DATABASE_URL="$PG/$BENCH_DB" PG_POOL_MAX=${PG_POOL_MAX:-10} AUTH_JWT_SECRET=bench-secret NODE_ENV=production DEMO_DATA=false
 # One token sends every request: a budget it never spends, so the limiter's cost is measured, not its refusals.
 export RATE_LIMIT_POINTS=${RATE_LIMIT_POINTS:-100000000}
+# An account token of a platform admin: each request resolves the account's grants (cached after the
+# first), as a real identity provider's token would; production refuses role-claim service tokens.
+export AUTH_ADMIN_SUBJECTS=bench
 npx tsx bench/seed.ts
 
 pids=()
@@ -31,7 +34,7 @@ done
 
 TOKEN=$(node --import tsx -e "
   import('./src/auth/tokens.ts').then(async ({ signDevelopmentToken }) =>
-    console.log(await signDevelopmentToken('bench-secret', { sub: 'bench', role: 'admin' })))")
+    console.log(await signDevelopmentToken('bench-secret', { sub: 'bench' })))")
 QUERY='{ businesses(first: 20) { nodes { name bookings(first: 10) { nodes { id startsAt status service { name } partner { name } customer { name } } } } } }'
 LUA=$(mktemp --suffix=.lua)
 node -e "

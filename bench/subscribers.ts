@@ -42,7 +42,7 @@ async function main() {
   await database.close();
   const staff = await signDevelopmentToken(TEST_JWT_SECRET, { sub: 'bench', role: 'staff', business_id: built.business.gid });
   // Every connection comes from this one address: a connection budget it never spends.
-  const api = await startApiProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bench-subs-${Date.now()}:`, NODE_ENV: 'production', AUTH_JWT_SECRET: TEST_JWT_SECRET, WS_KEEPALIVE_MS: '30000', RATE_LIMIT_WS_CONNECTIONS_POINTS: '100000000' });
+  const api = await startApiProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bench-subs-${Date.now()}:`, NODE_ENV: 'production', AUTH_ACCEPT_CLAIM_TOKENS: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, WS_KEEPALIVE_MS: '30000', RATE_LIMIT_WS_CONNECTIONS_POINTS: '100000000' });
   const gql = async (query: string, input: unknown) => {
     const res = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${staff}` }, body: JSON.stringify({ query, variables: { input } }) });
     const body = (await res.json()) as any;

@@ -43,7 +43,7 @@ interface Variant {
 function startApi(name: string, port: number, cwd: string, env: Record<string, string>): Variant {
   const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', 'src/index.ts'], {
     cwd,
-    env: { ...process.env, PORT: String(port), AUTH_JWT_SECRET: secret, NODE_ENV: 'production', DEMO_DATA: 'false', SLOT_GENERATION_INTERVAL_MINUTES: '0', PG_POOL_MAX: '10', RATE_LIMIT_POINTS: '100000000', ...env },
+    env: { ...process.env, PORT: String(port), AUTH_JWT_SECRET: secret, AUTH_ADMIN_SUBJECTS: 'bench', NODE_ENV: 'production', DEMO_DATA: 'false', SLOT_GENERATION_INTERVAL_MINUTES: '0', PG_POOL_MAX: '10', RATE_LIMIT_POINTS: '100000000', ...env },
     stdio: 'ignore',
   });
   return { name, port, process: child };
@@ -62,7 +62,7 @@ function cpuMs(variant: Variant): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const token = await signDevelopmentToken(secret, { sub: 'bench', role: 'admin' });
+const token = await signDevelopmentToken(secret, { sub: 'bench' });
 const body = JSON.stringify({ query: QUERY });
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
 function post(port: number): Promise<void> {

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toGlobalId } from '../../src/shared/global-id.js';
 import { mutateOk, startTestApi, tokensFor, type TestApi } from '../support/api.js';
-import { auditRows, createBookableBusiness, createBooking, createBusiness, createCustomer, uniqueSuffix } from '../support/builders.js';
+import { addMembership, createAccount } from '../support/accounts.js';
+import { auditRows, createBookableBusiness, createBooking, createBusiness, createCustomer, uniqueSuffix, type BuiltBusiness } from '../support/builders.js';
 
 const FIELDS = `id slug name kind city timeZone currency description defaultLocale archivedAt
   slotMinutes minNoticeMinutes maxAdvanceDays cancellationWindowMinutes`;
@@ -29,6 +30,15 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
 
   async function staffOf(businessGid: string) {
     return (await tokensFor(api, { businessGid })).staff;
+  }
+
+  /** An account token of a new owner of the business (owners change and archive it; staff may not). */
+  async function ownerOf(business: BuiltBusiness) {
+    const owner = await createAccount(api);
+    await addMembership(api.db, owner, business, 'owner');
+    // Its grants are read once and then cached: warm them, so that counts below are the mutation's own.
+    await api.gql('{ viewer { admin } }', undefined, { token: owner.token });
+    return owner.token;
   }
 
   it('creates a live business with the defaults, makes the caller’s account its owner and writes one audit row', async () => {
@@ -89,7 +99,7 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
 
   it('gives the slug of an archived business to a new one', async () => {
     const old = await createBusiness(api.db);
-    await mutateOk(api, ARCHIVE, { businessId: old.gid }, await staffOf(old.gid));
+    await mutateOk(api, ARCHIVE, { businessId: old.gid }, await ownerOf(old));
     const payload = await mutateOk(api, CREATE, newBusiness({ slug: old.slug }), account.token);
     expect(payload.business.id).not.toBe(old.gid);
     const read = await api.gql(`query($slug: String!) { business(slug: $slug) { id } }`, { slug: old.slug });
@@ -120,23 +130,33 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
     expect(rows.rows[0].n).toBe(1);
   });
 
+  it('lets a fresh account with no membership or customer record anywhere create a business, and be its owner', async () => {
+    const fresh = await createAccount(api);
+    const created = await mutateOk(api, CREATE, newBusiness(), fresh.token);
+    const viewer = await api.gql('{ viewer { memberships { role business { id } } } }', undefined, { token: fresh.token });
+    expect(viewer.data.viewer.memberships).toEqual([{ role: 'OWNER', business: { id: created.business.id } }]);
+  });
+
   it('refuses an anonymous caller with UNAUTHENTICATED', async () => {
     const res = await api.gql(CREATE, { input: newBusiness() });
     expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
   });
 
-  it('updates the profile and settings for the business’s staff, auditing only what changed', async () => {
+  it('updates the profile and settings for the business’s owner, auditing only what changed', async () => {
     const business = await createBusiness(api.db);
     const slug = `renamed-${uniqueSuffix()}`;
     const input = { businessId: business.gid, slug, name: 'Renamed', description: 'New text.', settings: { minNoticeMinutes: 120 } };
-    const token = await staffOf(business.gid);
+    const owner = await createAccount(api);
+    await addMembership(api.db, owner, business, 'owner');
+    const token = owner.token;
+    await api.gql('{ viewer { admin } }', undefined, { token });
     const counted = await api.countStatements(() => mutateOk(api, UPDATE, input, token));
     expect(counted.result.business).toMatchObject({ id: business.gid, slug, name: 'Renamed', description: 'New text.', minNoticeMinutes: 120, slotMinutes: 30, timeZone: business.timeZone });
     // BEGIN, lockLiveBusinessById, isSlugTaken, updateBusiness, audit, COMMIT, and the availability
     // invalidation's findCitiesOfPartners.
     expect(counted.statements).toBe(7);
     expect(await auditRows(api.db, business.id, 'business')).toEqual([
-      { businessId: business.id, entity: 'business', action: 'business.updated', actor: 'staff:staff-1',
+      { businessId: business.id, entity: 'business', action: 'business.updated', actor: `account:${owner.id}`,
         changes: { before: { slug: business.slug, name: `Business ${business.slug}`, description: null, minNoticeMinutes: 60 }, after: { slug, name: 'Renamed', description: 'New text.', minNoticeMinutes: 120 } } },
     ]);
     // The empty string removes the description; asking for the current values writes nothing.
@@ -148,24 +168,24 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
 
   it('answers SLUG_TAKEN when updating to the slug of another live business', async () => {
     const [business, other] = [await createBusiness(api.db), await createBusiness(api.db)];
-    const res = await api.gql(UPDATE, { input: { businessId: business.gid, slug: other.slug } }, { token: await staffOf(business.gid) });
+    const res = await api.gql(UPDATE, { input: { businessId: business.gid, slug: other.slug } }, { token: await ownerOf(business) });
     expect(res.data.businessUpdate).toMatchObject({ business: null, userErrors: [{ field: ['input', 'slug'], code: 'SLUG_TAKEN' }] });
   });
 
   it('refuses a slot length that does not divide a live service’s length', async () => {
     const { business } = await createBookableBusiness(api.db, { durationMinutes: 30 });
-    const res = await api.gql(UPDATE, { input: { businessId: business.gid, settings: { slotMinutes: 20 } } }, { token: await staffOf(business.gid) });
+    const res = await api.gql(UPDATE, { input: { businessId: business.gid, settings: { slotMinutes: 20 } } }, { token: await ownerOf(business) });
     expect(res.data.businessUpdate).toEqual({
       business: null,
       userErrors: [{ field: ['input', 'settings', 'slotMinutes'], code: 'INVALID_INPUT', message: "Expected `slotMinutes` to divide every live service's length, got 20 for a service of 30 minutes." }],
     });
   });
 
-  it('refuses staff of another business with FORBIDDEN, a partner and a customer too, and changes nothing', async () => {
+  it('refuses its own staff, an owner of another business, a partner and a customer with FORBIDDEN, and changes nothing', async () => {
     const { business, partners, customer } = await createBookableBusiness(api.db);
     const other = await createBusiness(api.db);
     const own = await tokensFor(api, { businessGid: business.gid, partnerGid: partners[0].gid, customerGid: customer.gid });
-    for (const token of [await staffOf(other.gid), own.partner, own.customer]) {
+    for (const token of [own.staff, await ownerOf(other), own.partner, own.customer]) {
       for (const [operation, input] of [[UPDATE, { businessId: business.gid, name: 'Taken over' }], [ARCHIVE, { businessId: business.gid }]] as const) {
         const res = await api.gql(operation, { input }, { token });
         expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
@@ -187,7 +207,7 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
   it('archives a business: out of the catalog, no availability, its bookings still read it', async () => {
     const built = await createBookableBusiness(api.db);
     const booking = await createBooking(api.db, { ...built, partner: built.partners[0], slots: built.partners[0].slots.slice(0, 1), status: 'completed' });
-    const token = await staffOf(built.business.gid);
+    const token = await ownerOf(built.business);
     const { result, statements } = await api.countStatements(() => mutateOk(api, ARCHIVE, { businessId: built.business.gid }, token));
     expect(result.business).toEqual({ id: built.business.gid, archivedAt: expect.any(String) });
     // BEGIN, lockLiveBusinessById, hasFutureLiveBookings, archiveBusiness, audit, COMMIT, findCitiesOfPartners.
@@ -211,7 +231,7 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
   it('refuses to archive a business with a pending or confirmed booking ahead', async () => {
     const built = await createBookableBusiness(api.db);
     await createBooking(api.db, { ...built, partner: built.partners[0], slots: built.partners[0].slots.slice(0, 1), status: 'confirmed' });
-    const res = await api.gql(ARCHIVE, { input: { businessId: built.business.gid } }, { token: await staffOf(built.business.gid) });
+    const res = await api.gql(ARCHIVE, { input: { businessId: built.business.gid } }, { token: await ownerOf(built.business) });
     expect(res.data.businessArchive).toEqual({
       business: null,
       userErrors: [{ field: ['input', 'businessId'], code: 'HAS_FUTURE_BOOKINGS', message: 'Expected a business without pending or confirmed bookings ahead, got one with some: cancel them first.' }],
