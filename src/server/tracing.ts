@@ -42,7 +42,7 @@ class RequestTrace implements StatementTrace {
   }
 
   statement(sql: string, durationMs: number): void {
-    const end = performance.timeOrigin + performance.now();
+    const end = spanClock();
     const tag = statementTagOf(sql);
     const span = this.tracer.startSpan(
       tag ?? sql.trimStart().split(/\s/, 1)[0].toUpperCase(),
@@ -59,8 +59,17 @@ class RequestTrace implements StatementTrace {
   end(status: number): void {
     this.http.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
     if (status >= 500) this.http.setStatus({ code: SpanStatusCode.ERROR });
-    this.http.end();
+    this.http.end(spanClock());
   }
+}
+
+/**
+ * Every span's start and end, on one clock: a statement's span is dated back from its duration on
+ * this clock, and OpenTelemetry's own default (its cached hrtime origin) drifts from it by a fraction
+ * of a millisecond, enough for a child to end after its parent.
+ */
+function spanClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** This app's tracer; `Tracing.create` answers null when tracing is off, so callers skip it with `?.`. */
@@ -89,7 +98,7 @@ export class Tracing {
     const parent = req.headers.traceparent ? this.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter) : ROOT_CONTEXT;
     const span = this.tracer.startSpan(
       route ? `${method} ${route}` : method,
-      { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}) } },
+      { kind: SpanKind.SERVER, startTime: spanClock(), attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}) } },
       parent,
     );
     const requestTrace = new RequestTrace(this.tracer, span);
@@ -103,7 +112,7 @@ export class Tracing {
       requestDidStart: async ({ contextValue }) => {
         const requestTrace = contextValue.telemetry?.trace;
         if (!(requestTrace instanceof RequestTrace)) return;
-        const span = this.tracer.startSpan('graphql', { kind: SpanKind.INTERNAL }, requestTrace.under(requestTrace.http));
+        const span = this.tracer.startSpan('graphql', { kind: SpanKind.INTERNAL, startTime: spanClock() }, requestTrace.under(requestTrace.http));
         requestTrace.operation = span;
         return {
           willSendResponse: async ({ operation, operationName, response }) => {
@@ -114,8 +123,7 @@ export class Tracing {
             }
             const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
             if (errors?.length) span.setStatus({ code: SpanStatusCode.ERROR, message: String(errors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
-            // On the clock the statements' spans use (statement() above), so that theirs nest within it.
-            span.end(performance.timeOrigin + performance.now());
+            span.end(spanClock());
             requestTrace.operation = undefined;
           },
         };
