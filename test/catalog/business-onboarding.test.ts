@@ -61,6 +61,14 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
     expect(read.data.business).toEqual({ id: result.business.id });
   });
 
+  it('lets the account token of a new account, with no membership and no customer record yet, create a business and own it', async () => {
+    const subject = `newcomer-${uniqueSuffix()}`;
+    const token = await api.token({ sub: subject, email: `${subject}@example.com`, name: 'New Comer' });
+    const payload = await mutateOk(api, CREATE, newBusiness(), token);
+    const viewer = await api.gql('{ viewer { role memberships { role business { id } } customerRecords { id } } }', {}, { token });
+    expect(viewer.data.viewer).toEqual({ role: 'ACCOUNT', memberships: [{ role: 'OWNER', business: { id: payload.business.id } }], customerRecords: [] });
+  });
+
   it('takes booking settings, and reuses the account of a caller who already has one', async () => {
     const input = newBusiness({ settings: { slotMinutes: 15, minNoticeMinutes: 0, maxAdvanceDays: 365, cancellationWindowMinutes: 120 } });
     const payload = await mutateOk(api, CREATE, input, account.token);
