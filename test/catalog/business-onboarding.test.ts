@@ -138,13 +138,6 @@ describe('Mutations: businessCreate, businessUpdate, businessArchive', () => {
     expect(rows.rows[0].n).toBe(1);
   });
 
-  it('lets a fresh account with no membership or customer record anywhere create a business, and be its owner', async () => {
-    const fresh = await createAccount(api);
-    const created = await mutateOk(api, CREATE, newBusiness(), fresh.token);
-    const viewer = await api.gql('{ viewer { memberships { role business { id } } } }', undefined, { token: fresh.token });
-    expect(viewer.data.viewer.memberships).toEqual([{ role: 'OWNER', business: { id: created.business.id } }]);
-  });
-
   it('refuses an anonymous caller with UNAUTHENTICATED', async () => {
     const res = await api.gql(CREATE, { input: newBusiness() });
     expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
