@@ -72,6 +72,7 @@ export async function findAvailableStarts(
   args: { businessId: string; serviceId: string; date: string; partnerId: string | null },
 ): Promise<AvailableStartModel[]> {
   const cached = await reader.cache.get<CachedStarts | null>({
+    tally: reader.loaders.telemetry,
     family: Family.AvailableSlots,
     scope: businessScope(args.businessId),
     key: `${args.date}:service:${args.serviceId}:partner:${args.partnerId ?? 'any'}`,
@@ -137,6 +138,7 @@ export async function findAvailablePartners(
   args: { city: string; date: string; businessId: string | null },
 ): Promise<PartnerModel[]> {
   const cached = await reader.cache.get<CachedPartners>({
+    tally: reader.loaders.telemetry,
     family: Family.AvailablePartners,
     scope: cityScope(args.city),
     key: args.businessId === null ? args.date : `${args.date}:business:${args.businessId}`,

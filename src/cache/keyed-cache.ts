@@ -43,6 +43,14 @@ export interface CacheRead<T> {
   compute: () => Promise<T>;
   /** How long to keep this value: undefined for the cache's TTL, 0 or less to not store it. */
   ttlMs?: (value: T) => number | undefined;
+  /** The request's own counts (its log line): told whether this read was a hit. */
+  tally?: CacheTally;
+}
+
+/** Hits and misses of one request's reads (shared/request-telemetry.ts keeps one per HTTP request). */
+export interface CacheTally {
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 export interface StoreEvent {
@@ -98,13 +106,16 @@ export class ReadThroughCache {
       this.storeFailed(error);
       this.metrics.count('misses', read.family);
       this.metrics.count('computations', read.family);
+      if (read.tally) read.tally.cacheMisses++;
       return read.compute();
     }
     if (found.value !== null) {
       this.metrics.count('hits', read.family);
+      if (read.tally) read.tally.cacheHits++;
       return JSON.parse(found.value) as T;
     }
     this.metrics.count('misses', read.family);
+    if (read.tally) read.tally.cacheMisses++;
     const flightKey = `${read.scope}\u0000${read.key}\u0000${found.generation}`;
     const running = this.flights.get(flightKey);
     if (running) {

@@ -121,7 +121,7 @@ export class AppMetrics {
 
   /** A fresh record for one HTTP request (see request-telemetry.ts). */
   requestTelemetry(): RequestTelemetry {
-    return { statements: 0, loaderBatch: this.observeBatch };
+    return { statements: 0, cacheHits: 0, cacheMisses: 0, loaderBatch: this.observeBatch };
   }
 
   observeHttp(route: string, method: string, status: number, seconds: number): void {

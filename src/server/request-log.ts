@@ -16,6 +16,9 @@ export interface RequestLogLine {
   documentHash: string | null;
   /** Statements the request ran through its context's database (BEGIN and COMMIT not counted). */
   statements?: number;
+  /** Reads of the shared availability cache that found their answer, and that computed it. */
+  cacheHits?: number;
+  cacheMisses?: number;
   /** HTTP status of the answer. */
   status: number;
   /** The distinct `extensions.code`s of the answer's top-level errors; absent when there were none. */
@@ -45,6 +48,8 @@ export function requestLogPlugin(log: Logger, options: { slowOperationMs: number
             documentHash: queryHash ?? null,
             // Counted by the request's own database handle (shared/request-telemetry.ts), as its metrics are.
             statements: contextValue?.telemetry?.statements,
+            cacheHits: contextValue?.telemetry?.cacheHits,
+            cacheMisses: contextValue?.telemetry?.cacheMisses,
             status: response.http.status ?? 200,
           };
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;

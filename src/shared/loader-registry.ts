@@ -27,7 +27,7 @@ export class LoaderRegistry {
     readonly viewer: Viewer,
     private readonly reads: ReadChoice | null = null,
     /** The request's metrics (batch sizes); absent outside an HTTP request (subscription events, tests). */
-    private readonly telemetry?: RequestTelemetry,
+    readonly telemetry?: RequestTelemetry,
   ) {}
 
   /**

@@ -10,6 +10,9 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 export interface RequestTelemetry {
   /** Statements the request's database handle ran (those of background work are not the request's). */
   statements: number;
+  /** Reads of the shared cache (availability) the request made that found their answer, and that did not. */
+  cacheHits: number;
+  cacheMisses: number;
   /** Told each DataLoader batch: the loader's name without its arguments, and the number of keys. */
   loaderBatch(loader: string, keys: number): void;
   /** Set only while tracing (server/tracing.ts): the request's spans. */

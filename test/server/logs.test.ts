@@ -6,6 +6,7 @@ import { DEVELOPMENT_PAYMENT_WEBHOOK_SECRET } from '../../src/config.js';
 import { pinoLogger, type LogLevel } from '../../src/shared/logger.js';
 import { SIGNATURE_HEADER } from '../../src/shared/webhook-signature.js';
 import { startTestApi, TEST_JWT_SECRET, type TestApi } from '../support/api.js';
+import { createBookableBusiness } from '../support/builders.js';
 import { bookingScene, deliver, PAYMENT_CREATE, testProviderOf } from '../payments/payment-scene.js';
 import { createEndpoint, LOOPBACK_RECEIVERS, Receiver, until } from '../webhooks/webhook-support.js';
 
@@ -113,6 +114,16 @@ describe('One line per GraphQL request', () => {
     expect(linesOf('log-test-repeat-2')).toEqual([
       expect.objectContaining({ msg: 'GraphQL operation', operationName: 'Repeated', operationType: 'query', statements: second.statements, status: 200, documentHash: one.documentHash }),
     ]);
+  });
+
+  it("counts the request's availability cache hits and misses on its line", async () => {
+    const built = await createBookableBusiness(api.db);
+    const query = 'query Slots($b: ID!, $s: ID!, $d: Date!) { availableSlots(businessId: $b, serviceId: $s, date: $d) { startsAt } }';
+    const variables = { b: built.business.gid, s: built.service.gid, d: built.start.toISOString().slice(0, 10) };
+    await api.gql(query, variables, { headers: { 'x-request-id': 'log-test-cache-1' } });
+    await api.gql(query, variables, { headers: { 'x-request-id': 'log-test-cache-2' } });
+    expect(linesOf('log-test-cache-1')).toEqual([expect.objectContaining({ cacheHits: 0, cacheMisses: 1 })]);
+    expect(linesOf('log-test-cache-2')).toEqual([expect.objectContaining({ cacheHits: 1, cacheMisses: 0 })]);
   });
 
   it('logs client mistakes as codes on the info line, never at error level with a stack', async () => {
