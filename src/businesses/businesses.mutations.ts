@@ -4,7 +4,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
 import { rawIdOf } from '../shared/global-id.js';
-import { mutation, orAnyAccount, roles } from '../shared/mutation.js';
+import { mutation, signedIn } from '../shared/mutation.js';
 import type { BusinessModel } from './business.model.js';
 import { businessById } from './businesses.loaders.js';
 import { businessIdOf } from './business-input.js';
@@ -24,7 +24,7 @@ export const businessMutations: Resolvers = {
   Mutation: {
     businessCreate: mutation({
       name: 'businessCreate',
-      who: { expected: 'a signed-in account to create a business', scope: orAnyAccount(roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER')) },
+      who: { expected: 'a signed-in account to create a business', scope: signedIn },
       outside: async ({ input }) => checkBusinessCreate(input),
       inside: (trx, { viewer, prepared }) => createBusiness(trx, viewer, prepared),
       remember: rememberBusiness,

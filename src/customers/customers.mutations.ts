@@ -2,19 +2,13 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { businessIdOf, staffOfInput } from '../businesses/business-input.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, signedIn } from '../shared/mutation.js';
 import type { CustomerModel } from './customer.model.js';
 import { checkCustomerCreate, createCustomer, customerIdOf, updateCustomerById } from './customers.actions.js';
 import { customerById } from './customers.loaders.js';
 
 const rememberCustomer = (context: RequestContext) => rememberById((id) => customerById(context.loaders).load(id));
 const customerPayload = (customer: CustomerModel | null) => ({ customer });
-
-/**
- * customerUpdate lets every signed-in caller through: only the step's read knows the customer's
- * business, and a customer the caller may not manage reads like a missing one.
- */
-const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
 
 export const customerMutations: Resolvers = {
   Mutation: {

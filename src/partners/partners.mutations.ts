@@ -2,7 +2,7 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { businessIdOf, staffOfInput } from '../businesses/business-input.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, signedIn } from '../shared/mutation.js';
 import { rawIdsOf } from '../shared/input-checks.js';
 import type { PartnerModel } from './partner.model.js';
 import { archivePartnerById, createPartner, partnerIdOf, partnerManagerOf, setPartnerActive, setPartnerServices, updatePartner } from './partners.actions.js';
@@ -10,12 +10,6 @@ import { partnerById } from './partners.loaders.js';
 
 const rememberPartner = (context: RequestContext) => rememberById((id) => partnerById(context.loaders).load(id));
 const partnerPayload = (partner: PartnerModel | null) => ({ partner });
-
-/**
- * A mutation that names a partner lets every signed-in caller through: only the step's read knows
- * the partner's business, and a partner the caller may not manage reads like a missing one.
- */
-const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
 
 export const partnerMutations: Resolvers = {
   Mutation: {

@@ -2,7 +2,7 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { businessIdOf, staffOfInput } from '../businesses/business-input.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, signedIn } from '../shared/mutation.js';
 import type { ServiceModel } from './service.model.js';
 import { serviceById } from './services.loaders.js';
 import { rawIdsOf } from '../shared/input-checks.js';
@@ -10,12 +10,6 @@ import { archiveServiceById, createService, serviceIdOf, updateServiceById } fro
 
 const rememberService = (context: RequestContext) => rememberById((id) => serviceById(context.loaders).load(id));
 const servicePayload = (service: ServiceModel | null) => ({ service });
-
-/**
- * A mutation that names a service lets every signed-in caller through: only the step's read knows
- * the service's business, and a service the caller may not manage reads like a missing one.
- */
-const signedIn = roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER');
 
 export const serviceMutations: Resolvers = {
   Mutation: {

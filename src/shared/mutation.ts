@@ -139,6 +139,13 @@ export function orAnyAccount(scope: (viewer: Viewer) => Viewer | null): (viewer:
   return (viewer) => (viewer.accountId ? viewer : scope(viewer));
 }
 
+/**
+ * Every signed-in caller, a fresh account without any grant included: for a mutation whose step
+ * decides from what it reads (a record the caller may not manage reads like a missing one), or one
+ * any account may call (businessCreate).
+ */
+export const signedIn = orAnyAccount(roles('ADMIN', 'STAFF', 'PARTNER', 'CUSTOMER'));
+
 /** A mutation's resolver from its definition. */
 export function mutation<I extends object, S, O, T>(definition: MutationDefinition<I, S, O, T>) {
   return async (_parent: unknown, args: { input: I }, context: RequestContext) => {
