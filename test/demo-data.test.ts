@@ -247,6 +247,42 @@ describe('seedDemoData', () => {
     expect(rows.every((r) => r.entity_id === r.business_id)).toBe(true);
   });
 
+  it('onboards every business, service, partner and customer through the actions the mutations use', async () => {
+    const audited = await sql<{ action: string; n: string }>`
+      SELECT action, count(*) AS n FROM audit_logs
+      WHERE business_id IN (${inDemo()}) AND actor = 'system:seed' AND action LIKE '%.created'
+      GROUP BY action ORDER BY action`.execute(db);
+    const live = async (table: 'services' | 'partners' | 'customers') =>
+      Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)} WHERE business_id IN (${inDemo()})`.execute(db)).rows[0].n);
+    expect(audited.rows.map((r) => [r.action, Number(r.n)])).toEqual([
+      ['business.created', 5],
+      ['customer.created', await live('customers')],
+      ['partner.created', await live('partners')],
+      ['service.created', await live('services')],
+    ]);
+    // businessCreate made the demo owner's account the owner (seedDemoAccounts has not run here).
+    const owners = await sql<{ slug: string; subject: string }>`
+      SELECT b.slug, a.subject FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN businesses b ON b.id = m.business_id
+      WHERE m.business_id IN (${inDemo()}) AND m.role = 'owner' ORDER BY b.slug`.execute(db);
+    expect(owners.rows).toEqual([...DEMO_SLUGS].sort().map((slug) => ({ slug, subject: `demo-owner-${slug}` })));
+    // partnerCreate without serviceIds: each partner performs every service of its business.
+    const { rows } = await sql<{ missing: string }>`
+      SELECT count(*) AS missing FROM partners p JOIN services s ON s.business_id = p.business_id
+      WHERE p.business_id IN (${inDemo()})
+        AND NOT EXISTS (SELECT 1 FROM partner_services ps WHERE ps.partner_id = p.id AND ps.service_id = s.id)`.execute(db);
+    expect(Number(rows[0].missing)).toBe(0);
+  });
+
+  it('dates the catalog before the history: no booking older than its business, service, partner or customer', async () => {
+    const { rows } = await sql<{ bad: string }>`
+      SELECT count(*) AS bad FROM bookings bk
+      JOIN businesses b ON b.id = bk.business_id JOIN services s ON s.id = bk.service_id
+      JOIN partners p ON p.id = bk.partner_id JOIN customers c ON c.id = bk.customer_id
+      WHERE bk.business_id IN (${inDemo()})
+        AND bk.created_at < GREATEST(b.created_at, s.created_at, p.created_at, c.created_at)`.execute(db);
+    expect(Number(rows[0].bad)).toBe(0);
+  });
+
   it('does nothing when called again', async () => {
     const before = await countRows(db, ids);
     const statements = handle.statementCount();
