@@ -6,6 +6,7 @@ import type { Database } from '../src/db/tables.js';
 import { generateSlots } from '../src/schedules/slot-generator.js';
 import { DEMO_SLUGS } from '../src/seed/demo-businesses.js';
 import { seedDemoData, type DemoSummary } from '../src/seed/demo-data.js';
+import { onRealPostgres, openIsolatedTestDatabase } from './support/database.js';
 
 const BOOKING_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'];
 const TABLES = ['services', 'partners', 'customers', 'bookings', 'partner_slots', 'payments', 'audit_logs'] as const;
@@ -291,6 +292,27 @@ describe('seedDemoData', () => {
     expect(again).toEqual(summary);
     expect(await countRows(db, ids)).toEqual(before);
   });
+});
+
+describe.runIf(onRealPostgres)('seedDemoData from two starts at once', () => {
+  let handle: (DatabaseHandle & { url: string | undefined }) | undefined;
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it('leaves one set of demo data, and both get its summary', async () => {
+    handle = await openIsolatedTestDatabase();
+    // Two transactions on two connections: the loser's businessCreate waits on the slug index and
+    // finds urban-fix taken (a SLUG_TAKEN abort), or it starts late and finds the data there.
+    const [first, second] = await Promise.all([seedDemoData(handle.db), seedDemoData(handle.db)]);
+    expect(second).toEqual(first);
+    const ids = first.businesses.map((b) => b.id);
+    expect(ids).toHaveLength(5);
+    const counts = await countRows(handle.db, ids);
+    expect(counts.businesses).toBe(5);
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM businesses`.execute(handle.db);
+    expect(Number(rows[0].n)).toBe(5);
+  }, 120_000);
 });
 
 describe('seedDemoData across a DST change', () => {
