@@ -258,14 +258,23 @@ describe('seedDemoData', () => {
     expect(audited.rows.map((r) => [r.action, Number(r.n)])).toEqual([
       ['business.created', 5],
       ['customer.created', await live('customers')],
+      ['invitation.created', 10],
+      ['membership.created', 10],
       ['partner.created', await live('partners')],
       ['service.created', await live('services')],
     ]);
-    // businessCreate made the demo owner's account the owner (seedDemoAccounts has not run here).
-    const owners = await sql<{ slug: string; subject: string }>`
-      SELECT b.slug, a.subject FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN businesses b ON b.id = m.business_id
-      WHERE m.business_id IN (${inDemo()}) AND m.role = 'owner' ORDER BY b.slug`.execute(db);
-    expect(owners.rows).toEqual([...DEMO_SLUGS].sort().map((slug) => ({ slug, subject: `demo-owner-${slug}` })));
+    // businessCreate made the demo owner's account the owner, and staff and the first partner joined
+    // by accepting an invitation (seedDemoAccounts has not run here).
+    const members = await sql<{ slug: string; role: string; subject: string; partner_id: string | null; invited: boolean }>`
+      SELECT b.slug, m.role, a.subject, m.partner_id::text AS partner_id,
+             EXISTS (SELECT 1 FROM invitations i WHERE i.membership_id = m.id AND i.accepted_at IS NOT NULL) AS invited
+      FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN businesses b ON b.id = m.business_id
+      WHERE m.business_id IN (${inDemo()}) ORDER BY b.slug, m.role`.execute(db);
+    expect(members.rows).toEqual([...DEMO_SLUGS].sort().flatMap((slug) => [
+      { slug, role: 'owner', subject: `demo-owner-${slug}`, partner_id: null, invited: false },
+      { slug, role: 'partner', subject: `demo-partner-${slug}`, partner_id: summary.businesses.find((b) => b.slug === slug)!.partnerIds[0], invited: true },
+      { slug, role: 'staff', subject: `demo-staff-${slug}`, partner_id: null, invited: true },
+    ]));
     // partnerCreate without serviceIds: each partner performs every service of its business.
     const { rows } = await sql<{ missing: string }>`
       SELECT count(*) AS missing FROM partners p JOIN services s ON s.business_id = p.business_id

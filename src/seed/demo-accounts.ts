@@ -26,7 +26,8 @@ export function demoIdentity(role: DemoAccountRole, slug: string): AccountIdenti
 export async function seedDemoAccounts(db: Db, demo: DemoSummary): Promise<void> {
   for (const business of demo.businesses) {
     const account = (role: DemoAccountRole) => upsertAccount(db, demoIdentity(role, business.slug));
-    // The owner's membership is businessCreate's (demo-onboarding.ts); ensured again for data seeded before it was.
+    // The memberships come from businessCreate and accepted invitations (demo-onboarding.ts); ensured
+    // again here for demo data seeded before they did.
     await ensureMembership(db, { accountId: await account('owner'), businessId: business.id, role: 'owner', partnerId: null });
     await ensureMembership(db, { accountId: await account('staff'), businessId: business.id, role: 'staff', partnerId: null });
     if (business.partnerIds[0]) await ensureMembership(db, { accountId: await account('partner'), businessId: business.id, role: 'partner', partnerId: business.partnerIds[0] });

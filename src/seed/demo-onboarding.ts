@@ -1,4 +1,6 @@
 import type { BusinessKind } from '../__generated__/resolvers-types.js';
+import { upsertAccount } from '../accounts/accounts.repository.js';
+import { acceptInvitation, inviteMember } from '../accounts/team.actions.js';
 import { insertAuditLogs } from '../audit/audit.repository.js';
 import { ANONYMOUS, type Viewer } from '../auth/viewer.js';
 import { checkBusinessCreate, createBusiness } from '../businesses/businesses.actions.js';
@@ -31,7 +33,8 @@ function ownerViewer(spec: BusinessSpec): Viewer {
 /**
  * Onboards the demo businesses through the steps of businessCreate (the demo owner's account becomes
  * the owner), serviceCreate, partnerCreate (each partner performs every service, as partnerCreate
- * without `serviceIds` decides) and customerCreate: their checks run on every start, inside the
+ * without `serviceIds` decides), customerCreate, and memberInvite and invitationAccept (the demo
+ * staff and partner accounts join): their checks run on every first start, inside the
  * seed's transaction. A spec the checks refuse aborts the seed with their user error. The steps'
  * audit rows are written at the end, in one statement; their changes are not published, as nothing
  * can have cached a business that did not exist.
@@ -68,6 +71,17 @@ export async function onboardDemoBusinesses(trx: Trx, specs: BusinessSpec[]): Pr
     for (const [name, email] of spec.customers) {
       const input = { businessId, name, email };
       customerIds.set(email, done(await createCustomer(trx, id, input, checkCustomerCreate(input))).id);
+    }
+    // The team joins as memberInvite and invitationAccept have it: staff, and the first partner as
+    // its partner record (the demo staff and partner accounts, whose tokens npm start prints).
+    const team = [
+      { role: 'STAFF', partnerId: null },
+      { role: 'PARTNER', partnerId: toGlobalId('Partner', partnerIds.get(spec.partners[0].name)!) },
+    ] as const;
+    for (const { role, partnerId } of team) {
+      const identity = demoIdentity(role === 'STAFF' ? 'staff' : 'partner', spec.slug);
+      const { token } = done(await inviteMember(trx, { businessId: id }, SEED_ACTOR, { businessId, email: identity.email!, role, partnerId }));
+      done(await acceptInvitation(trx, await upsertAccount(trx, identity), { token: token! }));
     }
     onboarded.push({ spec, id, serviceIds, partnerIds, customerIds });
   }
