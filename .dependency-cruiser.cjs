@@ -11,6 +11,8 @@ const INFRA = '^src/(db|cache|shared|server|auth|audit|idempotency)/|^src/config
 const DOMAINS = 'accounts|bookings|businesses|customers|partners|services|slots|holds|schedules|availability|payments|webhooks|events|node|seed|viewer';
 
 const PAYMENT_CONFIRMS_BOOKING = '^src/payments/payment-webhooks\\.actions\\.ts$';
+// The demo seed onboards its businesses through the domains' own steps (issue 11's rule).
+const SEED = '^src/seed/';
 
 module.exports = {
   forbidden: [
@@ -46,7 +48,7 @@ module.exports = {
       comment:
         'A domain may read another domain (its repository, loaders, model), but changes it only through that ' +
         'domain\'s resolvers: another domain\'s *.actions.ts and *.mutations.ts are its own.',
-      from: { path: `^src/(${DOMAINS})/`, pathNot: PAYMENT_CONFIRMS_BOOKING },
+      from: { path: `^src/(${DOMAINS})/`, pathNot: `${PAYMENT_CONFIRMS_BOOKING}|${SEED}` },
       to: {
         path: `^src/(${DOMAINS})/[^/]+\\.(actions|mutations)\\.ts$`,
         pathNot: '^src/$1/',
@@ -64,6 +66,15 @@ module.exports = {
         path: `^src/(${DOMAINS})/[^/]+\\.(actions|mutations)\\.ts$`,
         pathNot: '^src/payments/|^src/bookings/bookings\\.actions\\.ts$',
       },
+    },
+    {
+      name: 'seed-writes-through-actions-only',
+      severity: 'error',
+      comment:
+        'The demo data is created through the same steps the mutations run (their checks and audit rows), so ' +
+        'src/seed/ imports other domains\' *.actions.ts; never their *.mutations.ts (resolvers, not steps).',
+      from: { path: SEED },
+      to: { path: `^src/(${DOMAINS})/[^/]+\\.mutations\\.ts$`, pathNot: '^src/seed/' },
     },
     {
       name: 'no-circular-infrastructure',

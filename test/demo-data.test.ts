@@ -6,6 +6,7 @@ import type { Database } from '../src/db/tables.js';
 import { generateSlots } from '../src/schedules/slot-generator.js';
 import { DEMO_SLUGS } from '../src/seed/demo-businesses.js';
 import { seedDemoData, type DemoSummary } from '../src/seed/demo-data.js';
+import { onRealPostgres, openIsolatedTestDatabase } from './support/database.js';
 
 const BOOKING_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'];
 const TABLES = ['services', 'partners', 'customers', 'bookings', 'partner_slots', 'payments', 'audit_logs'] as const;
@@ -247,6 +248,51 @@ describe('seedDemoData', () => {
     expect(rows.every((r) => r.entity_id === r.business_id)).toBe(true);
   });
 
+  it('onboards every business, service, partner and customer through the actions the mutations use', async () => {
+    const audited = await sql<{ action: string; n: string }>`
+      SELECT action, count(*) AS n FROM audit_logs
+      WHERE business_id IN (${inDemo()}) AND actor = 'system:seed' AND action LIKE '%.created'
+      GROUP BY action ORDER BY action`.execute(db);
+    const live = async (table: 'services' | 'partners' | 'customers') =>
+      Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)} WHERE business_id IN (${inDemo()})`.execute(db)).rows[0].n);
+    expect(audited.rows.map((r) => [r.action, Number(r.n)])).toEqual([
+      ['business.created', 5],
+      ['customer.created', await live('customers')],
+      ['invitation.created', 10],
+      ['membership.created', 10],
+      ['partner.created', await live('partners')],
+      ['service.created', await live('services')],
+    ]);
+    // businessCreate made the demo owner's account the owner, and staff and the first partner joined
+    // by accepting an invitation (seedDemoAccounts has not run here).
+    const members = await sql<{ slug: string; role: string; subject: string; partner_id: string | null; invited: boolean }>`
+      SELECT b.slug, m.role, a.subject, m.partner_id::text AS partner_id,
+             EXISTS (SELECT 1 FROM invitations i WHERE i.membership_id = m.id AND i.accepted_at IS NOT NULL) AS invited
+      FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN businesses b ON b.id = m.business_id
+      WHERE m.business_id IN (${inDemo()}) ORDER BY b.slug, m.role`.execute(db);
+    expect(members.rows).toEqual([...DEMO_SLUGS].sort().flatMap((slug) => [
+      { slug, role: 'owner', subject: `demo-owner-${slug}`, partner_id: null, invited: false },
+      { slug, role: 'partner', subject: `demo-partner-${slug}`, partner_id: summary.businesses.find((b) => b.slug === slug)!.partnerIds[0], invited: true },
+      { slug, role: 'staff', subject: `demo-staff-${slug}`, partner_id: null, invited: true },
+    ]));
+    // partnerCreate without serviceIds: each partner performs every service of its business.
+    const { rows } = await sql<{ missing: string }>`
+      SELECT count(*) AS missing FROM partners p JOIN services s ON s.business_id = p.business_id
+      WHERE p.business_id IN (${inDemo()})
+        AND NOT EXISTS (SELECT 1 FROM partner_services ps WHERE ps.partner_id = p.id AND ps.service_id = s.id)`.execute(db);
+    expect(Number(rows[0].missing)).toBe(0);
+  });
+
+  it('dates the catalog before the history: no booking older than its business, service, partner or customer', async () => {
+    const { rows } = await sql<{ bad: string }>`
+      SELECT count(*) AS bad FROM bookings bk
+      JOIN businesses b ON b.id = bk.business_id JOIN services s ON s.id = bk.service_id
+      JOIN partners p ON p.id = bk.partner_id JOIN customers c ON c.id = bk.customer_id
+      WHERE bk.business_id IN (${inDemo()})
+        AND bk.created_at < GREATEST(b.created_at, s.created_at, p.created_at, c.created_at)`.execute(db);
+    expect(Number(rows[0].bad)).toBe(0);
+  });
+
   it('does nothing when called again', async () => {
     const before = await countRows(db, ids);
     const statements = handle.statementCount();
@@ -255,6 +301,27 @@ describe('seedDemoData', () => {
     expect(again).toEqual(summary);
     expect(await countRows(db, ids)).toEqual(before);
   });
+});
+
+describe.runIf(onRealPostgres)('seedDemoData from two starts at once', () => {
+  let handle: (DatabaseHandle & { url: string | undefined }) | undefined;
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it('leaves one set of demo data, and both get its summary', async () => {
+    handle = await openIsolatedTestDatabase();
+    // Two transactions on two connections: the loser's businessCreate waits on the slug index and
+    // finds urban-fix taken (a SLUG_TAKEN abort), or it starts late and finds the data there.
+    const [first, second] = await Promise.all([seedDemoData(handle.db), seedDemoData(handle.db)]);
+    expect(second).toEqual(first);
+    const ids = first.businesses.map((b) => b.id);
+    expect(ids).toHaveLength(5);
+    const counts = await countRows(handle.db, ids);
+    expect(counts.businesses).toBe(5);
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM businesses`.execute(handle.db);
+    expect(Number(rows[0].n)).toBe(5);
+  }, 120_000);
 });
 
 describe('seedDemoData across a DST change', () => {

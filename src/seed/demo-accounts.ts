@@ -1,4 +1,4 @@
-import { ensureMembership, upsertAccount } from '../accounts/accounts.repository.js';
+import { ensureMembership, upsertAccount, type AccountIdentity } from '../accounts/accounts.repository.js';
 import { signDevelopmentToken } from '../auth/tokens.js';
 import { linkCustomerToAccount } from '../customers/customer-accounts.repository.js';
 import type { Db } from '../db/sql-helpers.js';
@@ -17,11 +17,17 @@ export type DemoAccountRole = (typeof DEMO_ACCOUNT_ROLES)[number];
 export const demoSubject = (role: DemoAccountRole, slug: string) => `demo-${role}-${slug}`;
 const demoEmail = (role: DemoAccountRole, slug: string) => `${role}@${slug}.demo.example`;
 
+/** Who a demo account is: what its token says, and what its account row holds. */
+export function demoIdentity(role: DemoAccountRole, slug: string): AccountIdentity {
+  return { issuer: '', subject: demoSubject(role, slug), email: demoEmail(role, slug), name: `Demo ${role} of ${slug}` };
+}
+
 /** Creates the demo accounts and their grants if they are missing; safe to run on every start. */
 export async function seedDemoAccounts(db: Db, demo: DemoSummary): Promise<void> {
   for (const business of demo.businesses) {
-    const account = (role: DemoAccountRole) =>
-      upsertAccount(db, { issuer: '', subject: demoSubject(role, business.slug), email: demoEmail(role, business.slug), name: `Demo ${role} of ${business.slug}` });
+    const account = (role: DemoAccountRole) => upsertAccount(db, demoIdentity(role, business.slug));
+    // The memberships come from businessCreate and accepted invitations (demo-onboarding.ts); ensured
+    // again here for demo data seeded before they did.
     await ensureMembership(db, { accountId: await account('owner'), businessId: business.id, role: 'owner', partnerId: null });
     await ensureMembership(db, { accountId: await account('staff'), businessId: business.id, role: 'staff', partnerId: null });
     if (business.partnerIds[0]) await ensureMembership(db, { accountId: await account('partner'), businessId: business.id, role: 'partner', partnerId: business.partnerIds[0] });

@@ -2,7 +2,8 @@ import type { BookingStatusColumn, BusinessKindColumn } from '../db/tables.js';
 
 /**
  * The demo data itself: five businesses, their calendar and how many bookings of each status they
- * get. No code: demo-planner.ts places the bookings, demo-data.ts writes everything.
+ * get. No code: demo-planner.ts places the bookings, demo-onboarding.ts creates the catalog through
+ * the onboarding actions, demo-data.ts writes the rest.
  */
 
 /** The demo businesses, one per kind; `urban-fix` doubles as the "already seeded" marker. */

@@ -1,7 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PaymentStatusColumn } from '../db/tables.js';
+import type { Trx } from '../shared/transaction.js';
+import { UserErrorAbort } from '../shared/user-errors.js';
 import { BUSINESSES, CANCEL_REASONS, DEMO_SLUGS, FIRST_SLOT_HOUR, FUTURE_DAYS, PAST_DAYS, SATURDAY_BLOCKED_FROM, SLOTS_PER_DAY, type BusinessSpec } from './demo-businesses.js';
 import { planBookings } from './demo-planner.js';
+import { onboardDemoBusinesses, type OnboardedBusiness } from './demo-onboarding.js';
 import { translateDemoCatalog } from './demo-translations.js';
 
 export interface DemoSummary {
@@ -50,113 +53,40 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
       // Months of slots in one transaction: longer than a request's statement timeout may allow.
       await sql`SET LOCAL statement_timeout = 0`.execute(trx);
 
+      // Businesses, services, partners (and what they perform) and customers go through onboarding's
+      // own steps; what follows them (bookings, slots, hours, payments) is history, written in bulk.
+      const onboarded = await onboardDemoBusinesses(trx, BUSINESSES);
+      const bySlug = new Map(onboarded.map((b) => [b.spec.slug, b]));
+      const idOf = (spec: BusinessSpec) => bySlug.get(spec.slug)!.id;
+      const businessIds = onboarded.map((b) => b.id);
+      await backdateCatalog(trx, onboarded, hoursAgo);
+
       // "Today" is computed by PostgreSQL, with the same tz database as the slot series below.
-      const businessRows = await trx
-        .insertInto('businesses')
-        .values(
-          BUSINESSES.map((b) => ({
-            slug: b.slug,
-            name: b.name,
-            kind: b.kind,
-            city: b.city,
-            time_zone: b.timeZone,
-            currency: b.currency,
-            created_at: hoursAgo(24 * 180),
-          })),
-        )
-        .returning([
-          'id',
-          'slug',
-          sql<string>`((${nowIso}::timestamptz AT TIME ZONE time_zone)::date)::text`.as('today'),
-        ])
+      const todays = await trx
+        .selectFrom('businesses')
+        .select(['id', sql<string>`((${nowIso}::timestamptz AT TIME ZONE time_zone)::date)::text`.as('today')])
+        .where('id', 'in', businessIds)
         .execute();
-      const business = new Map(businessRows.map((row) => [row.slug, row]));
-      const idOf = (spec: BusinessSpec) => business.get(spec.slug)!.id;
-      const plans = new Map(
-        BUSINESSES.map((spec, i) => [spec.slug, planBookings(spec, i, business.get(spec.slug)!.today)]),
-      );
+      const todayOf = new Map(todays.map((row) => [row.id, row.today]));
+      const plans = new Map(BUSINESSES.map((spec, i) => [spec.slug, planBookings(spec, i, todayOf.get(idOf(spec))!)]));
 
-      const serviceRows = await trx
-        .insertInto('services')
-        .values(
-          BUSINESSES.flatMap((spec) =>
-            spec.services.map((s) => ({
-              business_id: idOf(spec),
-              name: s.name,
-              duration_minutes: s.minutes,
-              price_cents: s.priceCents,
-              is_active: s.active ?? true,
-              created_at: hoursAgo(24 * 180),
-              deleted_at: null,
-            })),
-          ),
-        )
-        .returning(['id', 'business_id', 'name'])
-        .execute();
-
-      // The counter is written with the partners, from the plan, rather than by an UPDATE afterwards.
-      const partnerRows = await trx
-        .insertInto('partners')
-        .values(
-          BUSINESSES.flatMap((spec) =>
-            spec.partners.map((p, index) => ({
-              business_id: idOf(spec),
-              name: p.name,
-              city: p.city ?? spec.city,
-              is_active: p.active ?? true,
-              active_booking_count: plans
-                .get(spec.slug)!
-                .filter((b) => b.partner === index && (b.status === 'pending' || b.status === 'confirmed')).length,
-              created_at: hoursAgo(24 * 170),
-            })),
-          ),
-        )
-        .returning(['id', 'business_id', 'name'])
-        .execute();
-
-      // Every demo partner performs every service of their business (what partnerServicesSet changes).
-      await sql`INSERT INTO partner_services (business_id, partner_id, service_id)
-        SELECT pa.business_id, pa.id, s.id FROM partners pa JOIN services s ON s.business_id = pa.business_id
-        WHERE pa.id = ANY(${partnerRows.map((r) => r.id)}::bigint[])`.execute(trx);
-
-      const customerRows = await trx
-        .insertInto('customers')
-        .values(
-          BUSINESSES.flatMap((spec) =>
-            spec.customers.map(([name, email], index) => ({
-              business_id: idOf(spec),
-              name,
-              email,
-              created_at: hoursAgo(24 * (30 + index * 9)),
-              deleted_at: null,
-            })),
-          ),
-        )
-        .returning(['id', 'business_id', 'email'])
-        .execute();
-
-      // Rows are matched back by natural key, not by the order RETURNING happens to use.
-      const key = (businessId: string, name: string) => `${businessId}|${name}`;
-      const serviceId = new Map(serviceRows.map((r) => [key(r.business_id, r.name), r.id]));
-      await translateDemoCatalog(trx, BUSINESSES.map((spec) => ({ id: idOf(spec), spec, serviceIdOf: (name) => serviceId.get(key(idOf(spec), name))! })));
-      const partnerId = new Map(partnerRows.map((r) => [key(r.business_id, r.name), r.id]));
-      const customerId = new Map(customerRows.map((r) => [key(r.business_id, r.email), r.id]));
+      await translateDemoCatalog(trx, onboarded.map((b) => ({ id: b.id, spec: b.spec, serviceIdOf: (name) => b.serviceIds.get(name)! })));
 
       let cancelIndex = 0;
       const bookingRows = await trx
         .insertInto('bookings')
         .values(
           BUSINESSES.flatMap((spec) => {
-            const bid = idOf(spec);
+            const { id: bid, serviceIds, partnerIds, customerIds } = bySlug.get(spec.slug)!;
             const at = (local: string) => sql<string>`(${local}::timestamp AT TIME ZONE ${spec.timeZone})`;
             return plans.get(spec.slug)!.map((b) => {
               const service = spec.services[b.service];
               const closed = b.status === 'completed' || b.status === 'no_show';
               return {
                 business_id: bid,
-                customer_id: customerId.get(key(bid, spec.customers[b.customer][1]))!,
-                partner_id: partnerId.get(key(bid, spec.partners[b.partner].name))!,
-                service_id: serviceId.get(key(bid, service.name))!,
+                customer_id: customerIds.get(spec.customers[b.customer][1])!,
+                partner_id: partnerIds.get(spec.partners[b.partner].name)!,
+                service_id: serviceIds.get(service.name)!,
                 starts_at: at(b.localStart),
                 ends_at: at(b.localEnd),
                 status: b.status,
@@ -177,13 +107,19 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
         .returning(['id', 'business_id', 'status', 'total_cents', 'currency', 'created_at', 'updated_at'])
         .execute();
 
+      // The bookings are history, written in bulk, so the counter the booking actions keep is set from them.
+      await sql`UPDATE partners p SET active_booking_count = c.n
+        FROM (SELECT partner_id, count(*)::int AS n FROM bookings
+              WHERE business_id IN (${sql.join(businessIds)}) AND status IN ('pending', 'confirmed') AND deleted_at IS NULL
+              GROUP BY partner_id) c
+        WHERE p.id = c.partner_id`.execute(trx);
+
       // Slots are inserted after the bookings so each slot is born 'booked' by the booking covering it:
       // one statement, no UPDATE pass. Each day's local wall-clock times are turned into instants
       // separately, so 09:00 stays 09:00 across DST changes. The tables are too new to have
       // statistics: the grid is materialized, or the planner joins bookings on business_id alone and
       // re-evaluates AT TIME ZONE for every candidate pair; and the series have constant bounds, whose
       // sizes the planner knows, or it guesses millions of rows and PostgreSQL JIT-compiles the query.
-      const businessIds = businessRows.map((b) => b.id);
       const slotCounts = await sql<{ business_id: string; slots: string }>`
         WITH grid AS MATERIALIZED (
           SELECT p.business_id, p.id AS partner_id, s.slot_start,
@@ -323,22 +259,37 @@ export async function seedDemoData(db: Kysely<Database>, options: { now?: Date }
             id: bid,
             slug: spec.slug,
             kind: spec.kind,
-            partnerIds: partnerRows.filter((r) => r.business_id === bid).map((r) => r.id).sort(byNumericId),
-            customerIds: customerRows.filter((r) => r.business_id === bid).map((r) => r.id).sort(byNumericId),
+            partnerIds: [...bySlug.get(spec.slug)!.partnerIds.values()].sort(byNumericId),
+            customerIds: [...bySlug.get(spec.slug)!.customerIds.values()].sort(byNumericId),
           };
         }),
       };
     });
   } catch (error) {
     if (error instanceof AlreadySeeded) return error.summary;
-    // Two processes seeding at once: the loser's insert waits on the slug index, then fails; the
-    // winner's data is what it would have created.
-    if ((error as { code?: string }).code === '23505') {
+    // Two processes seeding at once: the loser's businessCreate waits on the slug index, then finds
+    // the slug taken (or another insert fails on a unique index); the winner's data is what it would
+    // have created.
+    if (error instanceof UserErrorAbort || (error as { code?: string }).code === '23505') {
       const summary = await readSummary(db);
       if (summary.businesses.some((b) => b.slug === 'urban-fix')) return summary;
     }
     throw error;
   }
+}
+
+/**
+ * Onboarding ran just now; the history that follows (bookings of past weeks) needs a catalog that
+ * existed before it: businesses and services half a year old, partners a little younger, customers
+ * who registered one after another in the last months.
+ */
+async function backdateCatalog(trx: Trx, onboarded: OnboardedBusiness[], hoursAgo: (hours: number) => string): Promise<void> {
+  const ids = onboarded.map((b) => b.id);
+  await trx.updateTable('businesses').set({ created_at: hoursAgo(24 * 180) }).where('id', 'in', ids).execute();
+  await trx.updateTable('services').set({ created_at: hoursAgo(24 * 180) }).where('business_id', 'in', ids).execute();
+  await trx.updateTable('partners').set({ created_at: hoursAgo(24 * 170) }).where('business_id', 'in', ids).execute();
+  const customers = onboarded.flatMap((b) => b.spec.customers.map(([, email], index) => sql`(${b.customerIds.get(email)!}::bigint, ${hoursAgo(24 * (30 + index * 9))}::timestamptz)`));
+  await sql`UPDATE customers c SET created_at = v.at FROM (VALUES ${sql.join(customers)}) AS v(id, at) WHERE c.id = v.id`.execute(trx);
 }
 
 const byNumericId = (a: string, b: string) => Number(a) - Number(b);
