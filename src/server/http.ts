@@ -99,6 +99,15 @@ export function graphqlHandler(
       const query = body as { query?: unknown; operationName?: unknown } | null;
       const refused = limits && typeof query === 'object' && query !== null && limits.limiter.refuseEarly(query.query, query.operationName);
       if (refused) {
+        // Apollo's plugins never see it: its request line is written here, in the same shape.
+        limits.log.info('GraphQL operation', {
+          requestId,
+          operationName: typeof query.operationName === 'string' ? query.operationName.slice(0, 100) : null,
+          operationType: null,
+          statements: 0,
+          status: 400,
+          errors: [String(refused.extensions.code)],
+        });
         res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ errors: [{ message: refused.message, extensions: { ...refused.extensions, requestId } }] }));
         return;

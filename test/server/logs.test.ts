@@ -7,6 +7,7 @@ import { pinoLogger, type LogLevel } from '../../src/shared/logger.js';
 import { SIGNATURE_HEADER } from '../../src/shared/webhook-signature.js';
 import { startTestApi, TEST_JWT_SECRET, type TestApi } from '../support/api.js';
 import { createBookableBusiness } from '../support/builders.js';
+import { deepQuery } from '../../bench/attack-queries.js';
 import { bookingScene, deliver, PAYMENT_CREATE, testProviderOf } from '../payments/payment-scene.js';
 import { createEndpoint, LOOPBACK_RECEIVERS, Receiver, until } from '../webhooks/webhook-support.js';
 
@@ -124,6 +125,13 @@ describe('One line per GraphQL request', () => {
     await api.gql(query, variables, { headers: { 'x-request-id': 'log-test-cache-2' } });
     expect(linesOf('log-test-cache-1')).toEqual([expect.objectContaining({ cacheHits: 0, cacheMisses: 1 })]);
     expect(linesOf('log-test-cache-2')).toEqual([expect.objectContaining({ cacheHits: 1, cacheMisses: 0 })]);
+  });
+
+  it('logs a document refused before Apollo (over a limit whatever its variables) with the same line, at info', async () => {
+    const res = await api.gql(`query Deep ${deepQuery('any-slug', 32).replace(/^\s*(query\s*)?/, '')}`, undefined, { headers: { 'x-request-id': 'log-test-early' } });
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(linesOf('log-test-early')).toEqual([expect.objectContaining({ level: 'info', msg: 'GraphQL operation', operationName: null, statements: 0, status: 400, errors: ['QUERY_TOO_COMPLEX'] })]);
+    // Not parsed, so the document's own name is not known: the line names what the request's `operationName` gave.
   });
 
   it('logs client mistakes as codes on the info line, never at error level with a stack', async () => {
