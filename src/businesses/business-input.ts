@@ -1,4 +1,4 @@
-import { isStaffOf, requireSignedIn } from '../auth/access.js';
+import { isOwnerOf, isStaffOf, requireSignedIn } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
 import { rawIdOf } from '../shared/global-id.js';
 import { abort } from '../shared/user-errors.js';
@@ -16,11 +16,19 @@ export function businessIdOf(input: { businessId: string }): string {
 }
 
 /**
- * A mutation's `who` for input naming a business: staff of it (or an admin). A malformed ID is let
- * through, for the step's NOT_FOUND.
+ * A mutation's `who` for input naming a business: callers that `may` act on it (staff, owners; an
+ * admin either way). A malformed ID is let through, for the step's NOT_FOUND.
  */
-export function staffOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
-  requireSignedIn(viewer);
-  const id = rawIdOf(input.businessId, 'Business');
-  return id === null || isStaffOf(viewer, id) ? viewer : null;
+function callerOfInput(may: (viewer: Viewer, businessId: string) => boolean) {
+  return <I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null => {
+    requireSignedIn(viewer);
+    const id = rawIdOf(input.businessId, 'Business');
+    return id === null || may(viewer, id) ? viewer : null;
+  };
 }
+
+/** Staff (or owners) of the business the input names, or an admin. */
+export const staffOfInput = callerOfInput(isStaffOf);
+
+/** Owners of the business the input names, or an admin. */
+export const ownerOfInput = callerOfInput(isOwnerOf);

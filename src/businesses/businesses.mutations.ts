@@ -1,24 +1,14 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { isOwnerOf, requireSignedIn } from '../auth/access.js';
-import type { Viewer } from '../auth/viewer.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { rawIdOf } from '../shared/global-id.js';
 import { mutation, signedIn } from '../shared/mutation.js';
 import type { BusinessModel } from './business.model.js';
 import { businessById } from './businesses.loaders.js';
-import { businessIdOf } from './business-input.js';
+import { businessIdOf, ownerOfInput } from './business-input.js';
 import { archiveBusinessById, checkBusinessCreate, createBusiness, updateBusinessProfile } from './businesses.actions.js';
 
 const rememberBusiness = (context: RequestContext) => rememberById((id) => businessById(context.loaders).load(id));
 const businessPayload = (business: BusinessModel | null) => ({ business });
-
-/** An owner of the business the input names. A malformed ID is let through, for the step's NOT_FOUND. */
-function ownerOfInput<I extends { businessId: string }>(viewer: Viewer, input: I): Viewer | null {
-  requireSignedIn(viewer);
-  const id = rawIdOf(input.businessId, 'Business');
-  return id === null || isOwnerOf(viewer, id) ? viewer : null;
-}
 
 export const businessMutations: Resolvers = {
   Mutation: {
