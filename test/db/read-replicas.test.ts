@@ -96,6 +96,12 @@ describe('Read replicas (a real streaming replica)', () => {
   /** Pauses the standby's replay, then renames on the primary alone: the standby keeps the old name. */
   async function renameOnPrimaryOnly(name: string): Promise<void> {
     await sql`SELECT pg_wal_replay_pause()`.execute(standby.db);
+    // pg_wal_replay_pause() only requests the pause: a record arriving before the standby takes it
+    // is still replayed (CI once saw the rename there). Rename once the standby says it is paused.
+    await eventually('the standby to pause its replay', 10_000, async () => {
+      const { rows } = await sql<{ state: string }>`SELECT pg_get_wal_replay_pause_state() AS state`.execute(standby.db);
+      return rows[0].state === 'paused';
+    });
     await sql`UPDATE businesses SET name = ${name} WHERE id = ${built.business.id}`.execute(setup.db);
   }
 
