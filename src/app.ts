@@ -60,6 +60,8 @@ import { acceptedLocales } from './shared/locales.js';
 import { probeRoute, Readiness, type ReadinessCheck } from './server/readiness.js';
 import { pendingMigrationsCheck } from './db/migrate.js';
 import { sql } from 'kysely';
+import { createMailer, type Mailer } from './notifications/mailer.js';
+import { TestSmsProvider, type SmsProvider } from './notifications/sms.js';
 
 /** JSON lines on stdout at info: the logger of callers that bring none (index.ts makes its own from LOG_LEVEL and LOG_FORMAT). */
 export const consoleLogger: Logger = pinoLogger('info');
@@ -93,6 +95,10 @@ export interface App {
   metrics: AppMetrics;
   /** GET /metrics: on the public port, or on METRICS_PORT when that is set. */
   metricsUrl: string;
+  /** Outgoing e-mail; tests give an SMTP_URL of an in-process server (test/support/smtp.ts). */
+  mailer: Mailer;
+  /** Outgoing text messages; tests read the `test` provider's `sent`. */
+  sms: SmsProvider;
   stop(): Promise<void>;
 }
 
@@ -103,7 +109,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -146,7 +152,9 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
   const reads = new ReadRouting(database, { windowMs: config.replicas.readYourWritesMs, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads };
+  const mailer = options.mailer ?? createMailer(config.mail, log);
+  const sms = options.sms ?? new TestSmsProvider();
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
@@ -241,6 +249,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await rateLimits.close();
     await reads.close();
     await tracing?.shutdown();
+    await mailer.close();
   };
   let metricsServer: Server | undefined;
   try {
@@ -272,6 +281,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     readiness,
     metrics,
     metricsUrl: `http://${config.host}:${metricsPort}${METRICS_PATH}`,
+    mailer,
+    sms,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is

@@ -79,7 +79,20 @@ export interface Config {
   pgPreparedStatements: boolean;
   /** Streaming replicas for catalog and availability reads (README, "Read replicas"). */
   replicas: ReplicaConfig;
+  /** Outgoing e-mail: SMTP_URL, else .eml files in MAIL_DIR. */
+  mail: MailConfig;
 }
+
+export interface MailConfig {
+  /** `smtp://user:pass@host:port` (or `smtps://`); undefined: messages are written to `dir` instead. */
+  smtpUrl: string | undefined;
+  /** The From of every message (MAIL_FROM). */
+  from: string;
+  /** Where messages go without SMTP_URL (MAIL_DIR), one .eml file each. */
+  dir: string;
+}
+
+export const DEFAULT_MAIL_CONFIG: MailConfig = { smtpUrl: undefined, from: 'Booking API <no-reply@localhost>', dir: '.data/mail' };
 
 export interface ReplicaConfig {
   /** PostgreSQL URLs of the replicas (DATABASE_READ_URL, comma-separated); none: every read goes to DATABASE_URL. */
@@ -439,7 +452,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       otlpEndpoint: otlpEndpoint(env),
       serviceName: env.OTEL_SERVICE_NAME || DEFAULT_TRACING_CONFIG.serviceName,
     },
+    mail: mailConfig(env),
   };
+}
+
+function mailConfig(env: NodeJS.ProcessEnv): MailConfig {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^/]/.test(smtpUrl)) throw new Error(`Expected SMTP_URL to be an smtp:// or smtps:// URL, got "${smtpUrl.replace(/\/\/[^@/]*@/, '//***@')}".`);
+  return { smtpUrl, from: env.MAIL_FROM || DEFAULT_MAIL_CONFIG.from, dir: env.MAIL_DIR || DEFAULT_MAIL_CONFIG.dir };
 }
 
 function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
@@ -462,10 +482,10 @@ function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing' | 'mail'>>;
 
 /** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
-export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'tracing'>;
+export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'tracing' | 'mail'>;
 
 /**
  * The one place startApp's defaults are filled in: the same values loadConfig starts from, except
@@ -487,5 +507,6 @@ export function withDefaults(config: AppConfig): ResolvedAppConfig {
     limits: config.limits ?? DEFAULT_LIMITS_CONFIG,
     replicas: config.replicas ?? DEFAULT_REPLICA_CONFIG,
     tracing: config.tracing ?? DEFAULT_TRACING_CONFIG,
+    mail: config.mail ?? DEFAULT_MAIL_CONFIG,
   };
 }

@@ -9,6 +9,8 @@ import type { ReadRouting } from './read-routing.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
 import { RequestStatementCounter, type RequestTelemetry } from '../shared/request-telemetry.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
+import type { Mailer } from '../notifications/mailer.js';
+import type { SmsProvider } from '../notifications/sms.js';
 
 /** What every request shares with the running application. */
 export interface AppServices {
@@ -28,6 +30,10 @@ export interface AppServices {
   webhookTargets: WebhookTargetRules;
   /** Where catalog and availability reads go, and who must read from the primary (read-routing.ts); without it, the primary. */
   reads?: ReadRouting;
+  /** Outgoing e-mail (SMTP_URL, else files in MAIL_DIR). */
+  mailer: Mailer;
+  /** Outgoing text messages (the `test` provider until a real one is configured). */
+  sms: SmsProvider;
 }
 
 /** The GraphQL context: built per HTTP request (and per subscription event). */
