@@ -44,10 +44,18 @@ export type AvailableStart = {
   __typename?: 'AvailableStart';
   /** When the service would end (without buffers). */
   endsAt: Scalars['DateTime']['output'];
-  /** The partners free for the whole service (and its buffers), least busy first. */
+  /** How many partners are free for the whole service at this start, however many `partners` returns. */
+  partnerCount: Scalars['Int']['output'];
+  /** The partners free for the whole service (and its buffers), least busy first: the first `first` of them. `partnerCount` says how many there are in all. */
   partners: Array<Partner>;
   /** When the service would start. */
   startsAt: Scalars['DateTime']['output'];
+};
+
+
+/** A time at which a service can start, and who can take it. */
+export type AvailableStartPartnersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** An appointment: a customer booked a service with a partner for a time. */
@@ -1492,6 +1500,7 @@ export type QueryAvailablePartnersArgs = {
   businessId?: InputMaybe<Scalars['ID']['input']>;
   city: Scalars['String']['input'];
   date: Scalars['Date']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -2629,7 +2638,8 @@ export type ResolversParentTypes = {
 
 export type AvailableStartResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AvailableStart'] = ResolversParentTypes['AvailableStart']> = {
   endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  partners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType>;
+  partnerCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  partners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<AvailableStartPartnersArgs, 'first'>>;
   startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -3003,7 +3013,7 @@ export type PaymentRefundPayloadResolvers<ContextType = RequestContext, ParentTy
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date'>>;
+  availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date' | 'first'>>;
   availableSlots?: Resolver<Array<ResolversTypes['AvailableStart']>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'businessId' | 'date' | 'serviceId'>>;
   bookingEventsSince?: Resolver<ResolversTypes['BookingEventsPage'], ParentType, ContextType, RequireFields<QueryBookingEventsSinceArgs, 'businessId' | 'first'>>;
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType, RequireFields<QueryBusinessArgs, 'slug'>>;

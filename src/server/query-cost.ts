@@ -75,7 +75,7 @@ export interface DocumentAnalysis {
  * Page sizes are clamped to this before they are multiplied: a `first` above a field's maximum is
  * refused by the field itself (BAD_USER_INPUT), and that clearer answer should stay the one given.
  */
-const PAGE_SIZE_BOUND: Record<string, number> = { 'Query.bookingEventsSince': 500 };
+const PAGE_SIZE_BOUND: Record<string, number> = { 'Query.bookingEventsSince': 500, 'Query.availablePartners': 200 };
 const DEFAULT_PAGE_SIZE_BOUND = 100;
 
 /** A list field without `first` and without a bound of its own counts as this many values. */
@@ -98,8 +98,6 @@ const LIST_BOUNDS: Record<string, number> = {
   'Partner.services': 50,
   // The start times of one local date, every 15 minutes.
   'Query.availableSlots': 96,
-  'AvailableStart.partners': 20,
-  'Query.availablePartners': 50,
   // At most 20 locales besides the default per business and per service (the translation mutations refuse more).
   'Business.translations': 20,
   'Service.translations': 20,
