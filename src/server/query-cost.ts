@@ -24,6 +24,7 @@ import {
   parse,
 } from 'graphql';
 import type { LimitsConfig } from '../config.js';
+import { BoundedMap } from '../cache/bounded-map.js';
 
 /**
  * What an operation asks for, measured on its document before anything runs. The cost is an
@@ -166,14 +167,21 @@ class WalkStopped {}
  * expand exponentially (fragments spread twice each, nested) costs a bounded number of steps.
  */
 export class QueryCostAnalyzer {
-  private readonly cache = new Map<string, DocumentAnalysis>();
+  /**
+   * By operation name and text; refused documents too (a client repeating one is refused without a
+   * walk), so the text of each counts against the weight (2 bytes a character, and as much again
+   * for the analysis), which bounds what a stream of large distinct documents can make it hold.
+   */
+  private readonly cache: BoundedMap<string, DocumentAnalysis>;
   private readonly bounds: Record<string, number>;
 
   constructor(
     private readonly schema: GraphQLSchema,
     readonly limits: QueryLimits,
-    private readonly cacheLimit = 2000,
+    cacheLimit = 2000,
+    cacheWeight = 32 * 1024 * 1024,
   ) {
+    this.cache = new BoundedMap(cacheLimit, cacheWeight);
     this.bounds = { ...introspectionBounds(schema), ...LIST_BOUNDS };
   }
 
@@ -202,9 +210,14 @@ export class QueryCostAnalyzer {
   }
 
   private remember(source: string, operationName: string | null | undefined, analysis: DocumentAnalysis): DocumentAnalysis {
-    if (this.cache.size >= this.cacheLimit) this.cache.clear();
-    this.cache.set(`${operationName ?? ''}\u0000${source}`, analysis);
+    const key = `${operationName ?? ''}\u0000${source}`;
+    this.cache.set(key, analysis, key.length * 4);
     return analysis;
+  }
+
+  /** How many analyses are kept, and their summed weight (tests: the bound holds). */
+  get cached(): { entries: number; weight: number } {
+    return { entries: this.cache.size, weight: this.cache.weight };
   }
 
   /** The estimated cost of an analysed operation with these variables. */
