@@ -21,6 +21,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
+  getIntrospectionQuery,
   parse,
 } from 'graphql';
 import type { LimitsConfig } from '../config.js';
@@ -104,6 +105,9 @@ const LIST_BOUNDS: Record<string, number> = {
   'Service.translations': 20,
 };
 
+/** The most of the cost limit the standard introspection query may take (see `introspectionWeight`). */
+const INTROSPECTION_SHARE = 0.5;
+
 /**
  * `__Type.ofType` unwraps a list or non-null type: a step through a chain of at most a few
  * wrappers that is mostly null, not an object of its own. The standard introspection query asks
@@ -174,6 +178,14 @@ export class QueryCostAnalyzer {
    */
   private readonly cache: BoundedMap<string, DocumentAnalysis>;
   private readonly bounds: Record<string, number>;
+  /**
+   * What an introspection object weighs (`__Schema`, `__Type`, `__Field`...): 1 until the standard
+   * introspection query (the sandbox's) would cost more than `INTROSPECTION_SHARE` of the limit,
+   * then less, so that it always costs that share at most however large the schema grows. They are
+   * answered from memory, not from the database; a query nesting `fields { type { fields ... } }`
+   * still multiplies, and is refused long before its answer is large.
+   */
+  private introspectionWeight = 1;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -183,6 +195,9 @@ export class QueryCostAnalyzer {
   ) {
     this.cache = new BoundedMap(cacheLimit, cacheWeight);
     this.bounds = { ...introspectionBounds(schema), ...LIST_BOUNDS };
+    const standard = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true });
+    const full = this.walk(parse(standard), 'IntrospectionQuery').constantCost ?? 0;
+    if (full > INTROSPECTION_SHARE * limits.maxCost) this.introspectionWeight = (INTROSPECTION_SHARE * limits.maxCost) / full;
   }
 
   /** The document's measures, cached by `source` (the query text) and the operation name. */
@@ -223,7 +238,7 @@ export class QueryCostAnalyzer {
   /** The estimated cost of an analysed operation with these variables. */
   costOf(analysis: DocumentAnalysis, variables: Record<string, unknown> | null | undefined): number {
     if (analysis.constantCost !== null) return analysis.constantCost;
-    return priceOf(analysis.plan, 1, variables ?? {});
+    return Math.ceil(priceOf(analysis.plan, 1, variables ?? {}));
   }
 
   private walk(document: DocumentNode, operationName: string | null | undefined): DocumentAnalysis {
@@ -318,7 +333,8 @@ export class QueryCostAnalyzer {
           // A payload's user errors are a handful at most.
           else size = bounds[coordinate] ?? (fieldName === 'userErrors' ? 10 : DEFAULT_LIST_SIZE);
         }
-        const node: PlanNode = { size, weight: WEIGHTLESS.has(coordinate) ? 0 : 1, children: [] };
+        const weight = WEIGHTLESS.has(coordinate) ? 0 : returned.name.startsWith('__') ? this.introspectionWeight : 1;
+        const node: PlanNode = { size, weight, children: [] };
         into.push(node);
         visit(returned, selection.selectionSet, depth + 1, node.children, childPage);
       }
@@ -333,7 +349,7 @@ export class QueryCostAnalyzer {
     }
     const exceeded = first as LimitName | null;
     if (exceeded) return { measures, exceeded: { limit: exceeded, measured: measures[exceeded as keyof QueryMeasures], atLeast: stopped }, constantCost: null, plan: [] };
-    const constantCost = dynamic ? null : priceOf(plan, 1, {});
+    const constantCost = dynamic ? null : Math.ceil(priceOf(plan, 1, {}));
     if (constantCost !== null && constantCost > limits.maxCost) return { measures, exceeded: { limit: 'cost', measured: constantCost, atLeast: false }, constantCost, plan };
     return { measures, exceeded: null, constantCost, plan };
   }
