@@ -1,4 +1,5 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/sql-helpers.js';
 import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
@@ -27,4 +28,13 @@ export async function insertAuditLogs(trx: Transaction<Database>, entries: Audit
       })),
     )
     .execute();
+}
+
+/** Deletes up to `limit` audit rows written before `before`, oldest first (the retention job's batch); how many it deleted. */
+export async function purgeAuditLogsBefore(db: Db, before: Date, limit: number): Promise<number> {
+  const result = await sql`/* purgeAuditLogsBefore */
+    DELETE FROM audit_logs WHERE id = ANY(ARRAY(
+      SELECT id FROM audit_logs WHERE created_at < ${before.toISOString()}::timestamptz
+      ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

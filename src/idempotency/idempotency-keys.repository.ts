@@ -55,12 +55,14 @@ export async function setLockTimeout(trx: Trx, millis: number | null): Promise<v
 }
 
 /**
- * Deletes up to `limit` expired keys. SKIP LOCKED: a key that a request is taking over right now is
- * left to it, and two purges never wait on each other.
+ * Deletes up to `limit` keys that expired before `expiredBefore`, soonest expired first (the
+ * retention job's batch). SKIP LOCKED: a key that a request is taking over right now is left to it,
+ * and two purges never wait on each other.
  */
-export async function deleteExpiredIdempotencyKeys(db: Db, limit: number): Promise<number> {
+export async function deleteExpiredIdempotencyKeys(db: Db, expiredBefore: Date, limit: number): Promise<number> {
   const result = await sql`/* deleteExpiredIdempotencyKeys */
-    DELETE FROM idempotency_keys WHERE (caller, operation, key) IN (
-      SELECT caller, operation, key FROM idempotency_keys WHERE expires_at <= now() LIMIT ${limit} FOR UPDATE SKIP LOCKED)`.execute(db);
+    DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM idempotency_keys WHERE expires_at <= ${expiredBefore.toISOString()}::timestamptz
+      ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }

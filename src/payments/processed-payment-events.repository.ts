@@ -14,13 +14,14 @@ export async function recordProcessedEvent(trx: Trx, event: { provider: string; 
   return result.rows.length === 1;
 }
 
-/** Deletes up to `batch` processed events older than `retentionDays`, oldest first; how many it deleted. */
-export async function pruneProcessedEvents(db: Db, retentionDays: number, batch: number): Promise<number> {
+/**
+ * Deletes up to `limit` processed events received before `before`, oldest first (the retention
+ * job's batch); how many it deleted.
+ */
+export async function pruneProcessedEvents(db: Db, before: Date, limit: number): Promise<number> {
   const result = await sql`/* pruneProcessedEvents */
-    DELETE FROM processed_payment_events e USING (
-      SELECT provider, event_id FROM processed_payment_events
-      WHERE received_at < now() - make_interval(days => ${retentionDays}) ORDER BY received_at LIMIT ${batch}
-    ) old
-    WHERE e.provider = old.provider AND e.event_id = old.event_id`.execute(db);
+    DELETE FROM processed_payment_events WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM processed_payment_events WHERE received_at < ${before.toISOString()}::timestamptz
+      ORDER BY received_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }

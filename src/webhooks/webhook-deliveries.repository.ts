@@ -252,3 +252,19 @@ export async function releaseWebhookDelivery(trx: Trx, endpointId: string, id: s
       next_attempt_at = CASE WHEN ${rows[0]?.active ?? false}::boolean THEN now() ELSE 'infinity'::timestamptz END
     WHERE d.id = ${id}::bigint AND d.attempts = ${attempt}::int AND d.status = 'pending'`);
 }
+
+/**
+ * Deletes up to `limit` finished deliveries (succeeded or failed) created before `before`, oldest
+ * first (the retention job's batch). Pending ones are work still to do and stay, whatever their age;
+ * so does a delivery a kept redelivery points at (it goes in a later round, after the redelivery).
+ * SKIP LOCKED: a row a redelivery is being made of right now is left for the next batch.
+ */
+export async function purgeFinishedWebhookDeliveriesBefore(db: Db, before: Date, limit: number): Promise<number> {
+  const result = await sql`/* purgeFinishedWebhookDeliveriesBefore */
+    DELETE FROM webhook_deliveries WHERE id = ANY(ARRAY(
+      SELECT d.id FROM webhook_deliveries d
+      WHERE d.status <> 'pending' AND d.created_at < ${before.toISOString()}::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = d.id)
+      ORDER BY d.created_at LIMIT ${limit} FOR UPDATE OF d SKIP LOCKED))`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
