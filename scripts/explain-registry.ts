@@ -246,8 +246,8 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   // The retention job (src/retention/): one batch of each purge, with the job's default batch size.
   // Each reads its age index from the oldest row, so a batch reads the rows it deletes (and, for the
   // events, the deliveries' index to keep those a delivery points at).
-  { name: 'retention: idempotency keys expired', fn: 'deleteExpiredIdempotencyKeys', run: (trx) => deleteExpiredIdempotencyKeys(trx, new Date(), RETENTION_BATCH) },
-  { name: 'retention: processed payment events', fn: 'pruneProcessedEvents', run: (trx) => pruneProcessedEvents(trx, daysAgo(90), RETENTION_BATCH) },
+  { name: 'retention: idempotency keys expired', fn: 'deleteExpiredIdempotencyKeys', indexes: ['idempotency_keys_expires_idx'], run: (trx) => deleteExpiredIdempotencyKeys(trx, new Date(), RETENTION_BATCH) },
+  { name: 'retention: processed payment events', fn: 'pruneProcessedEvents', indexes: ['processed_payment_events_received_idx'], run: (trx) => pruneProcessedEvents(trx, daysAgo(90), RETENTION_BATCH) },
   { name: 'retention: booking events', fn: 'purgeBookingEventsBefore', indexes: ['booking_events_occurred_idx'],
     run: (trx) => purgeBookingEventsBefore(trx, daysAgo(30), RETENTION_BATCH) },
   { name: 'retention: audit rows', fn: 'purgeAuditLogsBefore', indexes: ['audit_logs_created_idx'], run: (trx) => purgeAuditLogsBefore(trx, daysAgo(30), RETENTION_BATCH) },

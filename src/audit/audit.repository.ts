@@ -1,5 +1,5 @@
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../db/sql-helpers.js';
+import type { Transaction } from 'kysely';
+import { deleteOldestBatch, type Db } from '../db/sql-helpers.js';
 import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
@@ -31,10 +31,6 @@ export async function insertAuditLogs(trx: Transaction<Database>, entries: Audit
 }
 
 /** Deletes up to `limit` audit rows written before `before`, oldest first (the retention job's batch); how many it deleted. */
-export async function purgeAuditLogsBefore(db: Db, before: Date, limit: number): Promise<number> {
-  const result = await sql`/* purgeAuditLogsBefore */
-    DELETE FROM audit_logs WHERE id = ANY(ARRAY(
-      SELECT id FROM audit_logs WHERE created_at < ${before.toISOString()}::timestamptz
-      ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+export function purgeAuditLogsBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'purgeAuditLogsBefore', { table: 'audit_logs', key: 'id', age: 'created_at', before, limit });
 }

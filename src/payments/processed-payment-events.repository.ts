@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/sql-helpers.js';
+import { deleteOldestBatch, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 
 /**
@@ -18,10 +18,6 @@ export async function recordProcessedEvent(trx: Trx, event: { provider: string; 
  * Deletes up to `limit` processed events received before `before`, oldest first (the retention
  * job's batch); how many it deleted.
  */
-export async function pruneProcessedEvents(db: Db, before: Date, limit: number): Promise<number> {
-  const result = await sql`/* pruneProcessedEvents */
-    DELETE FROM processed_payment_events WHERE ctid = ANY(ARRAY(
-      SELECT ctid FROM processed_payment_events WHERE received_at < ${before.toISOString()}::timestamptz
-      ORDER BY received_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+export function pruneProcessedEvents(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'pruneProcessedEvents', { table: 'processed_payment_events', key: 'ctid', age: 'received_at', before, limit });
 }

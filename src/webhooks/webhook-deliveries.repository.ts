@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { BookingEventModel } from '../events/booking-event.model.js';
 import { bookingEventColumns, bookingEventOf } from '../events/booking-events.repository.js';
-import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import { allOf, deleteOldestBatch, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { WebhookDeliveryStatus } from '../__generated__/resolvers-types.js';
 import type { WebhookDeliveryModel } from './webhook.model.js';
@@ -259,12 +259,9 @@ export async function releaseWebhookDelivery(trx: Trx, endpointId: string, id: s
  * so does a delivery a kept redelivery points at (it goes in a later round, after the redelivery).
  * SKIP LOCKED: a row a redelivery is being made of right now is left for the next batch.
  */
-export async function purgeFinishedWebhookDeliveriesBefore(db: Db, before: Date, limit: number): Promise<number> {
-  const result = await sql`/* purgeFinishedWebhookDeliveriesBefore */
-    DELETE FROM webhook_deliveries WHERE id = ANY(ARRAY(
-      SELECT d.id FROM webhook_deliveries d
-      WHERE d.status <> 'pending' AND d.created_at < ${before.toISOString()}::timestamptz
-        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = d.id)
-      ORDER BY d.created_at LIMIT ${limit} FOR UPDATE OF d SKIP LOCKED))`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+export function purgeFinishedWebhookDeliveriesBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'purgeFinishedWebhookDeliveriesBefore', {
+    table: 'webhook_deliveries', key: 'id', age: 'created_at', before, limit,
+    where: sql`o.status <> 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = o.id)`,
+  });
 }
