@@ -149,6 +149,8 @@ export function startRetentionJob(args: {
   clock?: () => Date;
   firstRoundAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** How soon a failed round is retried (RETRY_AFTER_FAILURE_MS); tests shorten it. */
+  retryAfterFailureMs?: number;
 }): RetentionJob {
   const clock = args.clock ?? (() => new Date());
   const stats = new RetentionStats();
@@ -183,7 +185,7 @@ export function startRetentionJob(args: {
       if (error instanceof StoppedError) return;
       stats.rounds.failed++;
       failures.failed(error);
-      delayMs = Math.min(delayMs, RETRY_AFTER_FAILURE_MS);
+      delayMs = Math.min(delayMs, args.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS);
     }
     if (!stopped) timer = setTimeout(() => (running = round()), delayMs).unref();
   };

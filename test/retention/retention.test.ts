@@ -225,6 +225,34 @@ describe('Retention: the purge job of the tables that only grow', () => {
     }
   });
 
+  it('resumes after a database outage: the failed round is logged once as unreachable and the next one purges', async () => {
+    const [row] = await auditRowsAt(ago(800 * DAY));
+    // Nothing listens on port 1: every statement fails as a connection error, as when PostgreSQL is down.
+    const unreachable = await connectDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', poolMax: 1, connectTimeoutMs: 500 });
+    let down = true;
+    const database = { backend: api.database.backend, get background() { return down ? unreachable.background : api.database.background; } };
+    const lines: Array<{ level: string; message: string }> = [];
+    const log: Logger = {
+      info: (message) => void lines.push({ level: 'info', message }),
+      warn: (message) => void lines.push({ level: 'warn', message }),
+      error: (message) => void lines.push({ level: 'error', message }),
+    };
+    const job = startRetentionJob({ database, log, config: AUDIT_ONLY, clock: () => NOW, sleep: noSleep, retryAfterFailureMs: 20 });
+    try {
+      while (job.stats.rounds.failed === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      down = false;
+      while (job.stats.rounds.done === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(lines.slice(0, 2)).toEqual([
+        { level: 'warn', message: 'Retention round failed: the database is unreachable; retrying until it is back' },
+        { level: 'info', message: 'Retention round done' },
+      ]);
+      expect(await exists('audit_logs', [row])).toEqual([]);
+    } finally {
+      await job.stop();
+      await unreachable.close();
+    }
+  });
+
   it('reads each period from the environment: 0 keeps a table for ever, and a period too short is refused', () => {
     expect(loadConfig({}).retention).toEqual(DEFAULT_RETENTION_CONFIG);
     const set = loadConfig({ RETENTION_BOOKING_EVENT_DAYS: '0', RETENTION_AUDIT_LOG_DAYS: '3650', PROCESSED_EVENT_RETENTION_DAYS: '7', RETENTION_BATCH_SIZE: '500' }).retention;
