@@ -158,7 +158,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
-  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
+  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   // Accounts are found (or made) once per token, on the background handle like the claims' check.
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background), (identity) => upsertAccount(database.background, identity));

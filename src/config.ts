@@ -52,6 +52,8 @@ export interface Config {
   slotHorizonDays: number;
   /** Minutes between two slot generation passes; 0 disables the job. */
   slotGenerationIntervalMinutes: number;
+  /** How long the tables that only grow keep their rows, and how the purge job runs (README, "Retention"). */
+  retention: RetentionConfig;
   events: EventsConfig;
   websocket: WebSocketConfig;
   webhooks: WebhookConfig;
@@ -130,15 +132,52 @@ export interface PaymentConfig {
   testWebhookSecret: string | undefined;
   /** A webhook whose signed timestamp is further than this from now is refused (replay window). */
   webhookToleranceSeconds: number;
-  /** Processed webhook event ids are kept this long; providers retry an event for up to 3 days. */
-  processedEventRetentionDays: number;
 }
 
 export const DEVELOPMENT_PAYMENT_WEBHOOK_SECRET = 'development-payment-webhook-secret';
 export const DEFAULT_PAYMENT_CONFIG: PaymentConfig = {
   testWebhookSecret: DEVELOPMENT_PAYMENT_WEBHOOK_SECRET,
   webhookToleranceSeconds: 300,
-  processedEventRetentionDays: 3,
+};
+
+/**
+ * The retention job (src/retention/retention.job.ts). A period of 0 days keeps that table's rows for
+ * ever. Each default, and why, is in README, "Retention".
+ */
+export interface RetentionConfig {
+  /** Minutes between two purge rounds (from the end of one to the start of the next); 0 disables the job. */
+  intervalMinutes: number;
+  /** Rows one DELETE removes at most: one short transaction each. */
+  batchSize: number;
+  /** Rows a round removes per table at most; the rest waits for the next round. */
+  maxRowsPerRound: number;
+  /** The pause between two batches, so that the purge leaves the database to requests. */
+  pauseMs: number;
+  /** Booking events (the replay log): bookingEventsSince from an older cursor answers EVENTS_PURGED. */
+  bookingEventDays: number;
+  /** Audit rows. */
+  auditLogDays: number;
+  /** Finished webhook deliveries (succeeded or failed; pending ones always stay). */
+  webhookDeliveryDays: number;
+  /** Applied payment event ids (duplicate webhooks are refused while their id is kept); at least 3, the providers' retry period. */
+  processedPaymentEventDays: number;
+  /** Past slots nobody booked (free or blocked); booked ones stay with their booking. */
+  unbookedSlotDays: number;
+  /** Idempotency keys go this long after they expire (a margin for clocks that disagree; an expired key is taken over anyway). */
+  idempotencyKeyGraceHours: number;
+}
+
+export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
+  intervalMinutes: 60,
+  batchSize: 1000,
+  maxRowsPerRound: 100_000,
+  pauseMs: 100,
+  bookingEventDays: 400,
+  auditLogDays: 730,
+  webhookDeliveryDays: 30,
+  processedPaymentEventDays: 90,
+  unbookedSlotDays: 14,
+  idempotencyKeyGraceHours: 1,
 };
 
 /** Booking events: the outbox relay and each process's delivery to its subscribers. */
@@ -388,9 +427,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The test provider confirms bookings without taking money: in production only with a secret set on purpose.
       testWebhookSecret: env.PAYMENT_TEST_WEBHOOK_SECRET || (production ? undefined : DEVELOPMENT_PAYMENT_WEBHOOK_SECRET),
       webhookToleranceSeconds: integer(env, 'PAYMENT_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
-      // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
-      processedEventRetentionDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', 3, 3, 3650),
     },
+    retention: retentionConfig(env),
     slotHorizonDays: integer(env, 'SLOT_HORIZON_DAYS', 60, 1, 366),
     slotGenerationIntervalMinutes: integer(env, 'SLOT_GENERATION_INTERVAL_MINUTES', 60, 0, 10_080),
     events: {
@@ -460,6 +498,31 @@ function mailConfig(env: NodeJS.ProcessEnv): MailConfig {
   const smtpUrl = env.SMTP_URL || undefined;
   if (smtpUrl && !/^smtps?:\/\/[^/]/.test(smtpUrl)) throw new Error(`Expected SMTP_URL to be an smtp:// or smtps:// URL, got "${smtpUrl.replace(/\/\/[^@/]*@/, '//***@')}".`);
   return { smtpUrl, from: env.MAIL_FROM || DEFAULT_MAIL_CONFIG.from, dir: env.MAIL_DIR || DEFAULT_MAIL_CONFIG.dir };
+}
+
+function retentionConfig(env: NodeJS.ProcessEnv): RetentionConfig {
+  const d = DEFAULT_RETENTION_CONFIG;
+  return {
+    intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', d.intervalMinutes, 0, 10_080),
+    batchSize: integer(env, 'RETENTION_BATCH_SIZE', d.batchSize, 1, 50_000),
+    maxRowsPerRound: integer(env, 'RETENTION_MAX_ROWS_PER_ROUND', d.maxRowsPerRound, 1, 100_000_000),
+    pauseMs: integer(env, 'RETENTION_PAUSE_MS', d.pauseMs, 0, 60_000),
+    bookingEventDays: retentionDays(env, 'RETENTION_BOOKING_EVENT_DAYS', d.bookingEventDays, 1),
+    auditLogDays: retentionDays(env, 'RETENTION_AUDIT_LOG_DAYS', d.auditLogDays, 30),
+    // Pending deliveries are never purged, so any period is safe for retries; a day keeps a log to read.
+    webhookDeliveryDays: retentionDays(env, 'RETENTION_WEBHOOK_DELIVERY_DAYS', d.webhookDeliveryDays, 1),
+    // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
+    processedPaymentEventDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', d.processedPaymentEventDays, 3, 36_500),
+    unbookedSlotDays: retentionDays(env, 'RETENTION_UNBOOKED_SLOT_DAYS', d.unbookedSlotDays, 1),
+    idempotencyKeyGraceHours: integer(env, 'RETENTION_IDEMPOTENCY_KEY_GRACE_HOURS', d.idempotencyKeyGraceHours, 0, 8760),
+  };
+}
+
+/** Days to keep a table's rows: 0 (for ever) or from `min` to 100 years. */
+function retentionDays(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const value = integer(env, name, fallback, 0, 36_500);
+  if (value !== 0 && value < min) throw new Error(`Expected ${name} to be 0 (keep for ever) or from ${min} to 36500 days, got "${env[name]}".`);
+  return value;
 }
 
 function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {

@@ -1471,7 +1471,10 @@ export type Query = {
   /**
    * Replays a business's booking events after a cursor, oldest first: the way to catch up after a
    * disconnection, before subscribing again (events delivered twice carry the same cursor). Staff see
-   * their business's events, partners those of their own bookings; customers none.
+   * their business's events, partners those of their own bookings; customers none. Events are kept
+   * for RETENTION_BOOKING_EVENT_DAYS (400 days by default): from a cursor whose following events were
+   * purged, the answer is the error `EVENTS_PURGED` (never a page with a silent gap), whose
+   * `extensions.purgedThrough` is the business's last purged cursor.
    */
   bookingEventsSince: BookingEventsPage;
   /** A business by its URL slug, or `null`. */

@@ -282,6 +282,13 @@ export interface BookingEventsTable {
   published_at: Timestamp | null;
 }
 
+/** Per business, the highest event position the retention purge deleted (bookingEventsSince refuses older cursors). */
+export interface BookingEventPurgesTable {
+  business_id: Id;
+  purged_through: Id;
+  purged_at: DefaultTimestamp;
+}
+
 export interface BookingEventRelayTable {
   id: number;
   last_position: Id;
@@ -344,6 +351,7 @@ export interface Database {
   processed_payment_events: ProcessedPaymentEventsTable;
   booking_events: BookingEventsTable;
   booking_event_relay: BookingEventRelayTable;
+  booking_event_purges: BookingEventPurgesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
