@@ -57,3 +57,40 @@ export async function updateCustomer(trx: Trx, id: string, profile: { email: str
     UPDATE customers AS c SET email = ${profile.email}, name = ${profile.name} WHERE c.id = ${id}::bigint RETURNING ${CUSTOMER_COLUMNS}`.execute(trx);
   return result.rows[0];
 }
+
+/** A customer's messaging preferences, as notifications read and write them. */
+export interface CustomerNotificationSettings {
+  id: string;
+  businessId: string;
+  phone: string | null;
+  locale: string | null;
+  remindersOptedOutAt: string | null;
+}
+
+const SETTINGS_COLUMNS = sql.raw(`c.id, c.business_id AS "businessId", c.phone, c.locale, c.reminders_opted_out_at AS "remindersOptedOutAt"`);
+
+/** Customers' messaging preferences by id. */
+export function findCustomerNotificationSettingsByIds(db: Db, ids: readonly string[]): Promise<CustomerNotificationSettings[]> {
+  return query(db, 'findCustomerNotificationSettingsByIds', sql`
+    SELECT ${SETTINGS_COLUMNS} FROM customers c WHERE c.id = ANY(${ids}::bigint[])`);
+}
+
+/**
+ * Opts a live customer out of reminders (`optedOut`, keeping the first opt-out's time) or back in;
+ * with `phone` / `locale` given (undefined: kept), sets those too. Undefined when there is no such live customer.
+ */
+export async function updateCustomerNotificationSettings(
+  db: Db,
+  id: string,
+  change: { optedOut?: boolean; phone?: string | null; locale?: string | null },
+): Promise<CustomerNotificationSettings | undefined> {
+  const rows = await query<CustomerNotificationSettings>(db, 'updateCustomerNotificationSettings', sql`
+    UPDATE customers c SET
+      reminders_opted_out_at = CASE WHEN ${change.optedOut ?? null}::boolean IS NULL THEN c.reminders_opted_out_at
+                                    WHEN ${change.optedOut ?? null}::boolean THEN coalesce(c.reminders_opted_out_at, now()) END,
+      phone = CASE WHEN ${change.phone !== undefined} THEN ${change.phone ?? null} ELSE c.phone END,
+      locale = CASE WHEN ${change.locale !== undefined} THEN ${change.locale ?? null} ELSE c.locale END
+    WHERE c.id = ${id}::bigint AND c.deleted_at IS NULL AND c.erased_at IS NULL
+    RETURNING ${SETTINGS_COLUMNS}`);
+  return rows[0];
+}
