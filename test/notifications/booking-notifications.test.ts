@@ -191,4 +191,23 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
     expect(jobs.filter((j) => j.status !== 'done')).toEqual([]);
     expect(jobs.filter((j) => j.kind !== 'booking_email').map((j) => j.kind).sort()).toEqual(['booking_reminder_email', 'booking_reminder_sms']);
   });
+
+  it('lets the customer turn reminders off and set a phone and locale, refusing malformed ones; an owner sets the reminder lead time', async () => {
+    const PREFERENCES = `mutation($input: CustomerNotificationPreferencesUpdateInput!) { customerNotificationPreferencesUpdate(input: $input) {
+      customer { notificationPreferences { reminders phone locale } } userErrors { field code } } }`;
+    const own = await api.token({ sub: 'customer-n', role: 'customer', business_id: business.gid, customer_id: customer.gid });
+    const refused = await api.gql(PREFERENCES, { input: { customerId: customer.gid, reminders: true, phone: '090-1234' } }, { token: own });
+    expect(refused.data.customerNotificationPreferencesUpdate).toEqual({ customer: null, userErrors: [{ field: ['input', 'phone'], code: 'INVALID_INPUT' }] });
+    const changed = await mutateOk(api, PREFERENCES, { customerId: customer.gid, reminders: true, phone: '', locale: 'en' }, own);
+    expect(changed.customer.notificationPreferences).toEqual({ reminders: true, phone: null, locale: 'en' });
+    const other = await createCustomer(api.db, business);
+    const stranger = await api.gql(PREFERENCES, { input: { customerId: other.gid, reminders: false } }, { token: own });
+    expect(stranger.data.customerNotificationPreferencesUpdate.userErrors).toEqual([{ field: ['input', 'customerId'], code: 'NOT_FOUND' }]);
+
+    const UPDATE = `mutation($input: BusinessUpdateInput!) { businessUpdate(input: $input) { business { reminderHours } userErrors { field code } } }`;
+    const admin = await api.token({ sub: 'admin-n', role: 'admin' });
+    const tooFar = await api.gql(UPDATE, { input: { businessId: business.gid, settings: { reminderHours: 721 } } }, { token: admin });
+    expect(tooFar.data.businessUpdate.userErrors).toEqual([{ field: ['input', 'settings', 'reminderHours'], code: 'INVALID_INPUT' }]);
+    expect((await mutateOk(api, UPDATE, { businessId: business.gid, settings: { reminderHours: 2 } }, admin)).business).toEqual({ reminderHours: 2 });
+  });
 });
