@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { addMembership, createAccount } from '../support/accounts.js';
 import { mutateOk, startTestApi, type TestApi } from '../support/api.js';
 import { createBusiness, createCustomer, createPartner, createService, createSlots, type BuiltBusiness, type BuiltCustomer, type BuiltPartner, type BuiltService, type BuiltSlot } from '../support/builders.js';
@@ -75,7 +75,7 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
     firstSlots = await createSlots(api.db, business, partner, day(3, 1), 2, { minutes: 30 });
     laterSlots = await createSlots(api.db, business, partner, day(4, 2), 2, { minutes: 30 });
     staff = await api.token({ sub: 'staff-n', role: 'staff', business_id: business.gid });
-  }, 30_000);
+  }, 90_000);
   afterAll(async () => {
     await api?.close();
     await smtp?.close();
@@ -209,5 +209,43 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
     const tooFar = await api.gql(UPDATE, { input: { businessId: business.gid, settings: { reminderHours: 721 } } }, { token: admin });
     expect(tooFar.data.businessUpdate.userErrors).toEqual([{ field: ['input', 'settings', 'reminderHours'], code: 'INVALID_INPUT' }]);
     expect((await mutateOk(api, UPDATE, { businessId: business.gid, settings: { reminderHours: 2 } }, admin)).business).toEqual({ reminderHours: 2 });
+  });
+
+  it('retries a message the SMTP relay does not take with growing waits, then marks it dead and counts it in the metrics', async () => {
+    // The relay answers every message with a temporary failure (as nodemailer reports a 421).
+    const mailer = api.app.mailer;
+    const send = mailer.send;
+    mailer.send = async () => {
+      throw new Error('421 4.3.2 Service not available, try again later');
+    };
+    onTestFinished(() => void (mailer.send = send));
+    const created = await mutateOk(api, CREATE, { serviceId: service.gid, slotIds: firstSlots.map((s) => s.gid), customerId: customer.gid }, staff);
+    await settle();
+    const jobsOf = () => api.db.selectFrom('notification_jobs').select(['status', 'attempts', 'run_at', 'last_error']).where('key', 'like', '%:customer').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    const first = await jobsOf();
+    expect(first).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(first.last_error).toBe('421 4.3.2 Service not available, try again later');
+    const firstWait = new Date(first.run_at).getTime() - now.getTime();
+    expect(firstWait).toBeGreaterThanOrEqual(500);
+    expect(firstWait).toBeLessThanOrEqual(1000);
+    // Not due yet: a kick now changes nothing.
+    await api.app.notifications!.kick();
+    expect((await jobsOf()).attempts).toBe(1);
+    now = new Date(now.getTime() + 60_000);
+    await api.app.notifications!.kick();
+    const second = await jobsOf();
+    expect(second).toMatchObject({ status: 'pending', attempts: 2 });
+    const secondWait = new Date(second.run_at).getTime() - now.getTime();
+    expect(secondWait).toBeGreaterThanOrEqual(1000);
+    expect(secondWait).toBeLessThanOrEqual(2000);
+    now = new Date(now.getTime() + 60_000);
+    await api.app.notifications!.kick();
+    expect(await jobsOf()).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(created.booking.id).toBeTruthy();
+    // The booking's customer and partner e-mails, and its reminder e-mail (the test clock is past
+    // its time, and the customer turned reminders back on): all three dead.
+    const dead = await api.db.selectFrom('notification_jobs').select('kind').where('status', '=', 'dead').orderBy('kind').execute();
+    expect(dead.map((j) => j.kind)).toEqual(['booking_email', 'booking_email', 'booking_reminder_email']);
+    expect(await api.metricsText()).toMatch(/^notification_jobs\{state="dead"\} 3$/m);
   });
 });
