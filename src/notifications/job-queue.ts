@@ -2,6 +2,7 @@ import type { Db } from '../db/sql-helpers.js';
 import type { Logger } from '../shared/logger.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import { CoalescedRuns } from '../shared/coalesced-runs.js';
+import { retryDelayMs } from '../shared/retry-delay.js';
 import { claimDueJobs, completeJobs, failJob, type ClaimedJob } from './notification-jobs.repository.js';
 
 /** Runs one job; throws to have it retried. */
@@ -24,14 +25,7 @@ export interface JobQueueOptions {
   batchSize?: number;
 }
 
-const MAX_RETRY_DELAY_MS = 3_600_000;
 const MAX_ERROR_LENGTH = 500;
-
-/** The wait before attempt `failedAttempts + 1`: base x 2^(n-1), at most an hour, drawn from its upper half. */
-export function jobRetryDelayMs(baseMs: number, failedAttempts: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(baseMs * 2 ** Math.max(failedAttempts - 1, 0), MAX_RETRY_DELAY_MS);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 /**
  * The notification job queue's worker (jobs live in notification_jobs; see the migration). A run
@@ -106,7 +100,7 @@ export class JobQueue {
     const { db, now, log, maxAttempts, retryBaseMs } = this.options;
     const dead = job.attempts >= maxAttempts;
     const at = now();
-    const retryAt = dead ? null : new Date(at.getTime() + jobRetryDelayMs(retryBaseMs, job.attempts));
+    const retryAt = dead ? null : new Date(at.getTime() + retryDelayMs(retryBaseMs, job.attempts));
     this.stats.failed++;
     if (dead) this.stats.dead++;
     await failJob(db, job, error, retryAt, at);
