@@ -35,7 +35,7 @@ interface BookingEmailPayload {
   eventId: string;
   bookingId: string;
   type: 'BOOKING_CREATED' | 'BOOKING_CONFIRMED' | 'BOOKING_RESCHEDULED' | 'BOOKING_CANCELLED';
-  audience: Audience;
+  audience: Audience | 'previous_partner';
   sequence: number;
   booking: BookingSnapshot;
   previous: Pick<BookingSnapshot, 'partnerId' | 'startsAt' | 'endsAt'> | null;
@@ -91,7 +91,7 @@ export function notificationHandlers(deps: NotificationHandlerDeps): Record<stri
       unsubscribeUrl: unsubscribe,
     });
     const recipients = audience === 'customer' ? [{ name: context.customerName, email: context.customerEmail }] : context.partnerEmails.map((email) => ({ name: context.partnerName, email }));
-    const method: CalendarMethod = kind === 'cancelled' ? 'CANCEL' : 'REQUEST';
+    const method: CalendarMethod = kind === 'cancelled' || kind === 'reassigned' ? 'CANCEL' : 'REQUEST';
     return recipients.map((to) => ({
       to: to.email,
       subject: rendered.subject,
@@ -122,9 +122,13 @@ export function notificationHandlers(deps: NotificationHandlerDeps): Record<stri
 
   const sendBookingEmail: JobHandler = async (job) => {
     const p = job.payload as BookingEmailPayload;
-    const context = await findBookingMessageContext(db, p.bookingId, p.booking.partnerId);
+    // The partner a booking moved away from: a cancellation of the old time for their calendar.
+    const left = p.audience === 'previous_partner' && p.previous ? p.previous : null;
+    const context = await findBookingMessageContext(db, p.bookingId, left ? left.partnerId : p.booking.partnerId);
     if (!context || context.erased) return;
-    const mails = mailFor(context, KIND_OF_EVENT[p.type], p.audience, p.booking, p.previous?.startsAt ?? null, p.sequence);
+    const mails = left
+      ? mailFor(context, 'reassigned', 'partner', left, left.startsAt, p.sequence)
+      : mailFor(context, KIND_OF_EVENT[p.type], p.audience as Audience, p.booking, p.previous?.startsAt ?? null, p.sequence);
     for (const mail of mails) await mailer.send(mail);
   };
 

@@ -84,7 +84,8 @@ const EMAIL_EVENT_TYPES = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_RESC
 /**
  * The relay hook's one statement, for every event it positioned: the bookings' calendar sequences
  * (one more per e-mail event, in event order), an e-mail job per event and audience (the customer
- * for every e-mail event; the partner for all but a confirmation), and each booking's reminders as
+ * for every e-mail event; the partner for all but a confirmation; after a move to another partner,
+ * the previous partner too), and each booking's reminders as
  * its last event in the batch leaves them: scheduled (or moved) at starts_at - reminder_hours when
  * that is still after the event, dropped when the booking was cancelled, finished or moved inside
  * the reminder window. UNIQUE (kind, key) makes a second relay of the same event a no-op.
@@ -115,8 +116,10 @@ export async function insertJobsForEvents(trx: Trx, events: readonly BookingEven
              jsonb_build_object('eventId', x.id::text, 'bookingId', x.booking_id::text, 'type', x.type, 'audience', a.audience, 'sequence', x.sequence,
                                 'booking', x.data -> 'booking', 'previous', x.data -> 'previous'),
              ${now.toISOString()}::timestamptz
-      FROM numbered x CROSS JOIN (VALUES ('customer'), ('partner')) AS a(audience)
-      WHERE a.audience = 'customer' OR x.type <> 'BOOKING_CONFIRMED'
+      FROM numbered x CROSS JOIN (VALUES ('customer'), ('partner'), ('previous_partner')) AS a(audience)
+      WHERE CASE a.audience WHEN 'customer' THEN TRUE WHEN 'partner' THEN x.type <> 'BOOKING_CONFIRMED'
+              -- A move to another partner: the partner it left gets a cancellation of their own.
+              ELSE x.type = 'BOOKING_RESCHEDULED' AND x.data -> 'previous' ->> 'partnerId' IS DISTINCT FROM x.data -> 'booking' ->> 'partnerId' END
       ON CONFLICT (kind, key) DO NOTHING
       RETURNING id
     ),

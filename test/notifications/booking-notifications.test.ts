@@ -192,6 +192,29 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
     expect(jobs.filter((j) => j.kind !== 'booking_email').map((j) => j.kind).sort()).toEqual(['booking_reminder_email', 'booking_reminder_sms']);
   });
 
+  it('tells the partner a booking moved away from, with a cancellation for their calendar, and the new partner with an invitation', async () => {
+    const other = await createPartner(api.db, business, { name: 'Ren' });
+    const account = await createAccount(api, { email: 'ren@partners.example' });
+    await addMembership(api.db, account, business, 'partner', other);
+    const [target] = await createSlots(api.db, business, other, new Date(new Date(laterSlots[0].startsAt).getTime() + 24 * HOUR), 2, { minutes: 30 });
+    const created = await mutateOk(api, CREATE, { serviceId: service.gid, slotIds: laterSlots.map((s) => s.gid), customerId: customer.gid }, staff);
+    await settle();
+    const seen = smtp.received.length;
+    await mutateOk(api, RESCHEDULE, { bookingId: created.booking.id, startsAt: target.startsAt, partnerId: other.gid }, staff);
+    await settle();
+    const moved = smtp.received.slice(seen);
+    const of = (email: string) => moved.find((m) => m.to[0] === email)!;
+    expect(moved.map((m) => m.to[0]).sort()).toEqual([partnerEmail, 'hana@customers.example', 'ren@partners.example'].sort());
+    expect(of(partnerEmail).parsed.subject).toMatch(/^Booking moved to another partner: Hana, .*11:00/);
+    expect(of('ren@partners.example').parsed.subject).toMatch(/^Booking moved: Hana, now /);
+    const [left, joined, customerIcs] = [partnerEmail, 'ren@partners.example', 'hana@customers.example'].map((email) => calendarOf(of(email)));
+    expect([property(left, 'METHOD'), property(joined, 'METHOD'), property(customerIcs, 'METHOD')]).toEqual(['CANCEL', 'REQUEST', 'REQUEST']);
+    expect(new Set([left, joined, customerIcs].map((ics) => property(ics, 'UID'))).size).toBe(1);
+    expect(new Set([left, joined, customerIcs].map((ics) => property(ics, 'SEQUENCE')))).toEqual(new Set(['1']));
+    expect(property(left, 'DTSTART')).toBe(utc(laterSlots[0].startsAt));
+    expect(property(joined, 'DTSTART')).toBe(utc(target.startsAt));
+  });
+
   it('lets the customer turn reminders off and set a phone and locale, refusing malformed ones; an owner sets the reminder lead time', async () => {
     const PREFERENCES = `mutation($input: CustomerNotificationPreferencesUpdateInput!) { customerNotificationPreferencesUpdate(input: $input) {
       customer { notificationPreferences { reminders phone locale } } userErrors { field code } } }`;
