@@ -83,7 +83,33 @@ export interface Config {
   replicas: ReplicaConfig;
   /** Outgoing e-mail: SMTP_URL, else .eml files in MAIL_DIR. */
   mail: MailConfig;
+  /** Booking notifications and their job queue (README, "Notifications"). */
+  notifications: NotificationConfig;
 }
+
+export interface NotificationConfig {
+  /** Poll the job queue this often (NOTIFICATION_POLL_INTERVAL_MS); 0: this process sends none (it still queues them). */
+  pollIntervalMs: number;
+  /** Attempts before a job is dead (NOTIFICATION_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** The wait before the second attempt, doubling after each failure up to an hour (NOTIFICATION_RETRY_BASE_MS). */
+  retryBaseMs: number;
+  /** The public base URL of the customers' app, for manage/cancel links (PUBLIC_APP_URL). */
+  publicAppUrl: string;
+  /** The public base URL of this API, for unsubscribe links (PUBLIC_API_URL). */
+  publicApiUrl: string;
+  /** Signs unsubscribe links (NOTIFICATION_LINK_SECRET); undefined: derived from the JWT secret. */
+  linkSecret: string | undefined;
+}
+
+export const DEFAULT_NOTIFICATION_CONFIG: NotificationConfig = {
+  pollIntervalMs: 1000,
+  maxAttempts: 8,
+  retryBaseMs: 30_000,
+  publicAppUrl: 'http://localhost:3000',
+  publicApiUrl: 'http://localhost:4000',
+  linkSecret: undefined,
+};
 
 export interface MailConfig {
   /** `smtp://user:pass@host:port` (or `smtps://`); undefined: messages are written to `dir` instead. */
@@ -491,6 +517,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       serviceName: env.OTEL_SERVICE_NAME || DEFAULT_TRACING_CONFIG.serviceName,
     },
     mail: mailConfig(env),
+    notifications: notificationConfig(env, production),
+  };
+}
+
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  if (!/^https?:\/\/[^/]/.test(raw)) throw new Error(`Expected ${name} to be an http(s) base URL such as https://book.example.com, got "${raw.slice(0, 100)}".`);
+  return raw.replace(/\/+$/, '');
+}
+
+function notificationConfig(env: NodeJS.ProcessEnv, production: boolean): NotificationConfig {
+  const linkSecret = env.NOTIFICATION_LINK_SECRET || undefined;
+  if (production && !linkSecret && !env.AUTH_JWT_SECRET) throw new Error('Expected NOTIFICATION_LINK_SECRET (or AUTH_JWT_SECRET) when NODE_ENV=production: unsubscribe links could not be signed.');
+  return {
+    pollIntervalMs: integer(env, 'NOTIFICATION_POLL_INTERVAL_MS', DEFAULT_NOTIFICATION_CONFIG.pollIntervalMs, 0, 3_600_000),
+    maxAttempts: integer(env, 'NOTIFICATION_MAX_ATTEMPTS', DEFAULT_NOTIFICATION_CONFIG.maxAttempts, 1, 100),
+    retryBaseMs: integer(env, 'NOTIFICATION_RETRY_BASE_MS', DEFAULT_NOTIFICATION_CONFIG.retryBaseMs, 1, 3_600_000),
+    publicAppUrl: baseUrl(env, 'PUBLIC_APP_URL', DEFAULT_NOTIFICATION_CONFIG.publicAppUrl),
+    publicApiUrl: baseUrl(env, 'PUBLIC_API_URL', DEFAULT_NOTIFICATION_CONFIG.publicApiUrl),
+    linkSecret,
   };
 }
 
@@ -541,13 +587,14 @@ function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
 
 /**
  * What startApp is given: the settings every caller names, and the rest optional (tests name only
- * what they are about). Without `webhooks` the app creates webhook deliveries but sends none: like
+ * what they are about). Without `webhooks` the app creates webhook deliveries but sends none (and
+ * without `notifications`, notification jobs but no messages): like
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing' | 'mail'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing' | 'mail' | 'notifications'>>;
 
-/** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
+/** An AppConfig with every default filled in but `webhooks` and `notifications` (whose absence means: send none). */
 export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'tracing' | 'mail'>;
 
 /**

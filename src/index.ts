@@ -42,6 +42,7 @@ async function main() {
     `  GraphQL endpoint: ${app.url}   (POST application/json)`,
     `  Sandbox:          ${app.url}   (open it in a browser)`,
     `  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`,
+    `  E-mail:           ${config.mail.smtpUrl ? 'through SMTP_URL' : `written to ${config.mail.dir}/ as .eml files (no SMTP_URL)`}`,
     ...(demo && config.auth.jwtSecret ? await demoTokenLines(config.auth.jwtSecret, demo, config.auth.acceptClaimTokens !== false) : []),
   ];
   console.log(banner.join('\n'));
