@@ -181,6 +181,7 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   WebhookEndpoint: { table: 'webhook_endpoints', tenantColumn: 'business_id' },
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
+  Review: { table: 'reviews', tenantColumn: 'business_id' },
 };
 
 /**
