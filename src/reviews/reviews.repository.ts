@@ -116,18 +116,27 @@ export async function updateReviewHidden(trx: Trx, id: string, reason: string | 
 }
 
 /**
- * Counts a review in (`delta` 1) or out (-1) of its business's, partner's and service's ratings:
- * one upsert of three rows, in the review's transaction. Rows are locked in (subject, id) order,
- * the same for every review, so two reviews at once wait for each other instead of deadlocking.
+ * Counts a review in (`delta` 1) or out (-1) of its business's, partner's and service's ratings, in
+ * the review's transaction. In: one upsert of three rows, locked in (subject, id) order, the same
+ * for every review, so two reviews at once wait for each other instead of deadlocking. Out: an
+ * update of the three rows, which exist since the review was counted in (an upsert would check
+ * its -1 against the non-negative counts before finding the row).
  */
 export async function adjustRatings(trx: Trx, review: ReviewModel, delta: 1 | -1): Promise<void> {
   const column = sql.raw(`rating_${review.rating}`);
-  await sql`/* adjustRatings */
-    INSERT INTO rating_aggregates AS a (subject, subject_id, business_id, ${column})
-    VALUES ('business', ${review.businessId}::bigint, ${review.businessId}::bigint, ${delta}),
-           ('partner', ${review.partnerId}::bigint, ${review.businessId}::bigint, ${delta}),
-           ('service', ${review.serviceId}::bigint, ${review.businessId}::bigint, ${delta})
-    ON CONFLICT (subject, subject_id) DO UPDATE SET ${column} = a.${column} + excluded.${column}`.execute(trx);
+  if (delta === 1) {
+    await sql`/* adjustRatings */
+      INSERT INTO rating_aggregates AS a (subject, subject_id, business_id, ${column})
+      VALUES ('business', ${review.businessId}::bigint, ${review.businessId}::bigint, 1),
+             ('partner', ${review.partnerId}::bigint, ${review.businessId}::bigint, 1),
+             ('service', ${review.serviceId}::bigint, ${review.businessId}::bigint, 1)
+      ON CONFLICT (subject, subject_id) DO UPDATE SET ${column} = a.${column} + 1`.execute(trx);
+    return;
+  }
+  const result = await sql`/* adjustRatings */
+    UPDATE rating_aggregates a SET ${column} = a.${column} - 1
+    WHERE (a.subject, a.subject_id) IN (('business', ${review.businessId}::bigint), ('partner', ${review.partnerId}::bigint), ('service', ${review.serviceId}::bigint))`.execute(trx);
+  if (Number(result.numAffectedRows) !== 3) throw new Error(`Expected the three ratings review ${review.id} counts in, found ${result.numAffectedRows}: run npm run reviews:rebuild.`);
 }
 
 /**
