@@ -28,9 +28,9 @@ export interface ReviewedBooking extends BuiltBooking {
  * each of its own customer, spread round-robin over the partners and services (on slots in the
  * past), plus one confirmed booking; tokens for each customer, staff, an owner account and admin.
  */
-export async function reviewScene(api: TestApi, options: { bookings?: number; partners?: number; services?: number } = {}) {
+export async function reviewScene(api: TestApi, options: { bookings?: number; partners?: number; services?: number; city?: string } = {}) {
   const count = options.bookings ?? 3;
-  const business = await createBusiness(api.db);
+  const business = await createBusiness(api.db, options.city ? { city: options.city } : {});
   const partners: BuiltPartner[] = [];
   for (let i = 0; i < (options.partners ?? 1); i++) partners.push(await createPartner(api.db, business));
   const services: BuiltService[] = [];
