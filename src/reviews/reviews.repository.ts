@@ -139,6 +139,17 @@ export async function adjustRatings(trx: Trx, review: ReviewModel, delta: 1 | -1
   if (Number(result.numAffectedRows) !== 3) throw new Error(`Expected the three ratings review ${review.id} counts in, found ${result.numAffectedRows}: run npm run reviews:rebuild.`);
 }
 
+/** Every rating from the visible reviews, into an empty rating_aggregates (also what `seed:large` loads). */
+export const RATINGS_FROM_REVIEWS = `
+  INSERT INTO rating_aggregates (subject, subject_id, business_id, rating_1, rating_2, rating_3, rating_4, rating_5)
+  SELECT s.subject, s.subject_id, min(r.business_id),
+    count(*) FILTER (WHERE r.rating = 1), count(*) FILTER (WHERE r.rating = 2), count(*) FILTER (WHERE r.rating = 3),
+    count(*) FILTER (WHERE r.rating = 4), count(*) FILTER (WHERE r.rating = 5)
+  FROM reviews r
+  CROSS JOIN LATERAL (VALUES ('business', r.business_id), ('partner', r.partner_id), ('service', r.service_id)) AS s(subject, subject_id)
+  WHERE r.hidden_at IS NULL
+  GROUP BY s.subject, s.subject_id`;
+
 /**
  * Recomputes every rating from the visible reviews. Review writers are kept out meanwhile (SHARE
  * lock on reviews: it waits for the transactions writing reviews, whose aggregate updates commit
@@ -147,14 +158,6 @@ export async function adjustRatings(trx: Trx, review: ReviewModel, delta: 1 | -1
 export async function rebuildAllRatings(trx: Trx): Promise<number> {
   await sql`/* rebuildAllRatings */ LOCK TABLE reviews IN SHARE MODE`.execute(trx);
   await sql`/* rebuildAllRatings */ DELETE FROM rating_aggregates`.execute(trx);
-  const result = await sql`/* rebuildAllRatings */
-    INSERT INTO rating_aggregates (subject, subject_id, business_id, rating_1, rating_2, rating_3, rating_4, rating_5)
-    SELECT s.subject, s.subject_id, min(r.business_id),
-      count(*) FILTER (WHERE r.rating = 1), count(*) FILTER (WHERE r.rating = 2), count(*) FILTER (WHERE r.rating = 3),
-      count(*) FILTER (WHERE r.rating = 4), count(*) FILTER (WHERE r.rating = 5)
-    FROM reviews r
-    CROSS JOIN LATERAL (VALUES ('business', r.business_id), ('partner', r.partner_id), ('service', r.service_id)) AS s(subject, subject_id)
-    WHERE r.hidden_at IS NULL
-    GROUP BY s.subject, s.subject_id`.execute(trx);
+  const result = await sql`/* rebuildAllRatings */ ${sql.raw(RATINGS_FROM_REVIEWS)}`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
