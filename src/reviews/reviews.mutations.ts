@@ -1,15 +1,22 @@
-import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { Resolvers, ReviewHideInput, ReviewReplyInput, ReviewUnhideInput } from '../__generated__/resolvers-types.js';
+import type { Viewer } from '../auth/viewer.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
-import { mutation, roles } from '../shared/mutation.js';
+import { mutation, roles, type MutationDefinition } from '../shared/mutation.js';
 import type { ReviewModel } from './review.model.js';
 import { reviewById } from './reviews.loaders.js';
 import { checkHideReason, checkReplyText, checkReviewCreate, createReview, replyToReview, setReviewHidden } from './reviews.actions.js';
 
 const rememberReview = (context: RequestContext) => rememberById((id) => reviewById(context.loaders).load(id));
 const reviewPayload = (review: ReviewModel | null) => ({ review });
-/** Owners and staff (and admins) manage reviews; which business's, the step's read decides. */
-const managers = roles('ADMIN', 'STAFF');
+
+/** What an `outside` step reads of its call: the input, typed. */
+type WithInput<I> = { input: I };
+
+/** A mutation of owners and staff (and admins) on a review; which business's, the step's read decides. */
+function managing<I extends object, O>(name: string, verb: string, steps: Pick<MutationDefinition<I, Viewer, O, ReviewModel>, 'outside' | 'inside'>) {
+  return mutation({ name, who: { expected: `an owner, staff or admin token to ${verb}`, scope: roles('ADMIN', 'STAFF') }, ...steps, remember: rememberReview, payload: reviewPayload });
+}
 
 export const reviewMutations: Resolvers = {
   Mutation: {
@@ -21,28 +28,17 @@ export const reviewMutations: Resolvers = {
       remember: rememberReview,
       payload: reviewPayload,
     }),
-    reviewReply: mutation({
-      name: 'reviewReply',
-      who: { expected: 'an owner, staff or admin token to reply to a review', scope: managers },
-      outside: async ({ input }) => checkReplyText(input.text),
+    reviewReply: managing('reviewReply', 'reply to a review', {
+      outside: async ({ input }: WithInput<ReviewReplyInput>) => checkReplyText(input.text),
       inside: (trx, { viewer, actor, input, prepared: text }) => replyToReview(trx, viewer, actor, input.reviewId, text),
-      remember: rememberReview,
-      payload: reviewPayload,
     }),
-    reviewHide: mutation({
-      name: 'reviewHide',
-      who: { expected: 'an owner, staff or admin token to hide a review', scope: managers },
-      outside: async ({ input }) => checkHideReason(input.reason),
+    reviewHide: managing('reviewHide', 'hide a review', {
+      outside: async ({ input }: WithInput<ReviewHideInput>) => checkHideReason(input.reason),
       inside: (trx, { viewer, actor, input, prepared: reason }) => setReviewHidden(trx, viewer, actor, input.reviewId, reason),
-      remember: rememberReview,
-      payload: reviewPayload,
     }),
-    reviewUnhide: mutation({
-      name: 'reviewUnhide',
-      who: { expected: 'an owner, staff or admin token to show a review again', scope: managers },
-      inside: (trx, { viewer, actor, input }) => setReviewHidden(trx, viewer, actor, input.reviewId, null),
-      remember: rememberReview,
-      payload: reviewPayload,
+    reviewUnhide: managing('reviewUnhide', 'show a review again', {
+      outside: async ({ input }: WithInput<ReviewUnhideInput>) => input.reviewId,
+      inside: (trx, { viewer, actor, prepared: reviewId }) => setReviewHidden(trx, viewer, actor, reviewId, null),
     }),
   },
 };
