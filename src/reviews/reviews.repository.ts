@@ -71,15 +71,7 @@ export function findRatingsBySubjects(db: Db, keys: readonly RatingKey[]): Promi
 
 // Writes: each runs inside the action's transaction.
 
-export interface NewReview {
-  businessId: string;
-  bookingId: string;
-  customerId: string;
-  partnerId: string;
-  serviceId: string;
-  rating: number;
-  text: string | null;
-}
+export type NewReview = Pick<ReviewModel, 'businessId' | 'bookingId' | 'customerId' | 'partnerId' | 'serviceId' | 'rating' | 'text'>;
 
 /** Inserts the booking's review; undefined when the booking has one already (the unique key decides, also under concurrency). */
 export async function insertReview(trx: Trx, draft: NewReview): Promise<ReviewModel | undefined> {
