@@ -5,7 +5,7 @@
  * Bulk-loads a large, skewed data set into a PostgreSQL database (migrated first, if it is not):
  * a few marketplaces holding most partners, hundreds of small businesses; a year of bookings per
  * partner (mostly past, every status; the last businesses joined 12 weeks ago), one payment, one event and one audit row per booking,
- * a review of a third of the completed ones (with its audit row and the ratings),
+ * a review of two in seven completed ones (with its audit row and the ratings),
  * `--days` days of slots around today, webhook endpoints with a delivery log and a backlog.
  *
  * Everything is set-based SQL (INSERT ... SELECT generate_series). Secondary indexes, exclusion
@@ -240,7 +240,7 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
     await step('audit_logs', `
       INSERT INTO audit_logs (business_id, entity, entity_id, action, actor, changes, created_at)
       SELECT bk.business_id, 'booking', bk.id, 'create', 'seed', jsonb_build_object('status', bk.status), bk.created_at FROM bookings bk`);
-    // Reviews: a third of the completed bookings, one in twenty of them hidden, with their audit
+    // Reviews: two in seven completed bookings (of every service), one in twenty hidden, with their audit
     // rows; the ratings are then what npm run reviews:rebuild makes of them.
     await step('reviews', `
       INSERT INTO reviews (business_id, booking_id, customer_id, partner_id, service_id, rating, body, hidden_at, hide_reason, created_at)
@@ -248,7 +248,7 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
         CASE WHEN bk.id % 2 = 0 THEN 'Seeded review ' || bk.id END,
         CASE WHEN bk.id % 20 = 0 THEN bk.ends_at + interval '2 days' END, CASE WHEN bk.id % 20 = 0 THEN 'Seeded hide' END,
         bk.ends_at + interval '1 day'
-      FROM bookings bk WHERE bk.status = 'completed' AND bk.id % 3 = 0`);
+      FROM bookings bk WHERE bk.status = 'completed' AND bk.id % 7 < 2`);
     await step('review audit_logs', `
       INSERT INTO audit_logs (business_id, entity, entity_id, action, actor, changes, created_at)
       SELECT r.business_id, 'review', r.id, 'review.created', 'customer:seed-' || r.customer_id, jsonb_build_object('after', jsonb_build_object('rating', r.rating)), r.created_at
