@@ -28,7 +28,7 @@ import { findServicesByPartnerIds, lockLiveServiceById } from '../src/services/s
 import { lockLiveBusinessById } from '../src/businesses/businesses.repository.js';
 import { findCustomerPagesByBusinessIds } from '../src/customers/customers.repository.js';
 import { findBusinessPage } from '../src/businesses/businesses.repository.js';
-import { purgeAuditLogsBefore } from '../src/audit/audit.repository.js';
+import { findAuditLogPagesByBusinessIds, purgeAuditLogsBefore } from '../src/audit/audit.repository.js';
 import { purgeBookingEventsBefore, findPurgedThrough } from '../src/events/booking-events.repository.js';
 import { pruneProcessedEvents } from '../src/payments/processed-payment-events.repository.js';
 import { purgePastUnbookedSlotsBefore } from '../src/slots/slot-retention.repository.js';
@@ -37,6 +37,7 @@ import { DEFAULT_RETENTION_CONFIG } from '../src/config.js';
 
 const RETENTION_BATCH = DEFAULT_RETENTION_CONFIG.batchSize;
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
+import { findRatingsBySubjects, findReviewPagesByBusinessIds, findReviewPagesByPartnerIds, findReviewPagesByServiceIds, findReviewsByIds, lockReviewById } from '../src/reviews/reviews.repository.js';
 
 /** Values taken from the data set, so each statement runs on rows that exist. */
 export interface ExplainParams {
@@ -58,6 +59,8 @@ export interface ExplainParams {
   customerId: string;
   lastPosition: number;
   endpointId: string;
+  /** A review of the big business, and the actor of its audit row. */
+  review: { id: string; actor: string };
 }
 
 export async function loadExplainParams(db: Db): Promise<ExplainParams> {
@@ -81,6 +84,8 @@ export async function loadExplainParams(db: Db): Promise<ExplainParams> {
     SELECT id, customer_id AS "customerId" FROM bookings WHERE partner_id = ${free.partnerId} AND status <> 'cancelled' ORDER BY starts_at DESC LIMIT 10`.execute(db)).rows;
   const last = await one(sql<{ last: string }>`SELECT last_position AS last FROM booking_event_relay WHERE id = 1`);
   const endpoint = await one(sql<{ id: string }>`SELECT endpoint_id AS id FROM webhook_deliveries GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`);
+  const review = await one(sql<{ id: string; actor: string }>`
+    SELECT a.entity_id AS id, a.actor FROM audit_logs a WHERE a.business_id = ${big.id} AND a.entity = 'review' ORDER BY a.id LIMIT 1`);
   const iso = (d: Date) => new Date(d).toISOString();
   return {
     bigBusinessId: String(big.id),
@@ -96,6 +101,7 @@ export async function loadExplainParams(db: Db): Promise<ExplainParams> {
     customerId: String(bookings[0]?.customerId ?? '0'),
     lastPosition: Number(last.last),
     endpointId: String(endpoint.id),
+    review: { id: String(review.id), actor: review.actor },
   };
 }
 
@@ -114,6 +120,8 @@ export interface ExplainEntry {
 }
 
 const noScope = { all: true, grants: [] };
+const reviewPage = { after: null, hidden: [] as string[], limit: 21 };
+const auditPage = { entity: null, entityId: null, actor: null, from: null, to: null, after: null, limit: 21 };
 const page = { statuses: null, from: null, to: null, after: null, limit: 20 };
 
 export const EXPLAIN_REGISTRY: ExplainEntry[] = [
@@ -192,6 +200,27 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: null, after: null, limit: 20 }) },
   { name: 'WebhookEndpoint.deliveries(status: PENDING)', fn: 'findWebhookDeliveryPagesByEndpointIds',
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: 'PENDING', after: null, limit: 20 }) },
+  // Reviews and the audit trail (issue 14).
+  { name: 'Business.reviews', fn: 'findReviewPagesByBusinessIds', indexes: ['reviews_business_created_idx'],
+    run: (trx, p) => findReviewPagesByBusinessIds(trx, [p.bigBusinessId], reviewPage) },
+  { name: 'Partner.reviews', fn: 'findReviewPagesByPartnerIds', indexes: ['reviews_partner_created_idx'],
+    run: (trx, p) => findReviewPagesByPartnerIds(trx, [p.partnerId], reviewPage) },
+  { name: 'Service.reviews (staff: hidden ones too)', fn: 'findReviewPagesByServiceIds', indexes: ['reviews_service_created_idx'],
+    run: (trx, p) => findReviewPagesByServiceIds(trx, [p.serviceId], { ...reviewPage, hidden: [p.bigBusinessId] }) },
+  { name: 'Review by id', fn: 'findReviewsByIds', indexes: ['reviews_pkey'], run: (trx, p) => findReviewsByIds(trx, [p.review.id]) },
+  { name: 'Business.rating, Partner.rating, Service.rating', fn: 'findRatingsBySubjects',
+    note: 'One row per business, partner and service: a few hundred in CI\'s data set, which a scan reads fastest; past SEQ_SCAN_LIMIT rows the primary key serves it.',
+    run: (trx, p) => findRatingsBySubjects(trx, [{ subject: 'business', subjectId: p.bigBusinessId }, { subject: 'partner', subjectId: p.partnerId }, { subject: 'service', subjectId: p.serviceId }]) },
+  { name: 'Business.auditLog', fn: 'findAuditLogPagesByBusinessIds', indexes: ['audit_logs_business_created_idx'],
+    run: (trx, p) => findAuditLogPagesByBusinessIds(trx, [p.bigBusinessId], auditPage) },
+  { name: 'Business.auditLog(entityId)', fn: 'findAuditLogPagesByBusinessIds', indexes: ['audit_logs_entity_created_idx'],
+    run: (trx, p) => findAuditLogPagesByBusinessIds(trx, [p.bigBusinessId], { ...auditPage, entity: 'booking', entityId: p.bookingIds[0] }) },
+  { name: 'Business.auditLog(actor)', fn: 'findAuditLogPagesByBusinessIds', indexes: ['audit_logs_actor_created_idx'],
+    run: (trx, p) => findAuditLogPagesByBusinessIds(trx, [p.bigBusinessId], { ...auditPage, actor: p.review.actor }) },
+  { name: 'Business.auditLog(entity: REVIEW, from, to)', fn: 'findAuditLogPagesByBusinessIds',
+    note: 'A kind alone walks the business\'s trail newest first, skipping entries of other kinds (most are bookings\'); no index of its own.',
+    run: (trx, p) => findAuditLogPagesByBusinessIds(trx, [p.bigBusinessId], { ...auditPage, entity: 'review', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' }) },
+  { name: 'reviewReply / reviewHide / reviewUnhide: lock a review', fn: 'lockReviewById', run: (trx, p) => lockReviewById(trx, p.review.id) },
   // Mutations' common steps.
   // Catalog management (issue 11).
   { name: 'businessUpdate / serviceCreate: lock a live business', fn: 'lockLiveBusinessById', run: (trx, p) => lockLiveBusinessById(trx, p.bigBusinessId) },

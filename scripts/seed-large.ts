@@ -5,6 +5,7 @@
  * Bulk-loads a large, skewed data set into a PostgreSQL database (migrated first, if it is not):
  * a few marketplaces holding most partners, hundreds of small businesses; a year of bookings per
  * partner (mostly past, every status; the last businesses joined 12 weeks ago), one payment, one event and one audit row per booking,
+ * a review of two in seven completed ones (with its audit row and the ratings),
  * `--days` days of slots around today, webhook endpoints with a delivery log and a backlog.
  *
  * Everything is set-based SQL (INSERT ... SELECT generate_series). Secondary indexes, exclusion
@@ -20,6 +21,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { RATINGS_FROM_REVIEWS } from '../src/reviews/reviews.repository.js';
 
 export interface SeedOptions {
   databaseUrl: string;
@@ -33,7 +35,7 @@ export interface SeedOptions {
 }
 
 /** The tables the load fills, whose indexes and constraints are dropped and rebuilt around it. */
-const LOADED_TABLES = ['businesses', 'services', 'partners', 'customers', 'bookings', 'partner_slots', 'payments', 'booking_events', 'audit_logs', 'webhook_endpoints', 'webhook_deliveries', 'slot_holds'];
+const LOADED_TABLES = ['businesses', 'services', 'partners', 'customers', 'bookings', 'partner_slots', 'payments', 'booking_events', 'audit_logs', 'webhook_endpoints', 'webhook_deliveries', 'slot_holds', 'reviews', 'rating_aggregates'];
 
 function parseArgs(argv: string[]): SeedOptions {
   const flags = new Map<string, string>();
@@ -238,6 +240,20 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
     await step('audit_logs', `
       INSERT INTO audit_logs (business_id, entity, entity_id, action, actor, changes, created_at)
       SELECT bk.business_id, 'booking', bk.id, 'create', 'seed', jsonb_build_object('status', bk.status), bk.created_at FROM bookings bk`);
+    // Reviews: two in seven completed bookings (of every service), one in twenty hidden, with their audit
+    // rows; the ratings are then what npm run reviews:rebuild makes of them.
+    await step('reviews', `
+      INSERT INTO reviews (business_id, booking_id, customer_id, partner_id, service_id, rating, body, hidden_at, hide_reason, created_at)
+      SELECT bk.business_id, bk.id, bk.customer_id, bk.partner_id, bk.service_id, 1 + (bk.id * 40503) % 5,
+        CASE WHEN bk.id % 2 = 0 THEN 'Seeded review ' || bk.id END,
+        CASE WHEN bk.id % 20 = 0 THEN bk.ends_at + interval '2 days' END, CASE WHEN bk.id % 20 = 0 THEN 'Seeded hide' END,
+        bk.ends_at + interval '1 day'
+      FROM bookings bk WHERE bk.status = 'completed' AND bk.id % 7 < 2`);
+    await step('review audit_logs', `
+      INSERT INTO audit_logs (business_id, entity, entity_id, action, actor, changes, created_at)
+      SELECT r.business_id, 'review', r.id, 'review.created', 'customer:seed-' || r.customer_id, jsonb_build_object('after', jsonb_build_object('rating', r.rating)), r.created_at
+      FROM reviews r`);
+    await step('rating_aggregates', RATINGS_FROM_REVIEWS);
     // Webhooks: every marketplace has a business-wide endpoint and a partner's; one small business
     // in ten has one. The first marketplace's endpoint is down: a large backlog waiting for retries.
     await step('webhook_endpoints', `
@@ -285,7 +301,7 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
       SELECT 'customer:' || bk.customer_id, 'bookingCreate', 'seed-' || bk.id, md5(bk.id::text), jsonb_build_object('ok', true, 'saved', bk.id::text),
         bk.created_at, bk.created_at + interval '24 hours'
       FROM bookings bk WHERE bk.created_at > now() - interval '2 days'`);
-    await step('identity sequences', LOADED_TABLES.filter((t) => t !== 'booking_events').map((t) =>
+    await step('identity sequences', LOADED_TABLES.filter((t) => t !== 'booking_events' && t !== 'rating_aggregates').map((t) =>
       `SELECT setval(pg_get_serial_sequence('${t}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM ${t}), false);`).join('\n'));
 
     for (const r of rest) await step(`${r.kind === 'i' ? 'index' : 'exclusion'} ${r.name}`, r.kind === 'i' ? r.def : `ALTER TABLE ${r.tbl} ADD CONSTRAINT ${r.name} ${r.def}`);

@@ -19,6 +19,9 @@ import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
 import { paymentMutations } from './payments/payments.mutations.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
+import { auditLogResolvers } from './audit/audit-log.resolvers.js';
+import { reviewMutations } from './reviews/reviews.mutations.js';
+import { reviewResolvers } from './reviews/reviews.resolvers.js';
 import { scheduleMutations } from './schedules/schedules.mutations.js';
 import { scheduleResolvers } from './schedules/schedules.resolvers.js';
 import { serviceMutations } from './services/services.mutations.js';
@@ -58,4 +61,7 @@ export const resolverMaps: Resolvers[] = [
   businessMutations,
   serviceMutations,
   customerMutations,
+  reviewResolvers,
+  reviewMutations,
+  auditLogResolvers,
 ];

@@ -16,6 +16,8 @@ import type { AvailableStartModel } from '../availability/availability.model.js'
 import type { Page, CountedPage, Edge } from '../shared/connection.js';
 import type { BookingEventModel, BookingEventsPageModel } from '../events/booking-event.model.js';
 import type { WebhookEndpointModel, WebhookDeliveryModel } from '../webhooks/webhook.model.js';
+import type { ReviewModel, RatingModel } from '../reviews/review.model.js';
+import type { AuditLogEntryModel } from '../audit/audit-log.model.js';
 import type { RequestContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -37,6 +39,78 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
   /** A wall-clock time of day in a business's time zone, written `HH:MM` (24-hour), for example `09:30`. */
   LocalTime: { input: string; output: string; }
+};
+
+/** The kinds of object the audit trail records changes of. */
+export type AuditEntity =
+  /** A booking. */
+  | 'BOOKING'
+  /** The business itself. */
+  | 'BUSINESS'
+  /** A customer record. */
+  | 'CUSTOMER'
+  /** A slot hold. */
+  | 'HOLD'
+  /** An invitation to the team. */
+  | 'INVITATION'
+  /** A membership of the team. */
+  | 'MEMBERSHIP'
+  /** A partner. */
+  | 'PARTNER'
+  /** A payment. */
+  | 'PAYMENT'
+  /** A review. */
+  | 'REVIEW'
+  /** A service. */
+  | 'SERVICE'
+  /** A partner's slot. */
+  | 'SLOT'
+  /** A webhook delivery. */
+  | 'WEBHOOK_DELIVERY'
+  /** A webhook endpoint. */
+  | 'WEBHOOK_ENDPOINT';
+
+/** A page of the audit trail. */
+export type AuditLogConnection = {
+  __typename?: 'AuditLogConnection';
+  /** The entries of this page, each with its cursor. */
+  edges: Array<AuditLogEdge>;
+  /** The entries of this page. */
+  nodes: Array<AuditLogEntry>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** An audit entry and its cursor. */
+export type AuditLogEdge = {
+  __typename?: 'AuditLogEdge';
+  /** The cursor to pass as `after` to continue after this entry. */
+  cursor: Scalars['String']['output'];
+  /** The entry. */
+  node: AuditLogEntry;
+};
+
+/** One change in a business's audit trail. */
+export type AuditLogEntry = {
+  __typename?: 'AuditLogEntry';
+  /** What was done, for example `booking.cancelled` or `review.hidden`. */
+  action: Scalars['String']['output'];
+  /** Who made the change: `account:<id>` for an account, `<role>:<subject>` for a service token, or the job or provider that acted (`seed`, `provider:test`...). */
+  actor: Scalars['String']['output'];
+  /**
+   * What changed, as the JSON text of an object: usually `{"before": {...}, "after": {...}}` with the
+   * fields that changed (`before` absent for a creation), sometimes with more keys naming what the
+   * change concerned. Parse it with `JSON.parse`.
+   */
+  changes: Scalars['String']['output'];
+  /** The kind of object changed. */
+  entity: AuditEntity;
+  /** The opaque ID of the object changed, as `node` takes it (the object may be gone since); for an invitation, which is no node, its database ID. */
+  entityId: Scalars['ID']['output'];
+  /** The entry's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** When the change was made (its transaction's start). */
+  occurredAt: Scalars['DateTime']['output'];
 };
 
 /** A time at which a service can start, and who can take it. */
@@ -339,6 +413,11 @@ export type Business = Node & {
   __typename?: 'Business';
   /** When the business was archived (`businessArchive`), or `null` while it is live. An archived business is out of the catalog and takes no bookings; its bookings keep reading it. */
   archivedAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * The business's audit trail, newest first: who changed what, when, with the changes. Owners and
+   * staff of the business and admins; anybody else gets an empty page (like `customers`).
+   */
+  auditLog: AuditLogConnection;
   /** The business's bookings by start time, filtered to what the caller may see (staff see all, a partner their own, a customer theirs). Needs a token. */
   bookings: BookingConnection;
   /** Cancelling at least this many minutes before the start refunds succeeded payments in full; later, nothing is refunded. */
@@ -369,8 +448,12 @@ export type Business = Node & {
   nameLocale: Scalars['String']['output'];
   /** The business's partners (staff, instructors), alphabetically. */
   partners: PartnerConnection;
+  /** The business's rating: its visible reviews, whoever the partner and service. */
+  rating: Rating;
   /** How many hours before a booking's start its customer gets a reminder (e-mail, and a text message with a phone); 0: no reminders. */
   reminderHours: Scalars['Int']['output'];
+  /** The business's reviews, newest first: the visible ones for everybody, hidden ones too for its owners, staff and admins. */
+  reviews: ReviewConnection;
   /** The business's services, alphabetically. */
   services: ServiceConnection;
   /** The length of the business's slots, in minutes. */
@@ -383,6 +466,18 @@ export type Business = Node & {
   translations: Array<Translation>;
   /** The business's webhook endpoints, oldest first: all of them for its staff and admins, their own for a partner, none for others. */
   webhookEndpoints: Array<WebhookEndpoint>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessAuditLogArgs = {
+  actor?: InputMaybe<Scalars['String']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  entity?: InputMaybe<AuditEntity>;
+  entityId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -430,6 +525,13 @@ export type BusinessPartnersArgs = {
   activeOnly?: InputMaybe<Scalars['Boolean']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
   city?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessReviewsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -922,6 +1024,14 @@ export type Mutation = {
   paymentCreate: PaymentCreatePayload;
   /** Refunds a succeeded payment through its provider. */
   paymentRefund: PaymentRefundPayload;
+  /** Reviews a completed booking: its customer only, once per booking. */
+  reviewCreate: ReviewCreatePayload;
+  /** Hides a review from the public lists and the ratings; it is kept, with the reason, for the business and the audit trail. Owners and staff of the review's business, and admins. */
+  reviewHide: ReviewHidePayload;
+  /** Replies to a review on the business's behalf, once. Owners and staff of the review's business, and admins. */
+  reviewReply: ReviewReplyPayload;
+  /** Shows a hidden review again (it counts in the ratings again). Owners and staff of the review's business, and admins. */
+  reviewUnhide: ReviewUnhidePayload;
   /** Archives a service: it is never bookable again and leaves `Business.services`; bookings already made for it stay as they are. Staff of the business and admins. */
   serviceArchive: ServiceArchivePayload;
   /** Adds a service to a business. Staff of the business and admins. */
@@ -1120,6 +1230,30 @@ export type MutationPaymentRefundArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationReviewCreateArgs = {
+  input: ReviewCreateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationReviewHideArgs = {
+  input: ReviewHideInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationReviewReplyArgs = {
+  input: ReviewReplyInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationReviewUnhideArgs = {
+  input: ReviewUnhideInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationServiceArchiveArgs = {
   input: ServiceArchiveInput;
 };
@@ -1243,6 +1377,10 @@ export type Partner = Node & {
   isActive: Scalars['Boolean']['output'];
   /** The partner's display name. */
   name: Scalars['String']['output'];
+  /** The partner's rating: the visible reviews of their bookings. */
+  rating: Rating;
+  /** Reviews of the partner's bookings, newest first: the visible ones for everybody, hidden ones too for the business's owners, staff and admins. */
+  reviews: ReviewConnection;
   /** The live services the partner performs, alphabetically: availability and assignment offer the partner for these only. */
   services: Array<Service>;
   /** The partner's slots starting in [`from`, `to`), by start time. The range spans at most 31 days. */
@@ -1264,6 +1402,13 @@ export type PartnerBookingsArgs = {
 export type PartnerExceptionsArgs = {
   from: Scalars['Date']['input'];
   to: Scalars['Date']['input'];
+};
+
+
+/** A person who delivers services: a stylist, a barber, an instructor, a home-service professional. */
+export type PartnerReviewsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1622,6 +1767,145 @@ export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
 
+/**
+ * A rating summed up from the visible reviews: hidden reviews do not count. Kept up to date by the
+ * review mutations themselves, so reading it costs one indexed read whatever the number of reviews.
+ */
+export type Rating = {
+  __typename?: 'Rating';
+  /** The mean rating, from 1 to 5; `null` when there is no review. */
+  average?: Maybe<Scalars['Float']['output']>;
+  /** How many visible reviews there are. */
+  count: Scalars['Int']['output'];
+  /** How many visible reviews gave each rating: five counts, for 1 to 5 in that order. */
+  distribution: Array<Scalars['Int']['output']>;
+};
+
+/** A customer's review of a completed booking, and the business's reply. */
+export type Review = Node & {
+  __typename?: 'Review';
+  /** The booking reviewed, for whoever may see it (its customer, the business's team, admins); `null` for others. */
+  booking?: Maybe<Booking>;
+  /** The business reviewed. */
+  business: Business;
+  /** When the review was written. */
+  createdAt: Scalars['DateTime']['output'];
+  /** When the review was hidden (`reviewHide`); `null` while it is visible, and for anybody but the business's owners, staff and admins. */
+  hiddenAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Why the review was hidden; `null` while it is visible, and for anybody but the business's owners, staff and admins. */
+  hideReason?: Maybe<Scalars['String']['output']>;
+  /** The review's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** The partner who delivered the booking. */
+  partner: Partner;
+  /** From 1 (worst) to 5 (best). */
+  rating: Scalars['Int']['output'];
+  /** When the business replied, or `null`. */
+  repliedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The business's reply, or `null` while there is none. */
+  reply?: Maybe<Scalars['String']['output']>;
+  /** The service booked. */
+  service: Service;
+  /** What the customer wrote, at most 2000 characters; `null` when they gave a rating only. */
+  text?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of reviews. */
+export type ReviewConnection = {
+  __typename?: 'ReviewConnection';
+  /** The reviews of this page, each with its cursor. */
+  edges: Array<ReviewEdge>;
+  /** The reviews of this page. */
+  nodes: Array<Review>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Reviews a completed booking. */
+export type ReviewCreateInput = {
+  /** The completed booking to review: one of the caller's own. */
+  bookingId: Scalars['ID']['input'];
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** From 1 (worst) to 5 (best). */
+  rating: Scalars['Int']['input'];
+  /** What the customer has to say, at most 2000 characters; `null` (or blank) for a rating only. */
+  text?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `reviewCreate`. */
+export type ReviewCreatePayload = {
+  __typename?: 'ReviewCreatePayload';
+  /** The new review, or `null` if `userErrors` is not empty. */
+  review?: Maybe<Review>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** A review and its cursor. */
+export type ReviewEdge = {
+  __typename?: 'ReviewEdge';
+  /** The cursor to pass as `after` to continue after this review. */
+  cursor: Scalars['String']['output'];
+  /** The review. */
+  node: Review;
+};
+
+/** Hides a review. */
+export type ReviewHideInput = {
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Why it is hidden, 1 to 500 characters: kept with the review and in the audit trail. */
+  reason: Scalars['String']['input'];
+  /** The visible review to hide. */
+  reviewId: Scalars['ID']['input'];
+};
+
+/** The result of `reviewHide`. */
+export type ReviewHidePayload = {
+  __typename?: 'ReviewHidePayload';
+  /** The hidden review, or `null` if `userErrors` is not empty. */
+  review?: Maybe<Review>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Replies to a review. */
+export type ReviewReplyInput = {
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The review to reply to. */
+  reviewId: Scalars['ID']['input'];
+  /** The reply, 1 to 2000 characters. */
+  text: Scalars['String']['input'];
+};
+
+/** The result of `reviewReply`. */
+export type ReviewReplyPayload = {
+  __typename?: 'ReviewReplyPayload';
+  /** The review with its reply, or `null` if `userErrors` is not empty. */
+  review?: Maybe<Review>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Shows a hidden review again. */
+export type ReviewUnhideInput = {
+  /** Makes a retry safe: the same key and input return the first result. See `Idempotency-Key`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The hidden review to show again. */
+  reviewId: Scalars['ID']['input'];
+};
+
+/** The result of `reviewUnhide`. */
+export type ReviewUnhidePayload = {
+  __typename?: 'ReviewUnhidePayload';
+  /** The review, visible again, or `null` if `userErrors` is not empty. */
+  review?: Maybe<Review>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** What a caller may see and do. */
 export type Role =
   /** An account token: what it may do comes from its memberships and customer records. */
@@ -1679,6 +1963,10 @@ export type Service = Node & {
   nameLocale: Scalars['String']['output'];
   /** The price, in the smallest unit of `currency` (cents). */
   priceCents: Scalars['Int']['output'];
+  /** The service's rating: the visible reviews of bookings of it. */
+  rating: Rating;
+  /** Reviews of bookings of the service, newest first: the visible ones for everybody, hidden ones too for the business's owners, staff and admins. */
+  reviews: ReviewConnection;
   /** The service's translations into other locales than its business's `defaultLocale`, by locale. */
   translations: Array<Translation>;
 };
@@ -1705,6 +1993,13 @@ export type ServiceNameArgs = {
 /** Something a business sells by the appointment. */
 export type ServiceNameLocaleArgs = {
   locale?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Something a business sells by the appointment. */
+export type ServiceReviewsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Archives a service. */
@@ -2023,6 +2318,12 @@ export type UserError = {
 export type UserErrorCode =
   /** The account is a member of the business already, or the partner record has an account already. */
   | 'ALREADY_MEMBER'
+  /** The review has a reply already: the business replies once. */
+  | 'ALREADY_REPLIED'
+  /** The booking has a review already: a booking is reviewed once. */
+  | 'ALREADY_REVIEWED'
+  /** Only a completed booking can be reviewed. */
+  | 'BOOKING_NOT_COMPLETED'
   /** Another live customer of the business already has this e-mail address. */
   | 'EMAIL_TAKEN'
   /** The business, or the partner, still has pending or confirmed bookings that start in the future: cancel or move them first. */
@@ -2404,6 +2705,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( MembershipModel )
     | ( PartnerModel )
     | ( PaymentModel )
+    | ( ReviewModel )
     | ( ServiceModel )
     | ( SlotModel )
     | ( SlotHoldModel )
@@ -2414,6 +2716,10 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AuditEntity: AuditEntity;
+  AuditLogConnection: ResolverTypeWrapper<Page<AuditLogEntryModel>>;
+  AuditLogEdge: ResolverTypeWrapper<Edge<AuditLogEntryModel>>;
+  AuditLogEntry: ResolverTypeWrapper<AuditLogEntryModel>;
   AvailableStart: ResolverTypeWrapper<AvailableStartModel>;
   Booking: ResolverTypeWrapper<BookingModel>;
   BookingCancelInput: BookingCancelInput;
@@ -2466,6 +2772,7 @@ export type ResolversTypes = {
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invitation: ResolverTypeWrapper<InvitationModel>;
@@ -2507,6 +2814,18 @@ export type ResolversTypes = {
   PaymentRefundPayload: ResolverTypeWrapper<Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
   PaymentStatus: PaymentStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Rating: ResolverTypeWrapper<RatingModel>;
+  Review: ResolverTypeWrapper<ReviewModel>;
+  ReviewConnection: ResolverTypeWrapper<Page<ReviewModel>>;
+  ReviewCreateInput: ReviewCreateInput;
+  ReviewCreatePayload: ResolverTypeWrapper<Omit<ReviewCreatePayload, 'review'> & { review?: Maybe<ResolversTypes['Review']> }>;
+  ReviewEdge: ResolverTypeWrapper<Edge<ReviewModel>>;
+  ReviewHideInput: ReviewHideInput;
+  ReviewHidePayload: ResolverTypeWrapper<Omit<ReviewHidePayload, 'review'> & { review?: Maybe<ResolversTypes['Review']> }>;
+  ReviewReplyInput: ReviewReplyInput;
+  ReviewReplyPayload: ResolverTypeWrapper<Omit<ReviewReplyPayload, 'review'> & { review?: Maybe<ResolversTypes['Review']> }>;
+  ReviewUnhideInput: ReviewUnhideInput;
+  ReviewUnhidePayload: ResolverTypeWrapper<Omit<ReviewUnhidePayload, 'review'> & { review?: Maybe<ResolversTypes['Review']> }>;
   Role: Role;
   ScheduleException: ResolverTypeWrapper<ScheduleException>;
   Service: ResolverTypeWrapper<ServiceModel>;
@@ -2559,6 +2878,9 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AuditLogConnection: Page<AuditLogEntryModel>;
+  AuditLogEdge: Edge<AuditLogEntryModel>;
+  AuditLogEntry: AuditLogEntryModel;
   AvailableStart: AvailableStartModel;
   Booking: BookingModel;
   BookingCancelInput: BookingCancelInput;
@@ -2607,6 +2929,7 @@ export type ResolversParentTypes = {
   CustomerUpdatePayload: Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invitation: InvitationModel;
@@ -2646,6 +2969,18 @@ export type ResolversParentTypes = {
   PaymentRefundInput: PaymentRefundInput;
   PaymentRefundPayload: Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
   Query: Record<PropertyKey, never>;
+  Rating: RatingModel;
+  Review: ReviewModel;
+  ReviewConnection: Page<ReviewModel>;
+  ReviewCreateInput: ReviewCreateInput;
+  ReviewCreatePayload: Omit<ReviewCreatePayload, 'review'> & { review?: Maybe<ResolversParentTypes['Review']> };
+  ReviewEdge: Edge<ReviewModel>;
+  ReviewHideInput: ReviewHideInput;
+  ReviewHidePayload: Omit<ReviewHidePayload, 'review'> & { review?: Maybe<ResolversParentTypes['Review']> };
+  ReviewReplyInput: ReviewReplyInput;
+  ReviewReplyPayload: Omit<ReviewReplyPayload, 'review'> & { review?: Maybe<ResolversParentTypes['Review']> };
+  ReviewUnhideInput: ReviewUnhideInput;
+  ReviewUnhidePayload: Omit<ReviewUnhidePayload, 'review'> & { review?: Maybe<ResolversParentTypes['Review']> };
   ScheduleException: ScheduleException;
   Service: ServiceModel;
   ServiceArchiveInput: ServiceArchiveInput;
@@ -2689,6 +3024,27 @@ export type ResolversParentTypes = {
   WebhookEndpointResumePayload: Omit<WebhookEndpointResumePayload, 'endpoint'> & { endpoint?: Maybe<ResolversParentTypes['WebhookEndpoint']> };
   WeeklyHours: WeeklyHours;
   WeeklyHoursInput: WeeklyHoursInput;
+};
+
+export type AuditLogConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditLogConnection'] = ResolversParentTypes['AuditLogConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditLogEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['AuditLogEntry']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AuditLogEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditLogEdge'] = ResolversParentTypes['AuditLogEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditLogEntry'], ParentType, ContextType>;
+};
+
+export type AuditLogEntryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditLogEntry'] = ResolversParentTypes['AuditLogEntry']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  changes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  entity?: Resolver<ResolversTypes['AuditEntity'], ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type AvailableStartResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AvailableStart'] = ResolversParentTypes['AvailableStart']> = {
@@ -2782,6 +3138,7 @@ export type BookingReschedulePayloadResolvers<ContextType = RequestContext, Pare
 
 export type BusinessResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Business'] = ResolversParentTypes['Business']> = {
   archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  auditLog?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<BusinessAuditLogArgs, 'first'>>;
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<BusinessBookingsArgs, 'first'>>;
   cancellationWindowMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2797,7 +3154,9 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameArgs>>;
   nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameLocaleArgs>>;
   partners?: Resolver<ResolversTypes['PartnerConnection'], ParentType, ContextType, RequireFields<BusinessPartnersArgs, 'activeOnly' | 'first'>>;
+  rating?: Resolver<ResolversTypes['Rating'], ParentType, ContextType>;
   reminderHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reviews?: Resolver<ResolversTypes['ReviewConnection'], ParentType, ContextType, RequireFields<BusinessReviewsArgs, 'first'>>;
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, RequireFields<BusinessServicesArgs, 'first' | 'includeInactive'>>;
   slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2969,6 +3328,10 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   partnerUpdate?: Resolver<ResolversTypes['PartnerUpdatePayload'], ParentType, ContextType, RequireFields<MutationPartnerUpdateArgs, 'input'>>;
   paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
   paymentRefund?: Resolver<ResolversTypes['PaymentRefundPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
+  reviewCreate?: Resolver<ResolversTypes['ReviewCreatePayload'], ParentType, ContextType, RequireFields<MutationReviewCreateArgs, 'input'>>;
+  reviewHide?: Resolver<ResolversTypes['ReviewHidePayload'], ParentType, ContextType, RequireFields<MutationReviewHideArgs, 'input'>>;
+  reviewReply?: Resolver<ResolversTypes['ReviewReplyPayload'], ParentType, ContextType, RequireFields<MutationReviewReplyArgs, 'input'>>;
+  reviewUnhide?: Resolver<ResolversTypes['ReviewUnhidePayload'], ParentType, ContextType, RequireFields<MutationReviewUnhideArgs, 'input'>>;
   serviceArchive?: Resolver<ResolversTypes['ServiceArchivePayload'], ParentType, ContextType, RequireFields<MutationServiceArchiveArgs, 'input'>>;
   serviceCreate?: Resolver<ResolversTypes['ServiceCreatePayload'], ParentType, ContextType, RequireFields<MutationServiceCreateArgs, 'input'>>;
   serviceTranslationRemove?: Resolver<ResolversTypes['ServiceTranslationRemovePayload'], ParentType, ContextType, RequireFields<MutationServiceTranslationRemoveArgs, 'input'>>;
@@ -2985,7 +3348,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Review' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -3005,6 +3368,8 @@ export type PartnerResolvers<ContextType = RequestContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rating?: Resolver<ResolversTypes['Rating'], ParentType, ContextType>;
+  reviews?: Resolver<ResolversTypes['ReviewConnection'], ParentType, ContextType, RequireFields<PartnerReviewsArgs, 'first'>>;
   services?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
   slots?: Resolver<Array<ResolversTypes['Slot']>, ParentType, ContextType, RequireFields<PartnerSlotsArgs, 'from' | 'to'>>;
   weeklyHours?: Resolver<Array<ResolversTypes['WeeklyHours']>, ParentType, ContextType>;
@@ -3092,6 +3457,59 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
 };
 
+export type RatingResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Rating'] = ResolversParentTypes['Rating']> = {
+  average?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  distribution?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type ReviewResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Review'] = ResolversParentTypes['Review']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  hiddenAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  hideReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  partner?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
+  rating?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  repliedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  reply?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  service?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
+  text?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReviewConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewConnection'] = ResolversParentTypes['ReviewConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ReviewEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Review']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ReviewCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewCreatePayload'] = ResolversParentTypes['ReviewCreatePayload']> = {
+  review?: Resolver<Maybe<ResolversTypes['Review']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReviewEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewEdge'] = ResolversParentTypes['ReviewEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Review'], ParentType, ContextType>;
+};
+
+export type ReviewHidePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewHidePayload'] = ResolversParentTypes['ReviewHidePayload']> = {
+  review?: Resolver<Maybe<ResolversTypes['Review']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReviewReplyPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewReplyPayload'] = ResolversParentTypes['ReviewReplyPayload']> = {
+  review?: Resolver<Maybe<ResolversTypes['Review']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReviewUnhidePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReviewUnhidePayload'] = ResolversParentTypes['ReviewUnhidePayload']> = {
+  review?: Resolver<Maybe<ResolversTypes['Review']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type ScheduleExceptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ScheduleException'] = ResolversParentTypes['ScheduleException']> = {
   closed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
@@ -3113,6 +3531,8 @@ export type ServiceResolvers<ContextType = RequestContext, ParentType extends Re
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<ServiceNameArgs>>;
   nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<ServiceNameLocaleArgs>>;
   priceCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rating?: Resolver<ResolversTypes['Rating'], ParentType, ContextType>;
+  reviews?: Resolver<ResolversTypes['ReviewConnection'], ParentType, ContextType, RequireFields<ServiceReviewsArgs, 'first'>>;
   translations?: Resolver<Array<ResolversTypes['Translation']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -3298,6 +3718,9 @@ export type WeeklyHoursResolvers<ContextType = RequestContext, ParentType extend
 };
 
 export type Resolvers<ContextType = RequestContext> = {
+  AuditLogConnection?: AuditLogConnectionResolvers<ContextType>;
+  AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
+  AuditLogEntry?: AuditLogEntryResolvers<ContextType>;
   AvailableStart?: AvailableStartResolvers<ContextType>;
   Booking?: BookingResolvers<ContextType>;
   BookingCancelPayload?: BookingCancelPayloadResolvers<ContextType>;
@@ -3352,6 +3775,14 @@ export type Resolvers<ContextType = RequestContext> = {
   PaymentCreatePayload?: PaymentCreatePayloadResolvers<ContextType>;
   PaymentRefundPayload?: PaymentRefundPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Rating?: RatingResolvers<ContextType>;
+  Review?: ReviewResolvers<ContextType>;
+  ReviewConnection?: ReviewConnectionResolvers<ContextType>;
+  ReviewCreatePayload?: ReviewCreatePayloadResolvers<ContextType>;
+  ReviewEdge?: ReviewEdgeResolvers<ContextType>;
+  ReviewHidePayload?: ReviewHidePayloadResolvers<ContextType>;
+  ReviewReplyPayload?: ReviewReplyPayloadResolvers<ContextType>;
+  ReviewUnhidePayload?: ReviewUnhidePayloadResolvers<ContextType>;
   ScheduleException?: ScheduleExceptionResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
   ServiceArchivePayload?: ServiceArchivePayloadResolvers<ContextType>;

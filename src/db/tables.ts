@@ -218,6 +218,37 @@ export interface AuditLogsTable {
   created_at: DefaultTimestamp;
 }
 
+export interface ReviewsTable {
+  id: GeneratedId;
+  business_id: Id;
+  booking_id: Id;
+  customer_id: Id;
+  partner_id: Id;
+  service_id: Id;
+  rating: number;
+  body: string | null;
+  reply: string | null;
+  replied_at: Timestamp | null;
+  replied_by: string | null;
+  hidden_at: Timestamp | null;
+  hide_reason: string | null;
+  hidden_by: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export type RatingSubjectColumn = 'business' | 'partner' | 'service';
+
+export interface RatingAggregatesTable {
+  subject: RatingSubjectColumn;
+  subject_id: Id;
+  business_id: Id;
+  rating_1: Generated<number>;
+  rating_2: Generated<number>;
+  rating_3: Generated<number>;
+  rating_4: Generated<number>;
+  rating_5: Generated<number>;
+}
+
 export interface SlotHoldsTable {
   id: GeneratedId;
   business_id: Id;
@@ -375,6 +406,8 @@ export interface Database {
   bookings: BookingsTable;
   payments: PaymentsTable;
   audit_logs: AuditLogsTable;
+  reviews: ReviewsTable;
+  rating_aggregates: RatingAggregatesTable;
   partner_weekly_hours: PartnerWeeklyHoursTable;
   partner_schedule_exceptions: PartnerScheduleExceptionsTable;
   slot_holds: SlotHoldsTable;

@@ -23,8 +23,15 @@ import {
  * from its name; a `url` gets a URL); what it cannot work out it reports, and the test fails.
  */
 
+/**
+ * ID arguments that take an object of any type (Business.auditLog's `entityId`), and the type the
+ * matrix tries them with: a foreign booking must find what a missing one finds.
+ */
+const ANY_TYPE_ID_NAMES: Record<string, string> = { entityId: 'Booking' };
+
 /** The Node type an ID argument or input field names: `bookingId`/`slotIds` by stem, `holdId` by suffix (SlotHold). */
 export function nodeTypeOfIdName(name: string, nodeTypes: readonly string[]): string | null {
+  if (Object.hasOwn(ANY_TYPE_ID_NAMES, name)) return ANY_TYPE_ID_NAMES[name];
   const match = /^(.*?)Ids?$/.exec(name);
   if (!match || !match[1]) return null;
   const stem = match[1][0].toUpperCase() + match[1].slice(1);

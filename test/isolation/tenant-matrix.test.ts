@@ -29,8 +29,11 @@ import { dayAt, NODE_TABLES, seedTenant, tenantChecksums, tenantIds, type Tenant
  */
 const ROLES = ['anonymous', 'customer', 'partner', 'staff', 'owner'] as const;
 type Role = (typeof ROLES)[number];
-/** Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only. */
-const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot']);
+/**
+ * Catalog data is public (src/auth/access.ts): reading another tenant's is allowed, so reads of these are checked for leaks only.
+ * Visible reviews are part of it (the seed's are visible; test/reviews/ covers hidden ones).
+ */
+const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot', 'Review']);
 /**
  * An account books at any business, registering as its customer there (self-registration): for an
  * account token, booking or holding another tenant's public slots and services is the feature, not

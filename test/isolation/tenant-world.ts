@@ -61,6 +61,7 @@ const BOOKING_CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm
 const PAYMENT_CREATE = `mutation($input: PaymentCreateInput!) { paymentCreate(input: $input) { payment { id providerTxnId } userErrors { field message code } } }`;
 const ENDPOINT_CREATE = `mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
 const ENDPOINT_DELETE = `mutation($input: WebhookEndpointDeleteInput!) { webhookEndpointDelete(input: $input) { deletedEndpointId userErrors { field message code } } }`;
+const REVIEW_CREATE = `mutation($input: ReviewCreateInput!) { reviewCreate(input: $input) { review { id } userErrors { field message code } } }`;
 const SLOT_BLOCK = `mutation($input: SlotBlockInput!) { slotBlock(input: $input) { slot { id } userErrors { field message code } } }`;
 const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED'];
 
@@ -114,7 +115,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   const pending = await booked(0, 'pending');
   const confirmed = await booked(1, 'confirmed');
   await booked(2, 'cancelled');
-  await booked(3, 'completed');
+  const completed = await booked(3, 'completed');
   await booked(4, 'no_show');
   const paid = await booked(5, 'confirmed');
   const succeeded = await createPayment(db, { business, booking: paid, status: 'succeeded' });
@@ -133,6 +134,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   await mutate(BOOKING_CONFIRM, { bookingId: created.booking.id }, 'staff');
   const payment = await mutate(PAYMENT_CREATE, { bookingId: pending.gid, provider: 'test' }, 'customer');
   await mutate(SLOT_BLOCK, { slotId: slots[11].gid }, 'staff');
+  const review = await mutate(REVIEW_CREATE, { bookingId: completed.gid, rating: 4, text: `Tenant ${tag} review` }, 'customer');
 
   await api.app.relay.kick();
   const deliveries = await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE business_id = ${business.id}::bigint`.execute(db);
@@ -160,6 +162,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
       Payment: succeeded.gid,
       SlotHold: hold.hold.id,
       WebhookEndpoint: ownHook.endpoint.id,
+      Review: review.review.id,
     },
     ownerAccountId,
     privateMarkers: [ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
@@ -181,6 +184,7 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   WebhookEndpoint: { table: 'webhook_endpoints', tenantColumn: 'business_id' },
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
+  Review: { table: 'reviews', tenantColumn: 'business_id' },
 };
 
 /**
