@@ -238,7 +238,7 @@ export class QueryCostAnalyzer {
   /** The estimated cost of an analysed operation with these variables. */
   costOf(analysis: DocumentAnalysis, variables: Record<string, unknown> | null | undefined): number {
     if (analysis.constantCost !== null) return analysis.constantCost;
-    return Math.ceil(priceOf(analysis.plan, 1, variables ?? {}));
+    return wholeCost(priceOf(analysis.plan, 1, variables ?? {}));
   }
 
   private walk(document: DocumentNode, operationName: string | null | undefined): DocumentAnalysis {
@@ -349,7 +349,7 @@ export class QueryCostAnalyzer {
     }
     const exceeded = first as LimitName | null;
     if (exceeded) return { measures, exceeded: { limit: exceeded, measured: measures[exceeded as keyof QueryMeasures], atLeast: stopped }, constantCost: null, plan: [] };
-    const constantCost = dynamic ? null : Math.ceil(priceOf(plan, 1, {}));
+    const constantCost = dynamic ? null : wholeCost(priceOf(plan, 1, {}));
     if (constantCost !== null && constantCost > limits.maxCost) return { measures, exceeded: { limit: 'cost', measured: constantCost, atLeast: false }, constantCost, plan };
     return { measures, exceeded: null, constantCost, plan };
   }
@@ -409,6 +409,11 @@ function rangeSize(from: unknown, to: unknown, stepMinutes: number, maxMinutes: 
   };
   if (typeof from === 'function' || typeof to === 'function') return (variables) => count(resolve(from, variables), resolve(to, variables));
   return count(from, to);
+}
+
+/** A cost in whole objects: introspection's fractional weights round up, but not a float's last bit (5000.0000001 is 5000). */
+function wholeCost(cost: number): number {
+  return Math.ceil(cost - 1e-6);
 }
 
 function priceOf(nodes: PlanNode[], multiplier: number, variables: Record<string, unknown>): number {
