@@ -19,6 +19,8 @@ import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
 import { paymentMutations } from './payments/payments.mutations.js';
 import { paymentResolvers } from './payments/payments.resolvers.js';
+import { payoutMutations } from './payouts/payouts.mutations.js';
+import { payoutResolvers } from './payouts/payouts.resolvers.js';
 import { scheduleMutations } from './schedules/schedules.mutations.js';
 import { scheduleResolvers } from './schedules/schedules.resolvers.js';
 import { serviceMutations } from './services/services.mutations.js';
@@ -58,4 +60,6 @@ export const resolverMaps: Resolvers[] = [
   businessMutations,
   serviceMutations,
   customerMutations,
+  payoutResolvers,
+  payoutMutations,
 ];
