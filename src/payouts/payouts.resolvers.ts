@@ -8,7 +8,9 @@ import { checkPageSize, decodeCursor } from '../shared/connection.js';
 import { connectionResolvers, emptyPage } from '../shared/connection-resolvers.js';
 import { badUserInput } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
+import type { LoaderRegistry } from '../shared/loader-registry.js';
 import { referenced } from '../shared/referenced.js';
+import type { EarningsModel } from './payout.model.js';
 import { canSeePartnerMoney } from './payout-access.js';
 import {
   businessShareById,
@@ -21,6 +23,9 @@ import {
 } from './payouts.loaders.js';
 
 const MAX_EARNINGS_RANGE_MS = 366 * 24 * 3600 * 1000;
+
+/** One loader per range, for every partner of the request. */
+const totalsOf = (loaders: LoaderRegistry, earnings: EarningsModel) => earningTotalsByPartnerId(loaders, { from: earnings.from, to: earnings.to }).load(earnings.partnerId);
 
 export const payoutResolvers: Resolvers = {
   Business: {
@@ -42,8 +47,8 @@ export const payoutResolvers: Resolvers = {
   },
   PartnerEarnings: {
     currency: async (earnings, _, { loaders }) => (await referenced(businessById(loaders), earnings.businessId, 'PartnerEarnings.currency', earnings.partnerId)).currency,
-    totalCents: async (earnings, _, { loaders }) => (await earningTotalsByPartnerId(loaders, earnings).load(earnings.partnerId)).totalCents,
-    unpaidCents: async (earnings, _, { loaders }) => (await earningTotalsByPartnerId(loaders, earnings).load(earnings.partnerId)).unpaidCents,
+    totalCents: async (earnings, _, { loaders }) => (await totalsOf(loaders, earnings)).totalCents,
+    unpaidCents: async (earnings, _, { loaders }) => (await totalsOf(loaders, earnings)).unpaidCents,
     entries: (earnings, { first, after }, { loaders }) => {
       const size = checkPageSize(first, 20);
       const args = { from: earnings.from, to: earnings.to, after: decodeCursor(after, ['time', 'id']) as [string, string] | null };

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggedErrors, mutateOk, startTestApi, type TestApi } from '../support/api.js';
-import { auditRows } from '../support/builders.js';
+import { auditRows, createPartner } from '../support/builders.js';
 import { PAYMENT_REFUND } from '../payments/payment-scene.js';
 import { signatureHeader } from '../../src/shared/webhook-signature.js';
 import { rawIdOf } from '../../src/shared/global-id.js';
@@ -116,6 +116,37 @@ describe('payoutCreate and payout webhooks', () => {
     await relayed(api);
     const { payout } = await mutateOk(api, PAYOUT_CREATE, { partnerId: s.partner.gid }, s.tokens.staff);
     expect(payout.amountCents).toBe(250);
+  });
+
+  it("serves partners' shares, earnings and payouts with their payments, bookings and earnings in 12 statements, for 2 partners as for 4", async () => {
+    const dashboard = `query($b: ID!, $from: DateTime!, $to: DateTime!) { node(id: $b) { ... on Business { partnerShareBasisPoints partners(first: 10) { nodes {
+      payoutShare { basisPoints }
+      earnings(from: $from, to: $to) { currency totalCents unpaidCents entries(first: 10) { nodes { amountCents payment { id booking { id status } } payout { id status } } } }
+      payouts(first: 5) { nodes { id amountCents partner { id } earnings(first: 10) { nodes { amountCents payout { id } } } } } } } } } }`;
+    const measure = async (partners: number) => {
+      const s = await payoutScene(api);
+      await setBusinessShare(api, s.business.id, 1000);
+      const more = [s.partner, s.otherPartner];
+      for (let i = 2; i < partners; i++) more.push({ ...(await createPartner(api.db, s.business)), slots: [] });
+      for (const who of more.slice(0, 2)) {
+        await s.capture(who);
+        await s.capture(who);
+      }
+      await relayed(api);
+      for (const who of more.slice(0, 2)) await mutateOk(api, PAYOUT_CREATE, { partnerId: who.gid }, s.tokens.staff);
+      await s.capture();
+      await relayed(api);
+      const { result, statements } = await api.countStatements(() => api.gql(dashboard, { b: s.business.gid, ...RANGE }, { token: s.tokens.owner }));
+      expect(result.errors).toBeUndefined();
+      expect(result.data.node.partners.nodes).toHaveLength(partners);
+      expect(result.data.node.partners.nodes.map((p: any) => p.earnings.totalCents).sort()).toEqual([...Array(partners - 2).fill(0), 500, 750]);
+      return statements;
+    };
+    // The owner's grants (a cold cache), the business, its partners, the business's share, the
+    // partners' shares, totals, entries, payouts, the entries' payments and their bookings, the
+    // payouts' earnings and partners: one statement each, whatever the number of partners.
+    expect(await measure(2)).toBe(12);
+    expect(await measure(4)).toBe(12);
   });
 
   describe('POST /webhooks/payouts/:provider', () => {
