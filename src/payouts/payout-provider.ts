@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { ProviderRegistry } from '../shared/provider-registry.js';
 
 /**
  * What the API needs from a payout provider (Stripe Connect, Adyen for Platforms, the built-in
@@ -60,23 +61,8 @@ export interface PayoutEvent {
 export type PayoutWebhookVerdict = { ok: true; event: PayoutEvent } | { ok: false; reason: string };
 
 /** The payout providers the API knows, by name. */
-export class PayoutProviderRegistry {
-  private readonly byName = new Map<string, PayoutProvider>();
-
+export class PayoutProviderRegistry extends ProviderRegistry<PayoutProvider> {
   constructor(providers: PayoutProvider[] = []) {
-    for (const provider of providers) this.register(provider);
-  }
-
-  register(provider: PayoutProvider): void {
-    if (this.byName.has(provider.name)) throw new Error(`A payout provider named "${provider.name}" is registered twice; expected one.`);
-    this.byName.set(provider.name, provider);
-  }
-
-  get(name: string): PayoutProvider | undefined {
-    return this.byName.get(name);
-  }
-
-  names(): string[] {
-    return [...this.byName.keys()];
+    super('payout', providers);
   }
 }

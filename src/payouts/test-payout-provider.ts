@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SIGNATURE_HEADER, signatureHeader, verifySignature } from '../shared/webhook-signature.js';
+import { SIGNATURE_HEADER, signatureHeader, verifySignedRequest } from '../shared/webhook-signature.js';
 import {
   PAYOUT_EVENT_TYPES,
   type CreatedPayout,
@@ -56,11 +56,7 @@ export class TestPayoutProvider implements PayoutProvider {
   }
 
   verifyWebhook(request: PayoutWebhookRequest): PayoutWebhookVerdict {
-    const header = request.headers[SIGNATURE_HEADER];
-    const check = verifySignature(this.secret, Array.isArray(header) ? header.join(',') : header, request.rawBody, {
-      nowSeconds: request.nowSeconds,
-      toleranceSeconds: this.toleranceSeconds,
-    });
+    const check = verifySignedRequest(this.secret, this.toleranceSeconds, request);
     if (!check.ok) return check;
     return parsePayoutEventBody(request.rawBody);
   }
