@@ -24,7 +24,7 @@ import { OutboxRelay } from './events/outbox-relay.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
-import { PAYMENT_WEBHOOK_PATH, paymentWebhookRoute } from './payments/payment-webhooks.http.js';
+import { paymentWebhookRoute } from './payments/payment-webhooks.http.js';
 import type { PaymentProviderRegistry } from './payments/payment-provider.js';
 import { recordPartnerEarnings } from './payouts/earnings-recorder.js';
 import { createPayoutProviders } from './payouts/payout-providers.js';
@@ -237,7 +237,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     draining: () => readiness.isDraining,
     log,
   });
-  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
+  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: WEBHOOKS_PREFIX }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
