@@ -24,8 +24,13 @@ import { OutboxRelay } from './events/outbox-relay.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
-import { PAYMENT_WEBHOOK_PATH, paymentWebhookRoute } from './payments/payment-webhooks.http.js';
+import { paymentWebhookRoute } from './payments/payment-webhooks.http.js';
 import type { PaymentProviderRegistry } from './payments/payment-provider.js';
+import { recordPartnerEarnings } from './payouts/earnings-recorder.js';
+import { createPayoutProviders } from './payouts/payout-providers.js';
+import type { PayoutProviderRegistry } from './payouts/payout-provider.js';
+import { payoutSubmissionListener } from './payouts/payouts.actions.js';
+import { payoutWebhookRoute } from './payouts/payout-webhooks.http.js';
 import { resolverMaps } from './resolvers.js';
 import { ChangeFeed } from './shared/change-feed.js';
 import { createRequestContext, type AppServices, type RequestContext } from './server/context.js';
@@ -73,12 +78,17 @@ export const consoleLogger: Logger = pinoLogger('info');
 
 export { METRICS_PATH, type Route } from './server/router.js';
 
+/** Where providers' webhooks arrive: payments' (PAYMENT_WEBHOOK_PATH) and payouts' (PAYOUT_WEBHOOK_PATH) under it. */
+const WEBHOOKS_PREFIX = '/webhooks/';
+
 export interface App {
   database: DatabaseHandle;
   httpServer: Server;
   url: string;
   /** The payment providers; tests reach the `test` provider's external side through it. */
   paymentProviders: PaymentProviderRegistry;
+  /** The payout providers; tests reach the `test` provider's external side through it. */
+  payoutProviders: PayoutProviderRegistry;
   /** The shared read-through cache (its counters are at GET /metrics). */
   cache: ReadThroughCache;
   /** Committed changes; jobs started beside the app (index.ts) announce theirs here too. */
@@ -126,6 +136,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   );
   const paymentConfig = config.payments;
   const paymentProviders = createPaymentProviders(paymentConfig);
+  const payoutProviders = createPayoutProviders(paymentConfig);
   // Given by tests that need a hook in it; the app closes it either way.
   const cache =
     options.cache ??
@@ -150,7 +161,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     log,
     intervalMs: eventsConfig.relayIntervalMs,
     republishAfterMs: eventsConfig.republishAfterMs,
-    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock)],
+    // Partners' earnings are recorded from payment events as they are positioned (earnings-recorder.ts).
+    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock), recordPartnerEarnings],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
@@ -183,11 +195,13 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   notifications?.start();
   // The deliveries and jobs a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => Promise.all([webhooks?.kick(), notifications?.kick()])));
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms };
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
+  changes.subscribe(payoutSubmissionListener({ db: database.db, payoutProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });
+  const payoutWebhooks = payoutWebhookRoute({ db: database.db, changes, log, providers: payoutProviders, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   // Accounts are found (or made) once per token, on the background handle like the claims' check.
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background), (identity) => upsertAccount(database.background, identity));
@@ -246,14 +260,14 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const router = createRouter({
     graphql: handleGraphQL,
     cors,
-    hooks: { prefix: PAYMENT_WEBHOOK_PATH, route: paymentWebhooks },
+    hooks: { prefix: WEBHOOKS_PREFIX, route: async (req, res, path) => (await paymentWebhooks(req, res, path)) || payoutWebhooks(req, res, path) },
     routes,
     metrics: config.metricsPort === undefined ? () => metrics.text() : null,
     probes: probeRoute(readiness),
     draining: () => readiness.isDraining,
     log,
   });
-  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: PAYMENT_WEBHOOK_PATH }));
+  const httpServer = createServer(instrumentRequests(router, { metrics, tracing, hooksPrefix: WEBHOOKS_PREFIX }));
   httpServer.keepAliveTimeout = 65_000;
   const websocket = startWebSocketEndpoint({
     httpServer,
@@ -302,6 +316,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     url: `http://${config.host}:${port}${GRAPHQL_PATH}`,
     wsUrl: `ws://${config.host}:${port}${GRAPHQL_PATH}`,
     paymentProviders,
+    payoutProviders,
     changes,
     cache,
     relay,

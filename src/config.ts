@@ -158,12 +158,16 @@ export interface PaymentConfig {
   testWebhookSecret: string | undefined;
   /** A webhook whose signed timestamp is further than this from now is refused (replay window). */
   webhookToleranceSeconds: number;
+  /** Signs the `test` payout provider's webhook events; `undefined` disables that provider (production without a secret). */
+  payoutTestWebhookSecret: string | undefined;
 }
 
 export const DEVELOPMENT_PAYMENT_WEBHOOK_SECRET = 'development-payment-webhook-secret';
+export const DEVELOPMENT_PAYOUT_WEBHOOK_SECRET = 'development-payout-webhook-secret';
 export const DEFAULT_PAYMENT_CONFIG: PaymentConfig = {
   testWebhookSecret: DEVELOPMENT_PAYMENT_WEBHOOK_SECRET,
   webhookToleranceSeconds: 300,
+  payoutTestWebhookSecret: DEVELOPMENT_PAYOUT_WEBHOOK_SECRET,
 };
 
 /**
@@ -453,6 +457,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The test provider confirms bookings without taking money: in production only with a secret set on purpose.
       testWebhookSecret: env.PAYMENT_TEST_WEBHOOK_SECRET || (production ? undefined : DEVELOPMENT_PAYMENT_WEBHOOK_SECRET),
       webhookToleranceSeconds: integer(env, 'PAYMENT_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+      // The test payout provider reports payouts it never made: in production only with a secret set on purpose.
+      payoutTestWebhookSecret: env.PAYOUT_TEST_WEBHOOK_SECRET || (production ? undefined : DEVELOPMENT_PAYOUT_WEBHOOK_SECRET),
     },
     retention: retentionConfig(env),
     slotHorizonDays: integer(env, 'SLOT_HORIZON_DAYS', 60, 1, 366),

@@ -22,6 +22,8 @@ import { paymentResolvers } from './payments/payments.resolvers.js';
 import { auditLogResolvers } from './audit/audit-log.resolvers.js';
 import { reviewMutations } from './reviews/reviews.mutations.js';
 import { reviewResolvers } from './reviews/reviews.resolvers.js';
+import { payoutMutations } from './payouts/payouts.mutations.js';
+import { payoutResolvers } from './payouts/payouts.resolvers.js';
 import { scheduleMutations } from './schedules/schedules.mutations.js';
 import { scheduleResolvers } from './schedules/schedules.resolvers.js';
 import { serviceMutations } from './services/services.mutations.js';
@@ -64,4 +66,6 @@ export const resolverMaps: Resolvers[] = [
   reviewResolvers,
   reviewMutations,
   auditLogResolvers,
+  payoutResolvers,
+  payoutMutations,
 ];

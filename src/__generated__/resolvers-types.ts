@@ -18,6 +18,7 @@ import type { BookingEventModel, BookingEventsPageModel } from '../events/bookin
 import type { WebhookEndpointModel, WebhookDeliveryModel } from '../webhooks/webhook.model.js';
 import type { ReviewModel, RatingModel } from '../reviews/review.model.js';
 import type { AuditLogEntryModel } from '../audit/audit-log.model.js';
+import type { EarningModel, EarningsModel, PayoutModel, PayoutShareModel } from '../payouts/payout.model.js';
 import type { RequestContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -446,6 +447,8 @@ export type Business = Node & {
   name: Scalars['String']['output'];
   /** The locale `name` is served in, for the same `locale`. */
   nameLocale: Scalars['String']['output'];
+  /** The share of each captured payment its partners earn, in basis points (100 = 1%), unless a partner has their own (`Partner.payoutShare`). Staff of the business and admins; `null` for others. */
+  partnerShareBasisPoints?: Maybe<Scalars['Int']['output']>;
   /** The business's partners (staff, instructors), alphabetically. */
   partners: PartnerConnection;
   /** The business's rating: its visible reviews, whoever the partner and service. */
@@ -846,6 +849,54 @@ export type DayOfWeek =
   /** Wednesday. */
   | 'WEDNESDAY';
 
+/** A partner's share of one payment: earned when it was captured, given back (negative) when it was refunded. */
+export type Earning = {
+  __typename?: 'Earning';
+  /** The earning, in the smallest unit of `currency`: positive for a capture, negative for a refund. */
+  amountCents: Scalars['Int']['output'];
+  /** The amount the share applies to: the captured amount, or the amount refunded so far. */
+  basisCents: Scalars['Int']['output'];
+  /** The ISO 4217 currency of `amountCents`. */
+  currency: Scalars['String']['output'];
+  /** What the earning records. */
+  kind: EarningKind;
+  /** When the payment was captured or refunded. */
+  occurredAt: Scalars['DateTime']['output'];
+  /** The payment it comes from; `null` if the caller may not see the payment's booking. */
+  payment?: Maybe<Payment>;
+  /** The payout that pays it (pending or paid), or `null` while it is unpaid. */
+  payout?: Maybe<Payout>;
+  /** The share applied, in basis points: the partner's when the payment was captured (a refund gives back at the same share). */
+  shareBasisPoints: Scalars['Int']['output'];
+};
+
+/** A page of earnings. */
+export type EarningConnection = {
+  __typename?: 'EarningConnection';
+  /** The earnings of this page, each with its cursor. */
+  edges: Array<EarningEdge>;
+  /** The earnings of this page. */
+  nodes: Array<Earning>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** An earning and its cursor. */
+export type EarningEdge = {
+  __typename?: 'EarningEdge';
+  /** The cursor to pass as `after` to continue after this earning. */
+  cursor: Scalars['String']['output'];
+  /** The earning. */
+  node: Earning;
+};
+
+/** What an earning records. */
+export type EarningKind =
+  /** The partner's share of a captured payment (positive). */
+  | 'CAPTURE'
+  /** The share of a refund given back (negative): what the refunded part of the payment had earned. */
+  | 'REFUND';
+
 /** An invitation to a business's team. */
 export type Invitation = {
   __typename?: 'Invitation';
@@ -1018,12 +1069,16 @@ export type Mutation = {
   partnerServicesSet: PartnerServicesSetPayload;
   /** Activates or deactivates a partner. An inactive partner keeps their bookings but is not assigned new ones and cannot be booked. */
   partnerSetActive: PartnerSetActivePayload;
+  /** Sets the share of each captured payment partners earn: the business's (without `partnerId`) or one partner's override. Owners of the business and admins. */
+  partnerShareSet: PartnerShareSetPayload;
   /** Changes a partner's name or city. Staff of the business and admins. */
   partnerUpdate: PartnerUpdatePayload;
   /** Starts a payment for a booking through a payment provider. The provider reports the outcome through its webhook (`POST /webhooks/payments/<provider>`): success confirms the booking. */
   paymentCreate: PaymentCreatePayload;
   /** Refunds a succeeded payment through its provider. */
   paymentRefund: PaymentRefundPayload;
+  /** Bundles all of a partner's unpaid earnings into one payout and sends it to the payout provider; each earning is paid at most once. Staff of the business and admins. */
+  payoutCreate: PayoutCreatePayload;
   /** Reviews a completed booking: its customer only, once per booking. */
   reviewCreate: ReviewCreatePayload;
   /** Hides a review from the public lists and the ratings; it is kept, with the reason, for the business and the audit trail. Owners and staff of the review's business, and admins. */
@@ -1212,6 +1267,12 @@ export type MutationPartnerSetActiveArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPartnerShareSetArgs = {
+  input: PartnerShareSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPartnerUpdateArgs = {
   input: PartnerUpdateInput;
 };
@@ -1226,6 +1287,12 @@ export type MutationPaymentCreateArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationPaymentRefundArgs = {
   input: PaymentRefundInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationPayoutCreateArgs = {
+  input: PayoutCreateInput;
 };
 
 
@@ -1369,6 +1436,8 @@ export type Partner = Node & {
   business: Business;
   /** The city where the partner works. */
   city: Scalars['String']['output'];
+  /** The partner's earnings that occurred in [`from`, `to`) (at most 366 days apart). Staff of the business, admins and the partner themself; `null` for others. */
+  earnings?: Maybe<PartnerEarnings>;
   /** The partner's exceptions to the weekly hours between two dates (inclusive, at most 366 days apart). */
   exceptions: Array<ScheduleException>;
   /** The partner's opaque ID. */
@@ -1377,6 +1446,10 @@ export type Partner = Node & {
   isActive: Scalars['Boolean']['output'];
   /** The partner's display name. */
   name: Scalars['String']['output'];
+  /** The share of captured payments the partner earns. Staff of the business, admins and the partner themself; `null` for others. */
+  payoutShare?: Maybe<PayoutShare>;
+  /** The partner's payouts, newest first. Staff of the business, admins and the partner themself; others get an empty page. */
+  payouts: PayoutConnection;
   /** The partner's rating: the visible reviews of their bookings. */
   rating: Rating;
   /** Reviews of the partner's bookings, newest first: the visible ones for everybody, hidden ones too for the business's owners, staff and admins. */
@@ -1399,9 +1472,23 @@ export type PartnerBookingsArgs = {
 
 
 /** A person who delivers services: a stylist, a barber, an instructor, a home-service professional. */
+export type PartnerEarningsArgs = {
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+};
+
+
+/** A person who delivers services: a stylist, a barber, an instructor, a home-service professional. */
 export type PartnerExceptionsArgs = {
   from: Scalars['Date']['input'];
   to: Scalars['Date']['input'];
+};
+
+
+/** A person who delivers services: a stylist, a barber, an instructor, a home-service professional. */
+export type PartnerPayoutsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1470,6 +1557,30 @@ export type PartnerCreatePayload = {
   partner?: Maybe<Partner>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
+};
+
+/** A partner's earnings over a time range. */
+export type PartnerEarnings = {
+  __typename?: 'PartnerEarnings';
+  /** The ISO 4217 currency of the amounts: the business's. */
+  currency: Scalars['String']['output'];
+  /** The range's earnings, newest first. */
+  entries: EarningConnection;
+  /** The start of the range (inclusive). */
+  from: Scalars['DateTime']['output'];
+  /** The end of the range (exclusive). */
+  to: Scalars['DateTime']['output'];
+  /** Everything earned in the range, refunds deducted, in the smallest unit of `currency`. */
+  totalCents: Scalars['Int']['output'];
+  /** The part of `totalCents` no pending or paid payout holds yet. */
+  unpaidCents: Scalars['Int']['output'];
+};
+
+
+/** A partner's earnings over a time range. */
+export type PartnerEarningsEntriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A partner and its cursor. */
@@ -1554,6 +1665,29 @@ export type PartnerSetActiveInput = {
 export type PartnerSetActivePayload = {
   __typename?: 'PartnerSetActivePayload';
   /** The partner after the change, or `null` if `userErrors` is not empty. */
+  partner?: Maybe<Partner>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** Sets the business's partner share, or one partner's. */
+export type PartnerShareSetInput = {
+  /** The share in basis points, 0 to 10000 (100 = 1%). For a partner, `null` removes their own share so the business's applies; the business's cannot be `null`. */
+  basisPoints?: InputMaybe<Scalars['Int']['input']>;
+  /** The business. */
+  businessId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The partner whose own share to set; leave it out to set the business's. */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The result of `partnerShareSet`. */
+export type PartnerShareSetPayload = {
+  __typename?: 'PartnerShareSetPayload';
+  /** The business after the change, or `null` if `userErrors` is not empty. */
+  business?: Maybe<Business>;
+  /** The partner after the change, when one was given; otherwise, and if `userErrors` is not empty, `null`. */
   partner?: Maybe<Partner>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
@@ -1647,6 +1781,101 @@ export type PaymentStatus =
   | 'REFUNDED'
   /** The money was taken. */
   | 'SUCCEEDED';
+
+/** Money sent to a partner for a bundle of their earnings. */
+export type Payout = Node & {
+  __typename?: 'Payout';
+  /** The amount paid: the sum of its earnings, in the smallest unit of `currency`. */
+  amountCents: Scalars['Int']['output'];
+  /** When the payout was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The ISO 4217 currency of `amountCents`. */
+  currency: Scalars['String']['output'];
+  /** The earnings the payout bundled (also after it failed), oldest first. */
+  earnings: EarningConnection;
+  /** Why the provider could not pay, for a failed payout; `null` otherwise. */
+  failureReason?: Maybe<Scalars['String']['output']>;
+  /** The payout's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** The partner paid. */
+  partner: Partner;
+  /** The payout provider, for example `test`. */
+  provider: Scalars['String']['output'];
+  /** The provider's reference, once it accepted the payout; `null` before. */
+  providerPayoutId?: Maybe<Scalars['String']['output']>;
+  /** When it was paid or failed, or `null` while pending. */
+  settledAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the payout stands. */
+  status: PayoutStatus;
+  /** When the provider accepted it, or `null` before. */
+  submittedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+
+/** Money sent to a partner for a bundle of their earnings. */
+export type PayoutEarningsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of payouts. */
+export type PayoutConnection = {
+  __typename?: 'PayoutConnection';
+  /** The payouts of this page, each with its cursor. */
+  edges: Array<PayoutEdge>;
+  /** The payouts of this page. */
+  nodes: Array<Payout>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Pays a partner their unpaid earnings. */
+export type PayoutCreateInput = {
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The partner to pay. */
+  partnerId: Scalars['ID']['input'];
+  /** The payout provider. Defaults to `test`. */
+  provider?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `payoutCreate`. */
+export type PayoutCreatePayload = {
+  __typename?: 'PayoutCreatePayload';
+  /** The new pending payout, or `null` if `userErrors` is not empty. */
+  payout?: Maybe<Payout>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** A payout and its cursor. */
+export type PayoutEdge = {
+  __typename?: 'PayoutEdge';
+  /** The cursor to pass as `after` to continue after this payout. */
+  cursor: Scalars['String']['output'];
+  /** The payout. */
+  node: Payout;
+};
+
+/** The share of captured payments a partner earns. */
+export type PayoutShare = {
+  __typename?: 'PayoutShare';
+  /** The share that applies, in basis points (100 = 1%, 10000 = all of it). */
+  basisPoints: Scalars['Int']['output'];
+  /** The business's share for its partners. */
+  businessBasisPoints: Scalars['Int']['output'];
+  /** The partner's own share, or `null` when the business's applies. */
+  partnerBasisPoints?: Maybe<Scalars['Int']['output']>;
+};
+
+/** Where a payout stands. */
+export type PayoutStatus =
+  /** The provider could not pay; the payout's earnings are unpaid again and go into the next payout. */
+  | 'FAILED'
+  /** The provider paid the partner. */
+  | 'PAID'
+  /** Sent to the payout provider (or about to be), not settled yet. */
+  | 'PENDING';
 
 /**
  * The entry points for reading. Catalog data (businesses, services, partners, slots) is public;
@@ -2344,6 +2573,8 @@ export type UserErrorCode =
   | 'LAST_OWNER'
   /** The objects given belong to different businesses, partners or bookings. */
   | 'MISMATCH'
+  /** The partner has no unpaid earnings, or they net to zero or less (refunds after a payout): there is nothing to pay out. */
+  | 'NOTHING_TO_PAY'
   /** The object does not exist, or the caller may not see it. */
   | 'NOT_FOUND'
   /** The partner does not perform the service (see `partnerServicesSet`). */
@@ -2705,6 +2936,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( MembershipModel )
     | ( PartnerModel )
     | ( PaymentModel )
+    | ( PayoutModel )
     | ( ReviewModel )
     | ( ServiceModel )
     | ( SlotModel )
@@ -2772,6 +3004,10 @@ export type ResolversTypes = {
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
+  Earning: ResolverTypeWrapper<EarningModel>;
+  EarningConnection: ResolverTypeWrapper<Page<EarningModel>>;
+  EarningEdge: ResolverTypeWrapper<Edge<EarningModel>>;
+  EarningKind: EarningKind;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -2796,6 +3032,7 @@ export type ResolversTypes = {
   PartnerConnection: ResolverTypeWrapper<CountedPage<PartnerModel>>;
   PartnerCreateInput: PartnerCreateInput;
   PartnerCreatePayload: ResolverTypeWrapper<Omit<PartnerCreatePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerEarnings: ResolverTypeWrapper<EarningsModel>;
   PartnerEdge: ResolverTypeWrapper<Edge<PartnerModel>>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
   PartnerExceptionSetPayload: ResolverTypeWrapper<Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
@@ -2805,6 +3042,8 @@ export type ResolversTypes = {
   PartnerServicesSetPayload: ResolverTypeWrapper<Omit<PartnerServicesSetPayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: ResolverTypeWrapper<Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  PartnerShareSetInput: PartnerShareSetInput;
+  PartnerShareSetPayload: ResolverTypeWrapper<Omit<PartnerShareSetPayload, 'business' | 'partner'> & { business?: Maybe<ResolversTypes['Business']>, partner?: Maybe<ResolversTypes['Partner']> }>;
   PartnerUpdateInput: PartnerUpdateInput;
   PartnerUpdatePayload: ResolverTypeWrapper<Omit<PartnerUpdatePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
   Payment: ResolverTypeWrapper<PaymentModel>;
@@ -2813,6 +3052,13 @@ export type ResolversTypes = {
   PaymentRefundInput: PaymentRefundInput;
   PaymentRefundPayload: ResolverTypeWrapper<Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }>;
   PaymentStatus: PaymentStatus;
+  Payout: ResolverTypeWrapper<PayoutModel>;
+  PayoutConnection: ResolverTypeWrapper<Page<PayoutModel>>;
+  PayoutCreateInput: PayoutCreateInput;
+  PayoutCreatePayload: ResolverTypeWrapper<Omit<PayoutCreatePayload, 'payout'> & { payout?: Maybe<ResolversTypes['Payout']> }>;
+  PayoutEdge: ResolverTypeWrapper<Edge<PayoutModel>>;
+  PayoutShare: ResolverTypeWrapper<PayoutShareModel>;
+  PayoutStatus: PayoutStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Rating: ResolverTypeWrapper<RatingModel>;
   Review: ResolverTypeWrapper<ReviewModel>;
@@ -2929,6 +3175,9 @@ export type ResolversParentTypes = {
   CustomerUpdatePayload: Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  Earning: EarningModel;
+  EarningConnection: Page<EarningModel>;
+  EarningEdge: Edge<EarningModel>;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -2952,6 +3201,7 @@ export type ResolversParentTypes = {
   PartnerConnection: CountedPage<PartnerModel>;
   PartnerCreateInput: PartnerCreateInput;
   PartnerCreatePayload: Omit<PartnerCreatePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerEarnings: EarningsModel;
   PartnerEdge: Edge<PartnerModel>;
   PartnerExceptionSetInput: PartnerExceptionSetInput;
   PartnerExceptionSetPayload: Omit<PartnerExceptionSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
@@ -2961,6 +3211,8 @@ export type ResolversParentTypes = {
   PartnerServicesSetPayload: Omit<PartnerServicesSetPayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerSetActiveInput: PartnerSetActiveInput;
   PartnerSetActivePayload: Omit<PartnerSetActivePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  PartnerShareSetInput: PartnerShareSetInput;
+  PartnerShareSetPayload: Omit<PartnerShareSetPayload, 'business' | 'partner'> & { business?: Maybe<ResolversParentTypes['Business']>, partner?: Maybe<ResolversParentTypes['Partner']> };
   PartnerUpdateInput: PartnerUpdateInput;
   PartnerUpdatePayload: Omit<PartnerUpdatePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
   Payment: PaymentModel;
@@ -2968,6 +3220,12 @@ export type ResolversParentTypes = {
   PaymentCreatePayload: Omit<PaymentCreatePayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
   PaymentRefundInput: PaymentRefundInput;
   PaymentRefundPayload: Omit<PaymentRefundPayload, 'payment'> & { payment?: Maybe<ResolversParentTypes['Payment']> };
+  Payout: PayoutModel;
+  PayoutConnection: Page<PayoutModel>;
+  PayoutCreateInput: PayoutCreateInput;
+  PayoutCreatePayload: Omit<PayoutCreatePayload, 'payout'> & { payout?: Maybe<ResolversParentTypes['Payout']> };
+  PayoutEdge: Edge<PayoutModel>;
+  PayoutShare: PayoutShareModel;
   Query: Record<PropertyKey, never>;
   Rating: RatingModel;
   Review: ReviewModel;
@@ -3153,6 +3411,7 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   minNoticeMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameArgs>>;
   nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameLocaleArgs>>;
+  partnerShareBasisPoints?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   partners?: Resolver<ResolversTypes['PartnerConnection'], ParentType, ContextType, RequireFields<BusinessPartnersArgs, 'activeOnly' | 'first'>>;
   rating?: Resolver<ResolversTypes['Rating'], ParentType, ContextType>;
   reminderHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -3257,6 +3516,28 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type EarningResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Earning'] = ResolversParentTypes['Earning']> = {
+  amountCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  basisCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['EarningKind'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
+  payout?: Resolver<Maybe<ResolversTypes['Payout']>, ParentType, ContextType>;
+  shareBasisPoints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type EarningConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['EarningConnection'] = ResolversParentTypes['EarningConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['EarningEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Earning']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type EarningEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['EarningEdge'] = ResolversParentTypes['EarningEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Earning'], ParentType, ContextType>;
+};
+
 export type InvitationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = {
   acceptedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
@@ -3325,9 +3606,11 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   partnerScheduleSet?: Resolver<ResolversTypes['PartnerScheduleSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerScheduleSetArgs, 'input'>>;
   partnerServicesSet?: Resolver<ResolversTypes['PartnerServicesSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerServicesSetArgs, 'input'>>;
   partnerSetActive?: Resolver<ResolversTypes['PartnerSetActivePayload'], ParentType, ContextType, RequireFields<MutationPartnerSetActiveArgs, 'input'>>;
+  partnerShareSet?: Resolver<ResolversTypes['PartnerShareSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerShareSetArgs, 'input'>>;
   partnerUpdate?: Resolver<ResolversTypes['PartnerUpdatePayload'], ParentType, ContextType, RequireFields<MutationPartnerUpdateArgs, 'input'>>;
   paymentCreate?: Resolver<ResolversTypes['PaymentCreatePayload'], ParentType, ContextType, RequireFields<MutationPaymentCreateArgs, 'input'>>;
   paymentRefund?: Resolver<ResolversTypes['PaymentRefundPayload'], ParentType, ContextType, RequireFields<MutationPaymentRefundArgs, 'input'>>;
+  payoutCreate?: Resolver<ResolversTypes['PayoutCreatePayload'], ParentType, ContextType, RequireFields<MutationPayoutCreateArgs, 'input'>>;
   reviewCreate?: Resolver<ResolversTypes['ReviewCreatePayload'], ParentType, ContextType, RequireFields<MutationReviewCreateArgs, 'input'>>;
   reviewHide?: Resolver<ResolversTypes['ReviewHidePayload'], ParentType, ContextType, RequireFields<MutationReviewHideArgs, 'input'>>;
   reviewReply?: Resolver<ResolversTypes['ReviewReplyPayload'], ParentType, ContextType, RequireFields<MutationReviewReplyArgs, 'input'>>;
@@ -3348,7 +3631,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Review' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Payout' | 'Review' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -3364,10 +3647,13 @@ export type PartnerResolvers<ContextType = RequestContext, ParentType extends Re
   bookings?: Resolver<ResolversTypes['BookingConnection'], ParentType, ContextType, RequireFields<PartnerBookingsArgs, 'first'>>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  earnings?: Resolver<Maybe<ResolversTypes['PartnerEarnings']>, ParentType, ContextType, RequireFields<PartnerEarningsArgs, 'from' | 'to'>>;
   exceptions?: Resolver<Array<ResolversTypes['ScheduleException']>, ParentType, ContextType, RequireFields<PartnerExceptionsArgs, 'from' | 'to'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payoutShare?: Resolver<Maybe<ResolversTypes['PayoutShare']>, ParentType, ContextType>;
+  payouts?: Resolver<ResolversTypes['PayoutConnection'], ParentType, ContextType, RequireFields<PartnerPayoutsArgs, 'first'>>;
   rating?: Resolver<ResolversTypes['Rating'], ParentType, ContextType>;
   reviews?: Resolver<ResolversTypes['ReviewConnection'], ParentType, ContextType, RequireFields<PartnerReviewsArgs, 'first'>>;
   services?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
@@ -3393,6 +3679,15 @@ export type PartnerCreatePayloadResolvers<ContextType = RequestContext, ParentTy
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type PartnerEarningsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerEarnings'] = ResolversParentTypes['PartnerEarnings']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  entries?: Resolver<ResolversTypes['EarningConnection'], ParentType, ContextType, RequireFields<PartnerEarningsEntriesArgs, 'first'>>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  totalCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpaidCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type PartnerEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerEdge'] = ResolversParentTypes['PartnerEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
@@ -3414,6 +3709,12 @@ export type PartnerServicesSetPayloadResolvers<ContextType = RequestContext, Par
 };
 
 export type PartnerSetActivePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerSetActivePayload'] = ResolversParentTypes['PartnerSetActivePayload']> = {
+  partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PartnerShareSetPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartnerShareSetPayload'] = ResolversParentTypes['PartnerShareSetPayload']> = {
+  business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType>;
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -3444,6 +3745,44 @@ export type PaymentCreatePayloadResolvers<ContextType = RequestContext, ParentTy
 export type PaymentRefundPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PaymentRefundPayload'] = ResolversParentTypes['PaymentRefundPayload']> = {
   payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PayoutResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Payout'] = ResolversParentTypes['Payout']> = {
+  amountCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  earnings?: Resolver<ResolversTypes['EarningConnection'], ParentType, ContextType, RequireFields<PayoutEarningsArgs, 'first'>>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  partner?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  providerPayoutId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  settledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PayoutStatus'], ParentType, ContextType>;
+  submittedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PayoutConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PayoutConnection'] = ResolversParentTypes['PayoutConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PayoutEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Payout']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type PayoutCreatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PayoutCreatePayload'] = ResolversParentTypes['PayoutCreatePayload']> = {
+  payout?: Resolver<Maybe<ResolversTypes['Payout']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type PayoutEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PayoutEdge'] = ResolversParentTypes['PayoutEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Payout'], ParentType, ContextType>;
+};
+
+export type PayoutShareResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PayoutShare'] = ResolversParentTypes['PayoutShare']> = {
+  basisPoints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  businessBasisPoints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  partnerBasisPoints?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -3751,6 +4090,9 @@ export type Resolvers<ContextType = RequestContext> = {
   CustomerUpdatePayload?: CustomerUpdatePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  Earning?: EarningResolvers<ContextType>;
+  EarningConnection?: EarningConnectionResolvers<ContextType>;
+  EarningEdge?: EarningEdgeResolvers<ContextType>;
   Invitation?: InvitationResolvers<ContextType>;
   InvitationAcceptPayload?: InvitationAcceptPayloadResolvers<ContextType>;
   LocalTime?: GraphQLScalarType;
@@ -3765,15 +4107,22 @@ export type Resolvers<ContextType = RequestContext> = {
   PartnerArchivePayload?: PartnerArchivePayloadResolvers<ContextType>;
   PartnerConnection?: PartnerConnectionResolvers<ContextType>;
   PartnerCreatePayload?: PartnerCreatePayloadResolvers<ContextType>;
+  PartnerEarnings?: PartnerEarningsResolvers<ContextType>;
   PartnerEdge?: PartnerEdgeResolvers<ContextType>;
   PartnerExceptionSetPayload?: PartnerExceptionSetPayloadResolvers<ContextType>;
   PartnerScheduleSetPayload?: PartnerScheduleSetPayloadResolvers<ContextType>;
   PartnerServicesSetPayload?: PartnerServicesSetPayloadResolvers<ContextType>;
   PartnerSetActivePayload?: PartnerSetActivePayloadResolvers<ContextType>;
+  PartnerShareSetPayload?: PartnerShareSetPayloadResolvers<ContextType>;
   PartnerUpdatePayload?: PartnerUpdatePayloadResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;
   PaymentCreatePayload?: PaymentCreatePayloadResolvers<ContextType>;
   PaymentRefundPayload?: PaymentRefundPayloadResolvers<ContextType>;
+  Payout?: PayoutResolvers<ContextType>;
+  PayoutConnection?: PayoutConnectionResolvers<ContextType>;
+  PayoutCreatePayload?: PayoutCreatePayloadResolvers<ContextType>;
+  PayoutEdge?: PayoutEdgeResolvers<ContextType>;
+  PayoutShare?: PayoutShareResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Rating?: RatingResolvers<ContextType>;
   Review?: ReviewResolvers<ContextType>;

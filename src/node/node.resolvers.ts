@@ -6,6 +6,7 @@ import { customerById } from '../customers/customers.loaders.js';
 import { slotHoldById } from '../holds/slot-holds.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
+import { payoutById } from '../payouts/payouts.loaders.js';
 import { serviceById } from '../services/services.loaders.js';
 import { reviewById } from '../reviews/reviews.loaders.js';
 import { slotById } from '../slots/slots.loaders.js';
@@ -36,6 +37,7 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel 
     case 'Membership': node = await membershipById(loaders).load(rawId); break;
     case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
     case 'Review': node = await reviewById(loaders).load(rawId); break;
+    case 'Payout': node = await payoutById(loaders).load(rawId); break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { ProviderRegistry } from '../shared/provider-registry.js';
 
 /**
  * What the API needs from a payment provider (Stripe, Adyen, the built-in `test` one). Calls go
@@ -72,24 +73,9 @@ export interface PaymentEvent {
 
 export type WebhookVerdict = { ok: true; event: PaymentEvent } | { ok: false; reason: string };
 
-/** The providers the API knows, by name. */
-export class PaymentProviderRegistry {
-  private readonly byName = new Map<string, PaymentProvider>();
-
+/** The payment providers the API knows, by name. */
+export class PaymentProviderRegistry extends ProviderRegistry<PaymentProvider> {
   constructor(providers: PaymentProvider[] = []) {
-    for (const provider of providers) this.register(provider);
-  }
-
-  register(provider: PaymentProvider): void {
-    if (this.byName.has(provider.name)) throw new Error(`A payment provider named "${provider.name}" is registered twice; expected one.`);
-    this.byName.set(provider.name, provider);
-  }
-
-  get(name: string): PaymentProvider | undefined {
-    return this.byName.get(name);
-  }
-
-  names(): string[] {
-    return [...this.byName.keys()];
+    super('payment', providers);
   }
 }

@@ -10,7 +10,7 @@ import {
   type WebhookRequest,
   type WebhookVerdict,
 } from './payment-provider.js';
-import { SIGNATURE_HEADER, signatureHeader, verifySignature } from '../shared/webhook-signature.js';
+import { SIGNATURE_HEADER, signatureHeader, verifySignedRequest } from '../shared/webhook-signature.js';
 
 /**
  * The built-in `test` provider: it plays the external side in-process, so development and tests
@@ -73,11 +73,7 @@ export class TestPaymentProvider implements PaymentProvider {
   }
 
   verifyWebhook(request: WebhookRequest): WebhookVerdict {
-    const header = request.headers[SIGNATURE_HEADER];
-    const check = verifySignature(this.secret, Array.isArray(header) ? header.join(',') : header, request.rawBody, {
-      nowSeconds: request.nowSeconds,
-      toleranceSeconds: this.toleranceSeconds,
-    });
+    const check = verifySignedRequest(this.secret, this.toleranceSeconds, request);
     if (!check.ok) return check;
     return parseEventBody(request.rawBody);
   }

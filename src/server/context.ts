@@ -7,6 +7,7 @@ import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { Logger } from '../shared/logger.js';
 import type { ReadRouting } from './read-routing.js';
 import type { PaymentProviderRegistry } from '../payments/payment-provider.js';
+import type { PayoutProviderRegistry } from '../payouts/payout-provider.js';
 import { RequestStatementCounter, type RequestTelemetry } from '../shared/request-telemetry.js';
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 import type { Mailer } from '../notifications/mailer.js';
@@ -24,6 +25,8 @@ export interface AppServices {
   holdMinutes: number;
   /** The payment providers by name (`test`, and real ones when configured). */
   paymentProviders: PaymentProviderRegistry;
+  /** The payout providers by name (`test`, and real ones when configured). */
+  payoutProviders: PayoutProviderRegistry;
   /** This process's delivery of relayed booking events to its subscribers. */
   events: BookingEventHub;
   /** Which webhook endpoint URLs may be registered (WEBHOOK_ALLOW_PRIVATE_NETWORKS, https in production). */

@@ -49,3 +49,13 @@ export function verifySignature(secret: string, header: string | undefined, rawB
   if (!matches.includes(true)) return { ok: false, reason: 'The signature does not match the body: expected HMAC-SHA256 of "<t>.<raw body>" with the shared secret.' };
   return { ok: true, timestamp };
 }
+
+/** Checks a provider's request: its signature header (one or several) over the raw body, within the tolerance. */
+export function verifySignedRequest(
+  secret: string,
+  toleranceSeconds: number,
+  request: { headers: Record<string, string | string[] | undefined>; rawBody: Buffer; nowSeconds: number },
+): SignatureCheck {
+  const header = request.headers[SIGNATURE_HEADER];
+  return verifySignature(secret, Array.isArray(header) ? header.join(',') : header, request.rawBody, { nowSeconds: request.nowSeconds, toleranceSeconds });
+}

@@ -62,6 +62,7 @@ const PAYMENT_CREATE = `mutation($input: PaymentCreateInput!) { paymentCreate(in
 const ENDPOINT_CREATE = `mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
 const ENDPOINT_DELETE = `mutation($input: WebhookEndpointDeleteInput!) { webhookEndpointDelete(input: $input) { deletedEndpointId userErrors { field message code } } }`;
 const REVIEW_CREATE = `mutation($input: ReviewCreateInput!) { reviewCreate(input: $input) { review { id } userErrors { field message code } } }`;
+const PAYOUT_CREATE = `mutation($input: PayoutCreateInput!) { payoutCreate(input: $input) { payout { id } userErrors { field message code } } }`;
 const SLOT_BLOCK = `mutation($input: SlotBlockInput!) { slotBlock(input: $input) { slot { id } userErrors { field message code } } }`;
 const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED'];
 
@@ -135,8 +136,14 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   const payment = await mutate(PAYMENT_CREATE, { bookingId: pending.gid, provider: 'test' }, 'customer');
   await mutate(SLOT_BLOCK, { slotId: slots[11].gid }, 'staff');
   const review = await mutate(REVIEW_CREATE, { bookingId: completed.gid, rating: 4, text: `Tenant ${tag} review` }, 'customer');
+  // The succeeded payment's event, as its capture wrote it, earns the partner a share when relayed.
+  await sql`UPDATE businesses SET partner_share_bps = 2000 WHERE id = ${business.id}::bigint`.execute(db);
+  await sql`INSERT INTO booking_events (business_id, booking_id, payment_id, partner_ids, type, data)
+    VALUES (${business.id}::bigint, ${paid.id}::bigint, ${succeeded.id}::bigint, ARRAY[${partner.id}::bigint], 'PAYMENT_STATUS_CHANGED',
+      ${JSON.stringify({ booking: { status: 'CONFIRMED', partnerId: partner.id, startsAt: slots[5].startsAt, endsAt: slots[5].endsAt }, payment: { status: 'SUCCEEDED', previousStatus: 'PENDING', amountCents: 2500, currency: business.currency, provider: 'test' } })}::jsonb)`.execute(db);
 
   await api.app.relay.kick();
+  const payout = await mutate(PAYOUT_CREATE, { partnerId: partner.gid }, 'staff');
   const deliveries = await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE business_id = ${business.id}::bigint`.execute(db);
   expect(deliveries.rows[0].n, `webhook deliveries of tenant ${label}`).toBeGreaterThan(0);
   // Nobody sends them: no dispatcher runs here, and settled ones are never claimed.
@@ -163,6 +170,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
       SlotHold: hold.hold.id,
       WebhookEndpoint: ownHook.endpoint.id,
       Review: review.review.id,
+      Payout: payout.payout.id,
     },
     ownerAccountId,
     privateMarkers: [ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
@@ -185,6 +193,7 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
   Review: { table: 'reviews', tenantColumn: 'business_id' },
+  Payout: { table: 'payouts', tenantColumn: 'business_id' },
 };
 
 /**

@@ -31,9 +31,9 @@ export async function startPayment(api: TestApi, scene: Awaited<ReturnType<typeo
   return { gid: payment.id as string, id: rawIdOf(payment.id, 'Payment')!, txnId: payment.providerTxnId as string };
 }
 
-/** Delivers a webhook request over HTTP, as the provider would. */
-export async function deliver(api: TestApi, event: Pick<SignedEvent, 'headers' | 'body'>, provider = 'test') {
-  const res = await fetch(api.app.url.replace(/\/graphql$/, `/webhooks/payments/${provider}`), { method: 'POST', headers: event.headers, body: event.body });
+/** Delivers a webhook request over HTTP, as the provider would (a payment provider's, or a payout provider's). */
+export async function deliver(api: TestApi, event: Pick<SignedEvent, 'headers' | 'body'>, provider = 'test', kind: 'payments' | 'payouts' = 'payments') {
+  const res = await fetch(api.app.url.replace(/\/graphql$/, `/webhooks/${kind}/${provider}`), { method: 'POST', headers: event.headers, body: event.body });
   const text = await res.text();
   let body: any;
   try {
