@@ -21,6 +21,7 @@ import { createEventBus } from './events/event-bus.js';
 import { registerEventMetrics } from './events/event-metrics.js';
 import { BookingEventHub } from './events/event-hub.js';
 import { OutboxRelay } from './events/outbox-relay.js';
+import { applyEventsToStats } from './stats/stats.repository.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
@@ -135,7 +136,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     log,
     intervalMs: eventsConfig.relayIntervalMs,
     republishAfterMs: eventsConfig.republishAfterMs,
-    onPositioned: [createWebhookDeliveries],
+    // Webhook deliveries and the stats rollups are made in the run's transaction: durable with the positions.
+    onPositioned: [createWebhookDeliveries, applyEventsToStats],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
