@@ -61,7 +61,9 @@ LANGUAGE sql AS $$
       COALESCE(sum(pay.refunded), 0)::bigint AS refunded_cents
     FROM k
     JOIN businesses bz ON bz.id = k.b
-    LEFT JOIN bookings bk ON bk.partner_id = k.p AND bk.service_id = k.s AND bk.business_id = k.b AND bk.deleted_at IS NULL
+    -- By partner and time alone (bookings_partner_starts_idx): a partner is of one business
+    -- (foreign keys), and a condition on business_id made the planner AND in the business's index.
+    LEFT JOIN bookings bk ON bk.partner_id = k.p AND bk.service_id = k.s AND bk.deleted_at IS NULL
       AND bk.starts_at >= (k.d::timestamp AT TIME ZONE bz.time_zone)
       AND bk.starts_at < ((k.d + 1)::timestamp AT TIME ZONE bz.time_zone)
     LEFT JOIN LATERAL (

@@ -28,6 +28,7 @@ import { findServicesByPartnerIds, lockLiveServiceById } from '../src/services/s
 import { lockLiveBusinessById } from '../src/businesses/businesses.repository.js';
 import { findCustomerPagesByBusinessIds } from '../src/customers/customers.repository.js';
 import { findBusinessPage } from '../src/businesses/businesses.repository.js';
+import { applyEventsToStats, findStatsRows } from '../src/stats/stats.repository.js';
 
 /** Values taken from the data set, so each statement runs on rows that exist. */
 export interface ExplainParams {
@@ -49,6 +50,11 @@ export interface ExplainParams {
   customerId: string;
   lastPosition: number;
   endpointId: string;
+}
+
+/** The local date 364 days before `date`: a year of days with it. */
+function yearBefore(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - 364 * 86_400_000).toISOString().slice(0, 10);
 }
 
 export async function loadExplainParams(db: Db): Promise<ExplainParams> {
@@ -183,6 +189,11 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: null, after: null, limit: 20 }) },
   { name: 'WebhookEndpoint.deliveries(status: PENDING)', fn: 'findWebhookDeliveryPagesByEndpointIds',
     run: (trx, p) => findWebhookDeliveryPagesByEndpointIds(trx, [p.endpointId], { status: 'PENDING', after: null, limit: 20 }) },
+  // Analytics: a year of a marketplace's days, both rollup tables by their primary keys (one statement).
+  { name: 'Business.stats (a year, DAY)', fn: 'findStatsRows', indexes: ['booking_stats_daily_pkey', 'partner_open_daily_pkey'],
+    run: (trx, p) => findStatsRows(trx, [p.bigBusinessId], { from: yearBefore(p.date), to: p.date, granularity: 'DAY', partnerId: null, serviceId: null }) },
+  { name: 'Business.stats (a year, MONTH, one partner)', fn: 'findStatsRows', indexes: ['booking_stats_daily_pkey', 'partner_open_daily_pkey'],
+    run: (trx, p) => findStatsRows(trx, [p.bigBusinessId], { from: yearBefore(p.date), to: p.date, granularity: 'MONTH', partnerId: p.partnerId, serviceId: null }) },
   // Mutations' common steps.
   // Catalog management (issue 11).
   { name: 'businessUpdate / serviceCreate: lock a live business', fn: 'lockLiveBusinessById', run: (trx, p) => lockLiveBusinessById(trx, p.bigBusinessId) },
@@ -226,6 +237,12 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     name: 'outbox relay run',
     fn: 'positionNextEvents',
     run: async (trx) => positionNextEvents(trx, await lockRelayCounter(trx), 100),
+  },
+  {
+    name: 'outbox relay run: stats rollups of 100 events',
+    fn: 'applyEventsToStats',
+    note: 'The keys come from the events; the rows are recomputed inside booking_stats_daily_refresh (by bookings_partner_starts_idx), which EXPLAIN shows as one call.',
+    run: async (trx, p) => applyEventsToStats(trx, await findEventsAfter(trx, Math.max(0, p.lastPosition - 100), 100)),
   },
   { name: 'republishing unpublished events', fn: 'findUnpublishedPositions', run: (trx) => findUnpublishedPositions(trx, 10_000, 100) },
   {

@@ -22,6 +22,7 @@ import { registerEventMetrics } from './events/event-metrics.js';
 import { BookingEventHub } from './events/event-hub.js';
 import { OutboxRelay } from './events/outbox-relay.js';
 import { applyEventsToStats } from './stats/stats.repository.js';
+import { bookingsExportRoute } from './stats/bookings-export.http.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
@@ -204,7 +205,13 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);
-  const routes = options.routes ?? [];
+  // The CSV export of bookings, authorized like Business.stats, read like it (the reporting handle).
+  const bookingsExport = bookingsExportRoute({
+    viewerOf: async (authorization) => access.viewerOf(await verifier.viewerFor(authorization)),
+    readHandle: async (viewer) => (await reads.readFor(viewer)) ?? database.db,
+    log,
+  });
+  const routes = [...(options.routes ?? []), bookingsExport];
   const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
   const router = createRouter({

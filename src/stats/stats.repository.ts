@@ -136,6 +136,7 @@ export function findStatsRows(db: Db, businessIds: readonly string[], args: Stat
       FROM partner_open_daily o
       WHERE o.business_id = ANY(${businessIds}::bigint[]) AND o.day >= ${args.from}::date AND o.day <= ${args.to}::date ${partner('o')}
     ) u
-    GROUP BY u.business_id, 2
-    ORDER BY u.business_id, 2`);
+    -- Grouped by the timestamp, formatted after: sorting 30k rows by text cost twice as much.
+    GROUP BY u.business_id, date_trunc(${unit}, u.day::timestamp)
+    ORDER BY u.business_id, date_trunc(${unit}, u.day::timestamp)`);
 }

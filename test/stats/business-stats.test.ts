@@ -1,7 +1,11 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, PAYMENT_CREATE, PAYMENT_REFUND, testProviderOf } from '../payments/payment-scene.js';
 import { mutateOk, startTestApi, tokensFor, type TestApi } from '../support/api.js';
-import { createBusiness, createCustomer, createPartner, createService, createSlots, type BuiltBusiness, type BuiltCustomer, type BuiltPartner, type BuiltService, type BuiltSlot } from '../support/builders.js';
+import { ANONYMOUS, type Viewer } from '../../src/auth/viewer.js';
+import type { Route } from '../../src/app.js';
+import { BOOKINGS_EXPORT_PATH, bookingsExportRoute, csvCell } from '../../src/stats/bookings-export.http.js';
+import { createBooking, createBusiness, createCustomer, createPartner, createService, createSlots, type BuiltBusiness, type BuiltCustomer, type BuiltPartner, type BuiltService, type BuiltSlot } from '../support/builders.js';
 
 /**
  * Business.stats through GraphQL: bookings made, cancelled, paid and refunded through the API reach
@@ -37,11 +41,23 @@ describe('Business.stats: the dashboard from daily rollups', () => {
   let day: string;
   let paymentGid: string;
 
+  // The export with pages of 2 rows, for an admin, served beside the API's own routes.
+  let pagedExport: Route = async () => false;
+  const PAGED_PATH = '/test/paged-bookings.csv';
+
+  const exportUrl = (query: Record<string, string>, path = BOOKINGS_EXPORT_PATH) => `${api.app.url.replace(/\/graphql$/, path)}?${new URLSearchParams(query)}`;
+  const exportCsv = async (query: Record<string, string>, token: string | undefined, path = BOOKINGS_EXPORT_PATH) => {
+    const res = await fetch(exportUrl(query, path), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+  };
+
   const stats = async (vars: Record<string, unknown>, token = tokens.staff) => api.gql(STATS, { slug: business.slug, from: day, to: day, ...vars }, { token });
 
   beforeAll(async () => {
     // Its own database: the relay positions every event of the database it runs on.
-    api = await startTestApi({ isolated: true });
+    api = await startTestApi({ isolated: true, routes: [(req, res, path) => (path === PAGED_PATH ? pagedExport(req, res, BOOKINGS_EXPORT_PATH) : false)] });
+    const admin: Viewer = { ...ANONYMOUS, role: 'ADMIN', subject: 'admin-export', admin: true };
+    pagedExport = bookingsExportRoute({ viewerOf: async () => admin, readHandle: async () => api.db, log: { info() {}, error() {} }, pageSize: 2 });
     business = await createBusiness(api.db, { timeZone: 'Europe/Berlin', currency: 'EUR' });
     service = await createService(api.db, business, { durationMinutes: 60, priceCents: 5000 });
     partner = await createPartner(api.db, business);
@@ -165,5 +181,63 @@ describe('Business.stats: the dashboard from daily rollups', () => {
     expect(long.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     const wrongId = await stats({ partnerId: service.gid });
     expect(wrongId.errors?.map((e) => [e.extensions?.code, e.extensions?.argument])).toEqual([['BAD_USER_INPUT', 'partnerId']]);
+  });
+
+  describe('GET /exports/bookings.csv', () => {
+    let formulaCustomer: BuiltCustomer;
+
+    beforeAll(async () => {
+      // A name a spreadsheet would run, with a comma and quotes, booked at the same start as the
+      // first booking (on the other partner): the keyset's tie-break on id is exercised.
+      formulaCustomer = await createCustomer(api.db, business, { name: '=HYPERLINK("http://evil.example","a, b")' });
+      const otherSlots = await sql`SELECT id, slot_start AS "startsAt", slot_end AS "endsAt" FROM partner_slots WHERE partner_id = ${other.id}::bigint ORDER BY slot_start LIMIT 2`.execute(api.db);
+      await createBooking(api.db, { business, service, partner: other, customer: formulaCustomer, slots: otherSlots.rows as BuiltSlot[], status: 'confirmed' });
+    });
+
+    it('streams the range as CSV in start order for the staff, quoted and formula-safe', async () => {
+      const res = await exportCsv({ businessId: business.gid, from: day, to: day }, tokens.staff);
+      expect(res.status).toBe(200);
+      expect(res.type).toBe('text/csv; charset=utf-8');
+      const lines = res.body.split('\r\n');
+      expect(lines[0]).toBe('booking_id,local_date,starts_at,ends_at,status,partner,service,customer,customer_email,total_cents,captured_cents,refunded_cents,currency,cancel_reason,created_at');
+      expect(lines.at(-1)).toBe('');
+      const rows = lines.slice(1, -1);
+      expect(rows).toHaveLength(4);
+      expect(rows.map((line) => line.split(',')[4])).toEqual(['CONFIRMED', 'CONFIRMED', 'CANCELLED', 'PENDING']);
+      expect(rows.every((line) => line.split(',')[1] === day)).toBe(true);
+      expect(rows.join('\n')).toContain(`"'=HYPERLINK(""http://evil.example"",""a, b"")"`);
+      expect(rows.join('\n')).toContain(',5000,5000,5000,EUR,');
+    });
+
+    it('pages by keyset without losing or repeating a row, one statement a page', async () => {
+      const whole = await exportCsv({ businessId: business.gid, from: day, to: day }, tokens.staff);
+      const { result, statements } = await api.countStatements(() => exportCsv({ businessId: business.gid, from: day, to: day }, undefined, PAGED_PATH));
+      expect(result.body).toBe(whole.body);
+      // The business, then pages of 2, 2 and an empty one.
+      expect(statements).toBe(4);
+    });
+
+    it('quotes cells as RFC 4180 and defuses formulas', () => {
+      expect(csvCell('plain')).toBe('plain');
+      expect(csvCell('a "b", c')).toBe('"a ""b"", c"');
+      expect(csvCell('line\nbreak')).toBe('"line\nbreak"');
+      for (const lead of ['=', '+', '-', '@', '\t']) expect(csvCell(`${lead}1+1`)).toBe(`'${lead}1+1`);
+      expect(csvCell(-5)).toBe('-5');
+      expect(csvCell(null)).toBe('');
+    });
+
+    it('is authorized like the dashboard and refuses bad parameters', async () => {
+      const query = { businessId: business.gid, from: day, to: day };
+      expect((await exportCsv(query, undefined)).status).toBe(401);
+      expect((await exportCsv(query, 'not-a-token')).status).toBe(401);
+      expect((await exportCsv(query, tokens.partner)).status).toBe(403);
+      expect((await exportCsv(query, tokens.customer)).status).toBe(403);
+      expect((await exportCsv({ ...query, businessId: service.gid }, tokens.staff)).status).toBe(400);
+      expect((await exportCsv({ ...query, from: '2026-02-30' }, tokens.staff)).status).toBe(400);
+      expect((await exportCsv({ ...query, from: '2026-03-02', to: '2026-03-01' }, tokens.staff)).status).toBe(400);
+      const forbidden = await exportCsv(query, tokens.customer);
+      expect(JSON.parse(forbidden.body).errors[0].extensions.code).toBe('FORBIDDEN');
+      expect((await exportCsv(query, tokens.admin)).status).toBe(200);
+    });
   });
 });
