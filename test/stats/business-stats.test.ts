@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, PAYMENT_CREATE, PAYMENT_REFUND, testProviderOf } from '../payments/payment-scene.js';
+import { addMembership, createAccount } from '../support/accounts.js';
 import { mutateOk, startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { ANONYMOUS, type Viewer } from '../../src/auth/viewer.js';
 import type { Route } from '../../src/app.js';
@@ -172,6 +173,12 @@ describe('Business.stats: the dashboard from daily rollups', () => {
     const foreign = await api.token({ sub: 'staff-elsewhere', role: 'staff', business_id: elsewhere.gid });
     expect((await stats({}, foreign)).errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
     expect((await stats({}, tokens.admin)).data.business.stats.total.bookings.total).toBe(3);
+    // Owners and staff by membership (account tokens), as onboarding makes them.
+    for (const role of ['owner', 'staff'] as const) {
+      const account = await createAccount(api);
+      await addMembership(api.db, account, business, role);
+      expect((await stats({}, account.token)).data.business.stats.total.bookings.total).toBe(3);
+    }
   });
 
   it('refuses a backwards or too long range and a wrong kind of ID', async () => {
