@@ -283,11 +283,14 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
     for (const r of rest) await step(`${r.kind === 'i' ? 'index' : 'exclusion'} ${r.name}`, r.kind === 'i' ? r.def : `ALTER TABLE ${r.tbl} ADD CONSTRAINT ${r.name} ${r.def}`);
     for (const r of fks) await step(`fk ${r.name}`, `ALTER TABLE ${r.tbl} ADD CONSTRAINT ${r.name} ${r.def}`);
     await step('vacuum analyze', `VACUUM ANALYZE`);
-    // The history was loaded without outbox events: Business.stats's rollups come from a rebuild.
+    // The history was loaded without outbox events: Business.stats's rollups come from a rebuild,
+    // in a transaction of its own (the pool's one connection, handed back first).
+    client.release();
+    client = undefined;
     const t = performance.now();
     const rollups = await rebuildStats(db as unknown as Db);
-    await step('analyze stats rollups', `ANALYZE booking_stats_daily, partner_open_daily, booking_stats_progress`);
-    log(`[seed] ${'stats rollups'.padEnd(34)} ${String(rollups.bookingRows).padStart(9)} rows  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)} s`);
+    await sql`ANALYZE booking_stats_daily, partner_open_daily, booking_stats_progress`.execute(db);
+    log(`[seed] ${'stats rollups'.padEnd(34)} ${String(rollups.bookingRows).padStart(9)} rows  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)} s  (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     log(`[seed] done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     client?.release();
