@@ -16,12 +16,15 @@
  * (Mon-Fri, 08:00-16:00 UTC), so no two bookings of a partner overlap, whatever their status;
  * slots in the window are 30 minutes on the same grid, 'booked' by the live or finished booking
  * on them, 'available' (a few 'blocked') otherwise; cancelled bookings hold no slot, as after
- * bookingCancel. Tenancy keys come from the same business throughout.
+ * bookingCancel. Tenancy keys come from the same business throughout. Business.stats's rollups
+ * are rebuilt at the end (`rebuildStats`), the history having no outbox events to build them from.
  */
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { RATINGS_FROM_REVIEWS } from '../src/reviews/reviews.repository.js';
+import type { Db } from '../src/db/sql-helpers.js';
+import { rebuildStats } from '../src/stats/stats.repository.js';
 
 export interface SeedOptions {
   databaseUrl: string;
@@ -307,6 +310,14 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
     for (const r of rest) await step(`${r.kind === 'i' ? 'index' : 'exclusion'} ${r.name}`, r.kind === 'i' ? r.def : `ALTER TABLE ${r.tbl} ADD CONSTRAINT ${r.name} ${r.def}`);
     for (const r of fks) await step(`fk ${r.name}`, `ALTER TABLE ${r.tbl} ADD CONSTRAINT ${r.name} ${r.def}`);
     await step('vacuum analyze', `VACUUM ANALYZE`);
+    // The history was loaded without outbox events: Business.stats's rollups come from a rebuild,
+    // in a transaction of its own (the pool's one connection, handed back first).
+    client.release();
+    client = undefined;
+    const t = performance.now();
+    const rollups = await rebuildStats(db as unknown as Db);
+    await sql`ANALYZE booking_stats_daily, partner_open_daily, booking_stats_progress`.execute(db);
+    log(`[seed] ${'stats rollups'.padEnd(34)} ${String(rollups.bookingRows).padStart(9)} rows  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)} s  (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     log(`[seed] done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     client?.release();

@@ -21,6 +21,8 @@ import { createEventBus } from './events/event-bus.js';
 import { registerEventMetrics } from './events/event-metrics.js';
 import { BookingEventHub } from './events/event-hub.js';
 import { OutboxRelay } from './events/outbox-relay.js';
+import { applyEventsToStats } from './stats/stats.repository.js';
+import { bookingsExportRoute } from './stats/bookings-export.http.js';
 import { idempotencyKeyOf } from './idempotency/idempotency-key.js';
 import { cancellationRefundListener } from './payments/cancellation-refunds.listener.js';
 import { createPaymentProviders } from './payments/payment-providers.js';
@@ -161,8 +163,9 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     log,
     intervalMs: eventsConfig.relayIntervalMs,
     republishAfterMs: eventsConfig.republishAfterMs,
-    // Partners' earnings are recorded from payment events as they are positioned (earnings-recorder.ts).
-    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock), recordPartnerEarnings],
+    // Made in the run's transaction, durable with the positions: webhook deliveries, notification
+    // jobs, partners' earnings from payment events (earnings-recorder.ts) and the stats rollups.
+    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock), recordPartnerEarnings, applyEventsToStats],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
@@ -254,7 +257,13 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);
-  const routes = [unsubscribeRoute({ db: database.background, linkSecret: links.linkSecret, log }), ...(options.routes ?? [])];
+  // The CSV export of bookings, authorized like Business.stats, read like it (the reporting handle).
+  const bookingsExport = bookingsExportRoute({
+    viewerOf: async (authorization) => access.viewerOf(await verifier.viewerFor(authorization)),
+    readHandle: async (viewer) => (await reads.readFor(viewer)) ?? database.db,
+    log,
+  });
+  const routes = [unsubscribeRoute({ db: database.background, linkSecret: links.linkSecret, log }), ...(options.routes ?? []), bookingsExport];
   const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
   const router = createRouter({

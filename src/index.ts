@@ -7,6 +7,7 @@ import { registerRetentionMetrics, startRetentionJob } from './retention/retenti
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
 import { DEMO_ACCOUNT_ROLES, demoAccountToken, seedDemoAccounts } from './seed/demo-accounts.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
+import { rebuildStats } from './stats/stats.repository.js';
 import { EXAMPLE_OPERATIONS } from './server/example-operations.js';
 import { GRAPHQL_PATH } from './server/http.js';
 import { createSandboxHandler } from './server/sandbox.js';
@@ -32,6 +33,8 @@ async function main() {
   const database = await openDatabase(config, log);
   const demo = config.demoData ? await seedDemoData(database.db) : null;
   if (demo) await seedDemoAccounts(database.db, demo);
+  // The demo history is bulk-inserted without outbox events: its stats rollups come from a rebuild (small, and a no-op in effect on later starts).
+  if (demo) await rebuildStats(database.db);
 
   const sandbox = createSandboxHandler({ endpoint: GRAPHQL_PATH, exampleOperations: EXAMPLE_OPERATIONS });
   const app = await startApp(config, database, { log, routes: [(req, res) => sandbox(req, res)] });

@@ -30,6 +30,7 @@ import { serviceMutations } from './services/services.mutations.js';
 import { serviceResolvers } from './services/services.resolvers.js';
 import { slotMutations } from './slots/slots.mutations.js';
 import { slotResolvers } from './slots/slots.resolvers.js';
+import { statsResolvers } from './stats/stats.resolvers.js';
 import { webhookMutations } from './webhooks/webhooks.mutations.js';
 import { webhookResolvers } from './webhooks/webhooks.resolvers.js';
 
@@ -38,6 +39,7 @@ export const resolverMaps: Resolvers[] = [
   nodeResolvers,
   viewerResolvers,
   businessResolvers,
+  statsResolvers,
   serviceResolvers,
   partnerResolvers,
   customerResolvers,

@@ -463,6 +463,12 @@ export type Business = Node & {
   slotMinutes: Scalars['Int']['output'];
   /** The business's unique URL slug. */
   slug: Scalars['String']['output'];
+  /**
+   * The business's statistics between two local dates (inclusive, in the business's time zone; at most
+   * 732 days), per day, week (Monday first) or month, from its daily rollups. Owners, staff and admins
+   * only (FORBIDDEN otherwise). Bookings count on the local date they start; money on its booking's date.
+   */
+  stats?: Maybe<BusinessStats>;
   /** The business's IANA time zone, for example `Europe/Berlin`; its schedules are local to it. */
   timeZone: Scalars['String']['output'];
   /** The business's translations into other locales than `defaultLocale`, by locale. */
@@ -546,6 +552,16 @@ export type BusinessServicesArgs = {
   includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+
+/** A business that takes bookings: the tenant that owns its services, partners, customers and bookings. */
+export type BusinessStatsArgs = {
+  from: Scalars['Date']['input'];
+  granularity?: InputMaybe<StatsGranularity>;
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  serviceId?: InputMaybe<Scalars['ID']['input']>;
+  to: Scalars['Date']['input'];
+};
+
 /** Archives a business. */
 export type BusinessArchiveInput = {
   /** The business to archive. */
@@ -626,6 +642,23 @@ export type BusinessKind =
   | 'MARKETPLACE'
   /** A salon with several staff members. */
   | 'SALON';
+
+/** A business's statistics over a range of local dates. */
+export type BusinessStats = {
+  __typename?: 'BusinessStats';
+  /** Every bucket of the range in order, empty ones included; the first and last are clipped to the range. */
+  buckets: Array<StatsBucket>;
+  /** The ISO 4217 currency of every amount (the business's currency). */
+  currency: Scalars['String']['output'];
+  /** The first local date asked for. */
+  from: Scalars['Date']['output'];
+  /** How the buckets group days. */
+  granularity: StatsGranularity;
+  /** The last local date asked for (inclusive). */
+  to: Scalars['Date']['output'];
+  /** The whole range as one bucket. */
+  total: StatsBucket;
+};
 
 /** Removes a business's translation into one locale. */
 export type BusinessTranslationRemoveInput = {
@@ -2495,6 +2528,67 @@ export type SlotsGeneratePayload = {
   userErrors: Array<UserError>;
 };
 
+/** Bookings counted by status. */
+export type StatsBookingCounts = {
+  __typename?: 'StatsBookingCounts';
+  /** Cancelled. */
+  cancelled: Scalars['Int']['output'];
+  /** Completed. */
+  completed: Scalars['Int']['output'];
+  /** Confirmed. */
+  confirmed: Scalars['Int']['output'];
+  /** No-shows. */
+  noShow: Scalars['Int']['output'];
+  /** Pending. */
+  pending: Scalars['Int']['output'];
+  /** All of them. */
+  total: Scalars['Int']['output'];
+};
+
+/** Statistics of one bucket of local dates. */
+export type StatsBucket = {
+  __typename?: 'StatsBucket';
+  /** The average time from making a booking to its start, in minutes; `null` without bookings. */
+  averageLeadTimeMinutes?: Maybe<Scalars['Float']['output']>;
+  /** Minutes of the bookings that hold their time (every status but cancelled). */
+  bookedMinutes: Scalars['Int']['output'];
+  /** Bookings starting in the bucket, by their status now. */
+  bookings: StatsBookingCounts;
+  /** Cancelled bookings over all bookings; `null` without bookings. */
+  cancellationRate?: Maybe<Scalars['Float']['output']>;
+  /** Money taken for those bookings (succeeded payments, and refunded ones), in the smallest unit of `currency`. */
+  capturedCents: Scalars['Int']['output'];
+  /** The ISO 4217 currency of the amounts (the business's currency). */
+  currency: Scalars['String']['output'];
+  /** The bucket's last local date (inclusive). */
+  end: Scalars['Date']['output'];
+  /** Customers whose first booking at the business (the first they made) starts in the bucket. */
+  newCustomers: Scalars['Int']['output'];
+  /** No-shows over the bookings not cancelled; `null` without any. */
+  noShowRate?: Maybe<Scalars['Float']['output']>;
+  /** Minutes of open slots (every slot but blocked ones) in the bucket. */
+  openMinutes: Scalars['Int']['output'];
+  /** Money given back for those bookings, in the smallest unit of `currency`. */
+  refundedCents: Scalars['Int']['output'];
+  /** Bookings in the bucket by customers who had booked at the business before. */
+  returningCustomerBookings: Scalars['Int']['output'];
+  /** Revenue: `capturedCents` minus `refundedCents`. */
+  revenueCents: Scalars['Int']['output'];
+  /** The bucket's first local date. */
+  start: Scalars['Date']['output'];
+  /** `bookedMinutes` over `openMinutes`; `null` without open time. */
+  utilisation?: Maybe<Scalars['Float']['output']>;
+};
+
+/** How `Business.stats` groups local days. */
+export type StatsGranularity =
+  /** One bucket per local date. */
+  | 'DAY'
+  /** One bucket per calendar month. */
+  | 'MONTH'
+  /** One bucket per ISO week (Monday to Sunday). */
+  | 'WEEK';
+
 /**
  * Real-time updates, over WebSocket with the graphql-ws protocol (`graphql-transport-ws`) at the same
  * URL as queries. Authenticate in the `connection_init` payload: `{ "authorization": "Bearer <token>" }`.
@@ -2983,6 +3077,7 @@ export type ResolversTypes = {
   BusinessCreatePayload: ResolverTypeWrapper<Omit<BusinessCreatePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   BusinessEdge: ResolverTypeWrapper<Edge<BusinessModel>>;
   BusinessKind: BusinessKind;
+  BusinessStats: ResolverTypeWrapper<BusinessStats>;
   BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
   BusinessTranslationRemovePayload: ResolverTypeWrapper<Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversTypes['Business']> }>;
   BusinessTranslationSetInput: BusinessTranslationSetInput;
@@ -3098,6 +3193,9 @@ export type ResolversTypes = {
   SlotUnblockPayload: ResolverTypeWrapper<Omit<SlotUnblockPayload, 'slot'> & { slot?: Maybe<ResolversTypes['Slot']> }>;
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: ResolverTypeWrapper<Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversTypes['Partner']> }>;
+  StatsBookingCounts: ResolverTypeWrapper<StatsBookingCounts>;
+  StatsBucket: ResolverTypeWrapper<StatsBucket>;
+  StatsGranularity: StatsGranularity;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Translation: ResolverTypeWrapper<Translation>;
@@ -3155,6 +3253,7 @@ export type ResolversParentTypes = {
   BusinessCreateInput: BusinessCreateInput;
   BusinessCreatePayload: Omit<BusinessCreatePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   BusinessEdge: Edge<BusinessModel>;
+  BusinessStats: BusinessStats;
   BusinessTranslationRemoveInput: BusinessTranslationRemoveInput;
   BusinessTranslationRemovePayload: Omit<BusinessTranslationRemovePayload, 'business'> & { business?: Maybe<ResolversParentTypes['Business']> };
   BusinessTranslationSetInput: BusinessTranslationSetInput;
@@ -3263,6 +3362,8 @@ export type ResolversParentTypes = {
   SlotUnblockPayload: Omit<SlotUnblockPayload, 'slot'> & { slot?: Maybe<ResolversParentTypes['Slot']> };
   SlotsGenerateInput: SlotsGenerateInput;
   SlotsGeneratePayload: Omit<SlotsGeneratePayload, 'partner'> & { partner?: Maybe<ResolversParentTypes['Partner']> };
+  StatsBookingCounts: StatsBookingCounts;
+  StatsBucket: StatsBucket;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   Translation: Translation;
@@ -3419,6 +3520,7 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, RequireFields<BusinessServicesArgs, 'first' | 'includeInactive'>>;
   slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stats?: Resolver<Maybe<ResolversTypes['BusinessStats']>, ParentType, ContextType, RequireFields<BusinessStatsArgs, 'from' | 'granularity' | 'to'>>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   translations?: Resolver<Array<ResolversTypes['Translation']>, ParentType, ContextType>;
   webhookEndpoints?: Resolver<Array<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType>;
@@ -3444,6 +3546,15 @@ export type BusinessCreatePayloadResolvers<ContextType = RequestContext, ParentT
 export type BusinessEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessEdge'] = ResolversParentTypes['BusinessEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
+};
+
+export type BusinessStatsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessStats'] = ResolversParentTypes['BusinessStats']> = {
+  buckets?: Resolver<Array<ResolversTypes['StatsBucket']>, ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  granularity?: Resolver<ResolversTypes['StatsGranularity'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['StatsBucket'], ParentType, ContextType>;
 };
 
 export type BusinessTranslationRemovePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BusinessTranslationRemovePayload'] = ResolversParentTypes['BusinessTranslationRemovePayload']> = {
@@ -3954,6 +4065,33 @@ export type SlotsGeneratePayloadResolvers<ContextType = RequestContext, ParentTy
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type StatsBookingCountsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['StatsBookingCounts'] = ResolversParentTypes['StatsBookingCounts']> = {
+  cancelled?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  completed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  confirmed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  noShow?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type StatsBucketResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['StatsBucket'] = ResolversParentTypes['StatsBucket']> = {
+  averageLeadTimeMinutes?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  bookedMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bookings?: Resolver<ResolversTypes['StatsBookingCounts'], ParentType, ContextType>;
+  cancellationRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  capturedCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  end?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  newCustomers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  noShowRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  openMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refundedCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  returningCustomerBookings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revenueCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  utilisation?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bookingEvents?: SubscriptionResolver<ResolversTypes['BookingEvent'], "bookingEvents", ParentType, ContextType, RequireFields<SubscriptionBookingEventsArgs, 'businessId'>>;
 };
@@ -4077,6 +4215,7 @@ export type Resolvers<ContextType = RequestContext> = {
   BusinessConnection?: BusinessConnectionResolvers<ContextType>;
   BusinessCreatePayload?: BusinessCreatePayloadResolvers<ContextType>;
   BusinessEdge?: BusinessEdgeResolvers<ContextType>;
+  BusinessStats?: BusinessStatsResolvers<ContextType>;
   BusinessTranslationRemovePayload?: BusinessTranslationRemovePayloadResolvers<ContextType>;
   BusinessTranslationSetPayload?: BusinessTranslationSetPayloadResolvers<ContextType>;
   BusinessUpdatePayload?: BusinessUpdatePayloadResolvers<ContextType>;
@@ -4147,6 +4286,8 @@ export type Resolvers<ContextType = RequestContext> = {
   SlotHoldPayload?: SlotHoldPayloadResolvers<ContextType>;
   SlotUnblockPayload?: SlotUnblockPayloadResolvers<ContextType>;
   SlotsGeneratePayload?: SlotsGeneratePayloadResolvers<ContextType>;
+  StatsBookingCounts?: StatsBookingCountsResolvers<ContextType>;
+  StatsBucket?: StatsBucketResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Translation?: TranslationResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
