@@ -62,6 +62,7 @@ import { pendingMigrationsCheck } from './db/migrate.js';
 import { sql } from 'kysely';
 import { createMailer, type Mailer } from './notifications/mailer.js';
 import { TestSmsProvider, type SmsProvider } from './notifications/sms.js';
+import { NO_MESSAGE_RECIPIENTS, type MessageRecipients } from './messages/message-recipients.js';
 
 /** JSON lines on stdout at info: the logger of callers that bring none (index.ts makes its own from LOG_LEVEL and LOG_FORMAT). */
 export const consoleLogger: Logger = pinoLogger('info');
@@ -109,7 +110,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; messageRecipients?: MessageRecipients } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -154,10 +155,11 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const reads = new ReadRouting(database, { windowMs: config.replicas.readYourWritesMs, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const mailer = options.mailer ?? createMailer(config.mail, log);
   const sms = options.sms ?? new TestSmsProvider();
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms };
-  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
+  const messageRecipients = options.messageRecipients ?? NO_MESSAGE_RECIPIENTS;
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits, messageRecipients };
+  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   // Accounts are found (or made) once per token, on the background handle like the claims' check.

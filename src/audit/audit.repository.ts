@@ -3,7 +3,7 @@ import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
   businessId: string | null;
-  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'service' | 'hold' | 'webhook_endpoint' | 'webhook_delivery' | 'membership' | 'invitation' | 'customer';
+  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'service' | 'hold' | 'webhook_endpoint' | 'webhook_delivery' | 'membership' | 'invitation' | 'customer' | 'message' | 'guest_verification';
   entityId: string;
   action: string;
   actor: string;

@@ -5,6 +5,7 @@ import { businessById } from '../businesses/businesses.loaders.js';
 import { customerById } from '../customers/customers.loaders.js';
 import { slotHoldById } from '../holds/slot-holds.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
+import { messageById } from '../messages/messages.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
 import { serviceById } from '../services/services.loaders.js';
 import { slotById } from '../slots/slots.loaders.js';
@@ -34,6 +35,9 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel 
     case 'WebhookEndpoint': node = await webhookEndpointById(loaders).load(rawId); break;
     case 'Membership': node = await membershipById(loaders).load(rawId); break;
     case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
+    case 'Message': node = await messageById(loaders).load(rawId); break;
+    // Not a node: a verification is named by its ID only to guestBookingConfirm.
+    case 'GuestVerification': node = null; break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);
@@ -53,6 +57,6 @@ export const nodeResolvers: Resolvers = {
     },
   },
   Node: {
-    __resolveType: (node) => (node as NodeModel).__typename,
+    __resolveType: (node) => (node as NodeModel).__typename as Exclude<NodeType, 'GuestVerification'>,
   },
 };

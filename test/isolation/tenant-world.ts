@@ -55,6 +55,7 @@ export interface KeyedMutation {
 
 const SCHEDULE_SET = `mutation($input: PartnerScheduleSetInput!) { partnerScheduleSet(input: $input) { userErrors { field message code } } }`;
 const EXCEPTION_SET = `mutation($input: PartnerExceptionSetInput!) { partnerExceptionSet(input: $input) { userErrors { field message code } } }`;
+const MESSAGE_SEND = `mutation($input: MessageSendInput!) { messageSend(input: $input) { message { id } userErrors { field message code } } }`;
 const SLOT_HOLD = `mutation($input: SlotHoldInput!) { slotHold(input: $input) { hold { id } userErrors { field message code } } }`;
 const BOOKING_CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { field message code } } }`;
 const BOOKING_CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm(input: $input) { booking { id } userErrors { field message code } } }`;
@@ -62,7 +63,7 @@ const PAYMENT_CREATE = `mutation($input: PaymentCreateInput!) { paymentCreate(in
 const ENDPOINT_CREATE = `mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
 const ENDPOINT_DELETE = `mutation($input: WebhookEndpointDeleteInput!) { webhookEndpointDelete(input: $input) { deletedEndpointId userErrors { field message code } } }`;
 const SLOT_BLOCK = `mutation($input: SlotBlockInput!) { slotBlock(input: $input) { slot { id } userErrors { field message code } } }`;
-const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED'];
+const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED', 'MESSAGE_POSTED'];
 
 /** Tomorrow at `hour`:00 UTC plus `days`. */
 export function dayAt(days: number, hour: number): Date {
@@ -133,6 +134,9 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   await mutate(BOOKING_CONFIRM, { bookingId: created.booking.id }, 'staff');
   const payment = await mutate(PAYMENT_CREATE, { bookingId: pending.gid, provider: 'test' }, 'customer');
   await mutate(SLOT_BLOCK, { slotId: slots[11].gid }, 'staff');
+  // A thread on the confirmed booking: one message of each side.
+  await mutate(MESSAGE_SEND, { bookingId: created.booking.id, body: `Private note of tenant ${tag}` }, 'customer');
+  await mutate(MESSAGE_SEND, { bookingId: created.booking.id, body: `Reply of tenant ${tag}` }, 'staff');
 
   await api.app.relay.kick();
   const deliveries = await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE business_id = ${business.id}::bigint`.execute(db);
@@ -162,7 +166,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
       WebhookEndpoint: ownHook.endpoint.id,
     },
     ownerAccountId,
-    privateMarkers: [ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
+    privateMarkers: [`Private note of tenant ${tag}`, ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
     publicMarkers: [business.slug, `Tenant ${tag}`],
     keyed,
   };
@@ -181,6 +185,9 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   WebhookEndpoint: { table: 'webhook_endpoints', tenantColumn: 'business_id' },
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
+  Message: { table: 'messages', tenantColumn: 'business_id' },
+  // Not a Node (no `node` reads it): named by guestBookingConfirm only.
+  GuestVerification: { table: 'guest_verifications', tenantColumn: 'business_id' },
 };
 
 /**
