@@ -81,8 +81,8 @@ describe('Guest booking with a one-time code', () => {
     // The code is single-use; a second guest booking with the same address finds the same customer.
     const again = await api.gql(CONFIRM, { input: { verificationId: started.data.guestBookingStart.verificationId, code } });
     expect(again.data.guestBookingConfirm).toMatchObject({ booking: null, userErrors: [{ code: 'CODE_EXPIRED' }] });
-    const second = await api.gql(START, { input: { businessId: b.business.gid, serviceId: b.service.gid, startsAt: b.partners[0].slots[3].startsAt, name: 'Grace', email } });
     smtp.received.length = 0;
+    const second = await api.gql(START, { input: { businessId: b.business.gid, serviceId: b.service.gid, startsAt: b.partners[0].slots[3].startsAt, name: 'Grace', email } });
     const secondCode = await codeMailedTo(email);
     await api.gql(CONFIRM, { input: { verificationId: second.data.guestBookingStart.verificationId, code: secondCode } });
     expect(await counts(b.business.id)).toEqual({ bookings: 2, customers: 2 });
