@@ -763,7 +763,7 @@ export type GuestBookingStartPayload = {
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
-  /** Pass it with the code to `guestBookingConfirm`; `null` if `userErrors` is not empty. */
+  /** Pass it with the code to `guestBookingConfirm` (a random handle, not a `Node` ID); `null` if `userErrors` is not empty. */
   verificationId?: Maybe<Scalars['ID']['output']>;
 };
 

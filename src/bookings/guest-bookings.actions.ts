@@ -37,6 +37,7 @@ const MAX_EMAIL = 254;
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const CODE = /^[0-9]{6}$/;
+const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
 const VERIFICATION_FIELD = ['input', 'verificationId'];
 
 export interface GuestContact {
@@ -93,7 +94,7 @@ export async function startGuestBooking(trx: Trx, input: GuestBookingStartInput,
   const slotIds = claim.slots.map((s) => s.id);
   await markSlotsHeld(trx, slotIds, hold.id, hold.expiresAt);
   const { contact } = prepared;
-  const verification = await insertGuestVerification(trx, { businessId, holdId: hold.id, ...contact, salt: prepared.salt, codeHash: prepared.codeHash, maxAttempts: GUEST_CODE_ATTEMPTS, expiresAt: hold.expiresAt });
+  const verification = await insertGuestVerification(trx, { publicId: randomBytes(16).toString('base64url'), businessId, holdId: hold.id, ...contact, salt: prepared.salt, codeHash: prepared.codeHash, maxAttempts: GUEST_CODE_ATTEMPTS, expiresAt: hold.expiresAt });
   return {
     value: { id: verification.id, verification, code: prepared.code },
     changes: [{ action: 'slot.held', businessId, partnerIds: [hold.partnerId], ranges: [{ startsAt: hold.startsAt, endsAt: hold.endsAt }] }],
@@ -114,7 +115,8 @@ export async function deliverGuestCode(services: { mailer: Mailer; sms: SmsProvi
  * refusal). Every refusal is a user error and changes nothing but the count.
  */
 export async function checkGuestCode(db: Db, input: GuestBookingConfirmInput): Promise<GuestVerificationModel> {
-  const id = rawIdOrAbort(input.verificationId, 'GuestVerification', 'verificationId');
+  const id = input.verificationId;
+  if (!PUBLIC_ID.test(id)) abort('NOT_FOUND', `No guest booking verification with ID "${id}".`, VERIFICATION_FIELD);
   if (!CODE.test(input.code)) abort('INVALID_INPUT', `Expected the 6 digits sent, got "${input.code}".`, ['input', 'code']);
   const attempt = await countAttempt(db, id);
   if (!attempt) {

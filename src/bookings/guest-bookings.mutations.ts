@@ -2,7 +2,6 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { RequestContext } from '../server/context.js';
 import type { RateLimits } from '../server/rate-limits.js';
-import { toGlobalId } from '../shared/global-id.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import { runMutation, type MutationDefinition } from '../shared/mutation.js';
 import type { UserError } from '../__generated__/resolvers-types.js';
@@ -83,7 +82,7 @@ export const guestBookingMutations: Resolvers = {
           };
         }
       }
-      return { verificationId: toGlobalId('GuestVerification', verification.id), channel: verification.email ? ('EMAIL' as const) : ('SMS' as const), expiresAt: verification.expiresAt, userErrors: noUserErrors };
+      return { verificationId: verification.publicId, channel: verification.email ? ('EMAIL' as const) : ('SMS' as const), expiresAt: verification.expiresAt, userErrors: noUserErrors };
     },
     guestBookingConfirm: async (_, { input }, context) => {
       context.loaders.stayOnPrimary();

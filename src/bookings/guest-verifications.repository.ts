@@ -5,6 +5,8 @@ import type { Trx } from '../shared/transaction.js';
 /** A guest booking's verification, as the guest booking steps see it (no code, no hashes). */
 export interface GuestVerificationModel {
   id: string;
+  /** What the guest names it by (guestBookingConfirm's verificationId): random, unguessable. */
+  publicId: string;
   businessId: string;
   holdId: string;
   name: string;
@@ -28,12 +30,12 @@ export interface DeadVerification {
   expired: boolean;
 }
 
-const COLUMNS = sql.raw(`v.id, v.business_id AS "businessId", v.hold_id AS "holdId", v.name, v.email, v.phone, v.expires_at AS "expiresAt"`);
+const COLUMNS = sql.raw(`v.id, v.public_id AS "publicId", v.business_id AS "businessId", v.hold_id AS "holdId", v.name, v.email, v.phone, v.expires_at AS "expiresAt"`);
 
-export async function insertGuestVerification(trx: Trx, v: { businessId: string; holdId: string; name: string; email: string | null; phone: string | null; salt: string; codeHash: string; maxAttempts: number; expiresAt: string }): Promise<GuestVerificationModel> {
+export async function insertGuestVerification(trx: Trx, v: { publicId: string; businessId: string; holdId: string; name: string; email: string | null; phone: string | null; salt: string; codeHash: string; maxAttempts: number; expiresAt: string }): Promise<GuestVerificationModel> {
   const [row] = await query<GuestVerificationModel>(trx, 'insertGuestVerification', sql`
-    INSERT INTO guest_verifications AS v (business_id, hold_id, name, email, phone, salt, code_hash, max_attempts, expires_at)
-    VALUES (${v.businessId}::bigint, ${v.holdId}::bigint, ${v.name}, ${v.email}, ${v.phone}, ${v.salt}, ${v.codeHash}, ${v.maxAttempts}, ${v.expiresAt}::timestamptz)
+    INSERT INTO guest_verifications AS v (public_id, business_id, hold_id, name, email, phone, salt, code_hash, max_attempts, expires_at)
+    VALUES (${v.publicId}, ${v.businessId}::bigint, ${v.holdId}::bigint, ${v.name}, ${v.email}, ${v.phone}, ${v.salt}, ${v.codeHash}, ${v.maxAttempts}, ${v.expiresAt}::timestamptz)
     RETURNING ${COLUMNS}`);
   return row;
 }
@@ -43,18 +45,18 @@ export async function insertGuestVerification(trx: Trx, v: { businessId: string;
  * counted although the confirmation is refused. One statement; at most `max_attempts` attempts are
  * ever counted, however many race. Undefined when the code cannot be tried (missing, used, dead, lapsed).
  */
-export async function countAttempt(db: Db, id: string): Promise<CountedAttempt | undefined> {
+export async function countAttempt(db: Db, publicId: string): Promise<CountedAttempt | undefined> {
   const [row] = await query<CountedAttempt>(db, 'countGuestCodeAttempt', sql`
     UPDATE guest_verifications AS v SET attempts = v.attempts + 1
-    WHERE v.id = ${id}::bigint AND v.confirmed_at IS NULL AND v.attempts < v.max_attempts AND v.expires_at > now()
+    WHERE v.public_id = ${publicId} AND v.confirmed_at IS NULL AND v.attempts < v.max_attempts AND v.expires_at > now()
     RETURNING ${COLUMNS}, v.salt, v.code_hash AS "codeHash", v.attempts, v.max_attempts AS "maxAttempts"`);
   return row;
 }
 
-export async function findDeadVerification(db: Db, id: string): Promise<DeadVerification | undefined> {
+export async function findDeadVerification(db: Db, publicId: string): Promise<DeadVerification | undefined> {
   const [row] = await query<DeadVerification>(db, 'findDeadVerification', sql`
     SELECT v.confirmed_at IS NOT NULL AS confirmed, v.attempts >= v.max_attempts AS exhausted, v.expires_at <= now() AS expired
-    FROM guest_verifications v WHERE v.id = ${id}::bigint`);
+    FROM guest_verifications v WHERE v.public_id = ${publicId}`);
   return row;
 }
 

@@ -349,6 +349,7 @@ export interface MessageThreadReadsTable {
 export interface GuestVerificationsTable {
   id: GeneratedId;
   business_id: Id;
+  public_id: string;
   hold_id: Id;
   name: string;
   email: string | null;

@@ -36,8 +36,6 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel 
     case 'Membership': node = await membershipById(loaders).load(rawId); break;
     case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
     case 'Message': node = await messageById(loaders).load(rawId); break;
-    // Not a node: a verification is named by its ID only to guestBookingConfirm.
-    case 'GuestVerification': node = null; break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);
@@ -57,6 +55,6 @@ export const nodeResolvers: Resolvers = {
     },
   },
   Node: {
-    __resolveType: (node) => (node as NodeModel).__typename as Exclude<NodeType, 'GuestVerification'>,
+    __resolveType: (node) => (node as NodeModel).__typename,
   },
 };

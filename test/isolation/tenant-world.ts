@@ -186,8 +186,6 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   WebhookDelivery: { table: 'webhook_deliveries', tenantColumn: 'business_id' },
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
   Message: { table: 'messages', tenantColumn: 'business_id' },
-  // Not a Node (no `node` reads it): named by guestBookingConfirm only.
-  GuestVerification: { table: 'guest_verifications', tenantColumn: 'business_id' },
 };
 
 /**

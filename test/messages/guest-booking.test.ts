@@ -131,7 +131,9 @@ describe('Guest booking with a one-time code', () => {
     expect(await refused({ ...at(0) })).toMatchObject({ userErrors: [{ code: 'INVALID_INPUT' }] });
     expect(await refused({ ...at(0), phone: '555-1234' })).toMatchObject({ userErrors: [{ code: 'INVALID_INPUT', field: ['input', 'phone'] }] });
     expect(await refused({ ...at(0), email: 'not-an-address' })).toMatchObject({ userErrors: [{ code: 'INVALID_INPUT', field: ['input', 'email'] }] });
-    expect((await api.gql(CONFIRM, { input: { verificationId: 'bm9wZQ', code: '123456' } })).data.guestBookingConfirm.userErrors).toMatchObject([{ code: 'NOT_FOUND' }]);
+    for (const verificationId of ['bm9wZQ', '1', 'A'.repeat(22)]) {
+      expect((await api.gql(CONFIRM, { input: { verificationId, code: '123456' } })).data.guestBookingConfirm.userErrors).toMatchObject([{ code: 'NOT_FOUND', field: ['input', 'verificationId'] }]);
+    }
 
     const email = `rita-${Date.now()}@guests.example`;
     expect(await refused({ ...at(0), email })).toMatchObject({ userErrors: [] });
