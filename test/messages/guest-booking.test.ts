@@ -4,12 +4,16 @@ import { DEFAULT_RATE_LIMIT_CONFIG } from '../../src/config.js';
 import { TestSmsProvider } from '../../src/notifications/sms.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { createBookableBusiness } from '../support/builders.js';
+import { onRealPostgres } from '../support/database.js';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.js';
 
 const START = `mutation($input: GuestBookingStartInput!) { guestBookingStart(input: $input) { verificationId channel expiresAt userErrors { field message code } } }`;
 const CONFIRM = `mutation($input: GuestBookingConfirmInput!) { guestBookingConfirm(input: $input) {
   booking { id status startsAt customer { name email } service { id } partner { id } } manageToken userErrors { field message code } } }`;
 const BOOK = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code } } }`;
+
+/** Guest starts per client IP for the whole file: every test's starts come from 127.0.0.1. */
+const IP_BUDGET = 20;
 
 describe('Guest booking with a one-time code', () => {
   let api: TestApi;
@@ -22,7 +26,7 @@ describe('Guest booking with a one-time code', () => {
       isolated: true,
       config: {
         mail: { smtpUrl: smtp.url, from: 'Bookings <bookings@test.example>', dir: '.data/mail-unused' },
-        rateLimits: { ...DEFAULT_RATE_LIMIT_CONFIG, guestCodes: { points: 3, durationSeconds: 3600 }, guestCodesByIp: { points: 12, durationSeconds: 3600 } },
+        rateLimits: { ...DEFAULT_RATE_LIMIT_CONFIG, guestCodes: { points: 3, durationSeconds: 3600 }, guestCodesByIp: { points: IP_BUDGET, durationSeconds: 3600 } },
       },
     });
     // The app's default text message provider is the test one: it records what it sends.
@@ -146,5 +150,43 @@ describe('Guest booking with a one-time code', () => {
     const holds = await sql<{ n: number }>`SELECT count(*)::int AS n FROM slot_holds WHERE business_id = ${b.business.id}::bigint`.execute(api.db);
     expect(holds.rows[0].n).toBe(3);
     expect(await slotState(b.partners[0].slots[3].id)).toEqual({ held: false, booked: false });
+  });
+
+  it('gives one slot asked for by several guests at once to one of them, and books a code confirmed twice at once exactly once', async () => {
+    const b = await createBookableBusiness(api.db);
+    const slot = b.partners[0].slots[5];
+    const guests = onRealPostgres ? 8 : 3;
+    const starts = await Promise.all(
+      Array.from({ length: guests }, (_, i) =>
+        api.gql(START, { input: { businessId: b.business.gid, serviceId: b.service.gid, partnerId: b.partners[0].gid, startsAt: slot.startsAt, name: `Racer ${i}`, phone: `+1555000${String(i).padStart(4, '0')}` } }),
+      ),
+    );
+    const won = starts.filter((r) => r.data.guestBookingStart.userErrors.length === 0);
+    expect(won).toHaveLength(1);
+    expect(starts.filter((r) => r.data.guestBookingStart.userErrors[0]?.code === 'SLOT_UNAVAILABLE')).toHaveLength(guests - 1);
+
+    const verificationId = won[0].data.guestBookingStart.verificationId;
+    const phone = (await sql<{ phone: string }>`SELECT phone FROM guest_verifications WHERE public_id = ${verificationId}`.execute(api.db)).rows[0].phone;
+    const code = /\b(\d{6})\b/.exec(sms.sent.filter((m) => m.to === phone).at(-1)!.body)![1];
+    const confirms = await Promise.all([0, 1].map(() => api.gql(CONFIRM, { input: { verificationId, code } })));
+    const codes = confirms.map((r) => r.data.guestBookingConfirm.userErrors[0]?.code ?? 'BOOKED').sort();
+    expect(codes).toEqual(['BOOKED', 'CODE_EXPIRED']);
+    expect(await counts(b.business.id)).toEqual({ bookings: 1, customers: 2 });
+  });
+
+  it('refuses guest starts from one client IP past its budget, whatever the address, making no hold', async () => {
+    const b = await createBookableBusiness(api.db, { slotCount: 8 });
+    let refused: any = null;
+    let held = 0;
+    // Each earlier test spent part of the file's budget; every start here spends one more.
+    for (let i = 0; i < IP_BUDGET && !refused; i++) {
+      const res = await api.gql(START, { input: { businessId: b.business.gid, serviceId: b.service.gid, startsAt: b.partners[0].slots[i % 8].startsAt, name: 'Ivy', email: `ivy-${i}-${Date.now()}@guests.example` } });
+      const [error] = res.data.guestBookingStart.userErrors;
+      if (error?.code === 'RATE_LIMITED') refused = error;
+      else if (!error) held++;
+    }
+    expect(refused).toMatchObject({ field: ['input', 'businessId'], message: expect.stringMatching(/^Too many guest bookings from this network: expected at most 20 per 3600 s/) });
+    const holds = await sql<{ n: number }>`SELECT count(*)::int AS n FROM slot_holds WHERE business_id = ${b.business.id}::bigint`.execute(api.db);
+    expect(holds.rows[0].n).toBe(held);
   });
 });
