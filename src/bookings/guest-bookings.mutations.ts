@@ -21,8 +21,12 @@ import type { GuestBookingConfirmInput, GuestBookingStartInput } from '../__gene
 
 /** Guests have no token: anyone may call these (rate limits and the code are the guard). */
 const anyone = { expected: 'no token or any token', scope: (viewer: Viewer) => viewer };
-/** A guest's results are not kept for retries: a retry asks for a new code, or tries the code again. */
-const notKept = { save: () => null, restore: async () => null as never };
+/**
+ * A guest's calls take no idempotency key (the header is ignored): a retry of a start asks for a
+ * new code (the address's budget counts it), a retry of a confirmation tries the code again.
+ */
+const notKept = { save: () => null, restore: async (): Promise<never> => { throw new Error('Guest booking results are never kept for a retry.'); } };
+const withoutKey = (context: RequestContext): RequestContext => ({ ...context, idempotencyKey: null });
 
 const start: MutationDefinition<GuestBookingStartInput, Viewer, Awaited<ReturnType<typeof prepareStart>>, StartedGuestBooking> = {
   name: 'guestBookingStart',
@@ -65,7 +69,7 @@ export const guestBookingMutations: Resolvers = {
       context.loaders.stayOnPrimary();
       // The client's address is the per-IP budget's key: the step outside gets it through this definition.
       const definition: typeof start = { ...start, outside: ({ app }) => prepareStart(input, app, context.clientIp) };
-      const result = await runMutation(definition, context, input);
+      const result = await runMutation(definition, withoutKey(context), input);
       if (!result.ok) return { verificationId: null, channel: null, expiresAt: null, userErrors: result.errors };
       const { verification, code } = result.value;
       if (code) {
@@ -86,7 +90,7 @@ export const guestBookingMutations: Resolvers = {
     },
     guestBookingConfirm: async (_, { input }, context) => {
       context.loaders.stayOnPrimary();
-      const result = await runMutation(confirm, context, input);
+      const result = await runMutation(confirm, withoutKey(context), input);
       if (!result.ok) return { booking: null, manageToken: null, userErrors: result.errors };
       const { booking, customer, manageToken } = result.value;
       readAsCustomer(context, { businessId: customer.businessId, customerId: customer.id });
