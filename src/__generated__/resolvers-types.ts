@@ -714,6 +714,23 @@ export type DayOfWeek =
   /** Wednesday. */
   | 'WEDNESDAY';
 
+/** A guest's cancellation. */
+export type GuestBookingCancelInput = {
+  /** From `guestBookingConfirm`. */
+  manageToken: Scalars['String']['input'];
+  /** Why, at most 500 characters. */
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `guestBookingCancel`. */
+export type GuestBookingCancelPayload = {
+  __typename?: 'GuestBookingCancelPayload';
+  /** The cancelled booking, as its customer sees it; `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** A guest's code. */
 export type GuestBookingConfirmInput = {
   /** The 6 digits sent to the guest. */
@@ -1000,6 +1017,8 @@ export type Mutation = {
   customerErase: CustomerErasePayload;
   /** Changes a customer's e-mail address or name. Staff of the customer's business and admins. */
   customerUpdate: CustomerUpdatePayload;
+  /** Cancels a guest's booking with the manage token `guestBookingConfirm` returned, as its customer would (`bookingCancel`). No token needed. */
+  guestBookingCancel: GuestBookingCancelPayload;
   /** Confirms a guest booking with the code sent by `guestBookingStart`: creates (or finds) the business's customer record for the address and books the held time. At most 5 attempts per code. */
   guestBookingConfirm: GuestBookingConfirmPayload;
   /** Starts a booking for a guest without an account: holds the time (as `slotHold` does) and sends a 6-digit code to the e-mail address or phone given. No token needed. Rate limited per address and per client IP. */
@@ -1144,6 +1163,12 @@ export type MutationCustomerEraseArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationCustomerUpdateArgs = {
   input: CustomerUpdateInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationGuestBookingCancelArgs = {
+  input: GuestBookingCancelInput;
 };
 
 
@@ -2598,6 +2623,8 @@ export type ResolversTypes = {
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayOfWeek: DayOfWeek;
+  GuestBookingCancelInput: GuestBookingCancelInput;
+  GuestBookingCancelPayload: ResolverTypeWrapper<Omit<GuestBookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   GuestBookingConfirmInput: GuestBookingConfirmInput;
   GuestBookingConfirmPayload: ResolverTypeWrapper<Omit<GuestBookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   GuestBookingStartInput: GuestBookingStartInput;
@@ -2749,6 +2776,8 @@ export type ResolversParentTypes = {
   CustomerUpdatePayload: Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  GuestBookingCancelInput: GuestBookingCancelInput;
+  GuestBookingCancelPayload: Omit<GuestBookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   GuestBookingConfirmInput: GuestBookingConfirmInput;
   GuestBookingConfirmPayload: Omit<GuestBookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   GuestBookingStartInput: GuestBookingStartInput;
@@ -3040,6 +3069,11 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type GuestBookingCancelPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['GuestBookingCancelPayload'] = ResolversParentTypes['GuestBookingCancelPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type GuestBookingConfirmPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['GuestBookingConfirmPayload'] = ResolversParentTypes['GuestBookingConfirmPayload']> = {
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   manageToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -3140,6 +3174,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   customerCreate?: Resolver<ResolversTypes['CustomerCreatePayload'], ParentType, ContextType, RequireFields<MutationCustomerCreateArgs, 'input'>>;
   customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
   customerUpdate?: Resolver<ResolversTypes['CustomerUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerUpdateArgs, 'input'>>;
+  guestBookingCancel?: Resolver<ResolversTypes['GuestBookingCancelPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingCancelArgs, 'input'>>;
   guestBookingConfirm?: Resolver<ResolversTypes['GuestBookingConfirmPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingConfirmArgs, 'input'>>;
   guestBookingStart?: Resolver<ResolversTypes['GuestBookingStartPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingStartArgs, 'input'>>;
   invitationAccept?: Resolver<ResolversTypes['InvitationAcceptPayload'], ParentType, ContextType, RequireFields<MutationInvitationAcceptArgs, 'input'>>;
@@ -3514,6 +3549,7 @@ export type Resolvers<ContextType = RequestContext> = {
   CustomerUpdatePayload?: CustomerUpdatePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  GuestBookingCancelPayload?: GuestBookingCancelPayloadResolvers<ContextType>;
   GuestBookingConfirmPayload?: GuestBookingConfirmPayloadResolvers<ContextType>;
   GuestBookingStartPayload?: GuestBookingStartPayloadResolvers<ContextType>;
   Invitation?: InvitationResolvers<ContextType>;

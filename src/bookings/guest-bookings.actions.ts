@@ -14,8 +14,9 @@ import { abort } from '../shared/user-errors.js';
 import { markSlotsHeld } from '../slots/slot-claims.repository.js';
 import { claimTimeIn, rawIdOrAbort } from '../slots/slot-claims.js';
 import type { BookingModel } from './booking.model.js';
-import { bookClaim } from './bookings.actions.js';
-import { countAttempt, findDeadVerification, insertGuestVerification, lockOpenVerification, markVerificationConfirmed, type GuestVerificationModel } from './guest-verifications.repository.js';
+import { bookClaim, transitionBooking } from './bookings.actions.js';
+import { lockBookingById } from './bookings.repository.js';
+import { countAttempt, findBookingIdByManageToken, findDeadVerification, insertGuestVerification, lockOpenVerification, markVerificationConfirmed, type GuestVerificationModel } from './guest-verifications.repository.js';
 
 /**
  * Guest booking: someone without an account books with a name and an e-mail address or phone
@@ -164,4 +165,14 @@ export async function confirmGuestBooking(trx: Trx, checked: GuestVerificationMo
     : {};
   const confirmed = { audit: [{ businessId: customer.businessId, entity: 'guest_verification' as const, entityId: verification.id, action: 'guest_verification.confirmed', changes: { after: { bookingId: booked.value.id, customerId: customer.id } } }] };
   return { value: { id: booked.value.id, booking: booked.value, customer, manageToken }, ...combine(registered, booked, confirmed) };
+}
+
+const MANAGE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Cancels the booking a manage token was handed out for, through the one status change every cancellation takes. */
+export async function cancelGuestBooking(trx: Trx, manageToken: string, reason: string | null): Promise<Step<BookingModel>> {
+  const bookingId = MANAGE_TOKEN.test(manageToken) ? await findBookingIdByManageToken(trx, hashManageToken(manageToken)) : undefined;
+  const booking = bookingId ? await lockBookingById(trx, bookingId) : undefined;
+  if (!booking) abort('NOT_FOUND', 'No booking for this manage token.', ['input', 'manageToken']);
+  return transitionBooking(trx, booking, 'CANCELLED', { cancelReason: reason, note: { by: 'guest manage token' } });
 }

@@ -5,7 +5,10 @@ import type { RateLimits } from '../server/rate-limits.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import { runMutation, type MutationDefinition } from '../shared/mutation.js';
 import type { UserError } from '../__generated__/resolvers-types.js';
+import { checkCancelReason } from './bookings.actions.js';
+import type { BookingModel } from './booking.model.js';
 import {
+  cancelGuestBooking,
   chargeGuestCode,
   checkGuestCode,
   checkGuestContact,
@@ -17,7 +20,7 @@ import {
   type StartedGuestBooking,
 } from './guest-bookings.actions.js';
 import { killVerification } from './guest-verifications.repository.js';
-import type { GuestBookingConfirmInput, GuestBookingStartInput } from '../__generated__/resolvers-types.js';
+import type { GuestBookingCancelInput, GuestBookingConfirmInput, GuestBookingStartInput } from '../__generated__/resolvers-types.js';
 
 /** Guests have no token: anyone may call these (rate limits and the code are the guard). */
 const anyone = { expected: 'no token or any token', scope: (viewer: Viewer) => viewer };
@@ -48,6 +51,15 @@ const confirm: MutationDefinition<GuestBookingConfirmInput, Viewer, Awaited<Retu
   who: anyone,
   outside: ({ input }, db) => checkGuestCode(db, input),
   inside: (trx, { prepared }) => confirmGuestBooking(trx, prepared),
+  remember: () => notKept,
+  payload: () => ({}),
+};
+
+const cancel: MutationDefinition<GuestBookingCancelInput, Viewer, string | null, BookingModel> = {
+  name: 'guestBookingCancel',
+  who: anyone,
+  outside: async ({ input }) => checkCancelReason(input.reason),
+  inside: (trx, { input, prepared: reason }) => cancelGuestBooking(trx, input.manageToken, reason),
   remember: () => notKept,
   payload: () => ({}),
 };
@@ -95,6 +107,13 @@ export const guestBookingMutations: Resolvers = {
       const { booking, customer, manageToken } = result.value;
       readAsCustomer(context, { businessId: customer.businessId, customerId: customer.id });
       return { booking, manageToken: manageToken ?? null, userErrors: noUserErrors };
+    },
+    guestBookingCancel: async (_, { input }, context) => {
+      context.loaders.stayOnPrimary();
+      const result = await runMutation(cancel, withoutKey(context), input);
+      if (!result.ok) return { booking: null, userErrors: result.errors };
+      readAsCustomer(context, { businessId: result.value.businessId, customerId: result.value.customerId });
+      return { booking: result.value, userErrors: noUserErrors };
     },
   },
 };

@@ -73,6 +73,13 @@ export async function markVerificationConfirmed(trx: Trx, id: string, bookingId:
     WHERE id = ${id}::bigint`);
 }
 
+/** The booking a manage token was handed out for; undefined for an unknown token (guest_verifications_manage_token_key). */
+export async function findBookingIdByManageToken(db: Db, manageTokenHash: string): Promise<string | undefined> {
+  const [row] = await query<{ bookingId: string }>(db, 'findBookingIdByManageToken', sql`
+    SELECT v.booking_id AS "bookingId" FROM guest_verifications v WHERE v.manage_token_hash = ${manageTokenHash}`);
+  return row?.bookingId;
+}
+
 /** Kills a code that could not be delivered: no attempt is left. */
 export async function killVerification(db: Db, id: string): Promise<void> {
   await query(db, 'killVerification', sql`UPDATE guest_verifications SET attempts = max_attempts WHERE id = ${id}::bigint`);

@@ -10,6 +10,7 @@ import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.js';
 const START = `mutation($input: GuestBookingStartInput!) { guestBookingStart(input: $input) { verificationId channel expiresAt userErrors { field message code } } }`;
 const CONFIRM = `mutation($input: GuestBookingConfirmInput!) { guestBookingConfirm(input: $input) {
   booking { id status startsAt customer { name email } service { id } partner { id } } manageToken userErrors { field message code } } }`;
+const CANCEL = `mutation($input: GuestBookingCancelInput!) { guestBookingCancel(input: $input) { booking { id status cancelReason customer { email } } userErrors { field message code } } }`;
 const BOOK = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code } } }`;
 
 /** Guest starts per client IP for the whole file: every test's starts come from 127.0.0.1. */
@@ -90,6 +91,14 @@ describe('Guest booking with a one-time code', () => {
     const secondCode = await codeMailedTo(email);
     await api.gql(CONFIRM, { input: { verificationId: second.data.guestBookingStart.verificationId, code: secondCode } });
     expect(await counts(b.business.id)).toEqual({ bookings: 2, customers: 2 });
+
+    // The manage token cancels the booking, as its customer would; nothing else does.
+    const manageToken = confirmed.data.guestBookingConfirm.manageToken;
+    expect((await api.gql(CANCEL, { input: { manageToken: 'x'.repeat(43) } })).data.guestBookingCancel).toMatchObject({ booking: null, userErrors: [{ code: 'NOT_FOUND', field: ['input', 'manageToken'] }] });
+    const cancelled = await api.gql(CANCEL, { input: { manageToken, reason: 'Plans changed' } });
+    expect(cancelled.data.guestBookingCancel).toEqual({ booking: { id: confirmed.data.guestBookingConfirm.booking.id, status: 'CANCELLED', cancelReason: 'Plans changed', customer: { email } }, userErrors: [] });
+    expect(await slotState(slot.id)).toEqual({ held: false, booked: false });
+    expect((await api.gql(CANCEL, { input: { manageToken } })).data.guestBookingCancel.userErrors).toMatchObject([{ code: 'INVALID_TRANSITION' }]);
   });
 
   it('texts the code to a phone, and kills it after 5 attempts; a wrong, dead or lapsed code books nothing', async () => {
