@@ -51,6 +51,7 @@ const config: CodegenConfig = {
           BookingEvent: '../events/booking-event.model.js#BookingEventModel',
           BookingEventsPage: '../events/booking-event.model.js#BookingEventsPageModel',
           Message: '../messages/message.model.js#MessageModel',
+          BookingMessage: '../events/booking-event.model.js#BookingEventModel',
           MessageConnection: '../shared/connection.js#Page<MessageModel>',
           MessageEdge: '../shared/connection.js#Edge<MessageModel>',
           WebhookEndpoint: '../webhooks/webhook.model.js#WebhookEndpointModel',

@@ -290,6 +290,15 @@ export type BookingMarkNoShowPayload = {
   userErrors: Array<UserError>;
 };
 
+/** A message delivered by the `bookingMessages` subscription. */
+export type BookingMessage = {
+  __typename?: 'BookingMessage';
+  /** The event's cursor (as `BookingEvent.cursor`). */
+  cursor: Scalars['String']['output'];
+  /** The message, read when it is delivered; `null` if the caller can no longer see the booking. */
+  message?: Maybe<Message>;
+};
+
 /** Moves a booking. */
 export type BookingRescheduleInput = {
   /** The booking to move. */
@@ -2136,6 +2145,12 @@ export type Subscription = {
    * then subscribe again.
    */
   bookingEvents: BookingEvent;
+  /**
+   * The messages posted to one booking's thread from now on, for whoever may read the booking (its
+   * customer too; the business side also gets them as `MESSAGE_POSTED` in `bookingEvents`). Nothing is
+   * lost: after a reconnect, read `Booking.messages` back to the last message seen, then subscribe again.
+   */
+  bookingMessages: BookingMessage;
 };
 
 
@@ -2146,6 +2161,15 @@ export type Subscription = {
 export type SubscriptionBookingEventsArgs = {
   businessId: Scalars['ID']['input'];
   partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Real-time updates, over WebSocket with the graphql-ws protocol (`graphql-transport-ws`) at the same
+ * URL as queries. Authenticate in the `connection_init` payload: `{ "authorization": "Bearer <token>" }`.
+ */
+export type SubscriptionBookingMessagesArgs = {
+  bookingId: Scalars['ID']['input'];
 };
 
 /** A business's or service's name and description in one locale other than its business's default. */
@@ -2592,6 +2616,7 @@ export type ResolversTypes = {
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingMarkNoShowPayload: ResolverTypeWrapper<Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  BookingMessage: ResolverTypeWrapper<BookingEventModel>;
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: ResolverTypeWrapper<Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingSettingsInput: BookingSettingsInput;
@@ -2748,6 +2773,7 @@ export type ResolversParentTypes = {
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingMarkNoShowPayload: Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  BookingMessage: BookingEventModel;
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingSettingsInput: BookingSettingsInput;
@@ -2957,6 +2983,11 @@ export type BookingEventsPageResolvers<ContextType = RequestContext, ParentType 
 export type BookingMarkNoShowPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingMarkNoShowPayload'] = ResolversParentTypes['BookingMarkNoShowPayload']> = {
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BookingMessageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingMessage'] = ResolversParentTypes['BookingMessage']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
 };
 
 export type BookingReschedulePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingReschedulePayload'] = ResolversParentTypes['BookingReschedulePayload']> = {
@@ -3420,6 +3451,7 @@ export type SlotsGeneratePayloadResolvers<ContextType = RequestContext, ParentTy
 
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bookingEvents?: SubscriptionResolver<ResolversTypes['BookingEvent'], "bookingEvents", ParentType, ContextType, RequireFields<SubscriptionBookingEventsArgs, 'businessId'>>;
+  bookingMessages?: SubscriptionResolver<ResolversTypes['BookingMessage'], "bookingMessages", ParentType, ContextType, RequireFields<SubscriptionBookingMessagesArgs, 'bookingId'>>;
 };
 
 export type TranslationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Translation'] = ResolversParentTypes['Translation']> = {
@@ -3532,6 +3564,7 @@ export type Resolvers<ContextType = RequestContext> = {
   BookingEvent?: BookingEventResolvers<ContextType>;
   BookingEventsPage?: BookingEventsPageResolvers<ContextType>;
   BookingMarkNoShowPayload?: BookingMarkNoShowPayloadResolvers<ContextType>;
+  BookingMessage?: BookingMessageResolvers<ContextType>;
   BookingReschedulePayload?: BookingReschedulePayloadResolvers<ContextType>;
   Business?: BusinessResolvers<ContextType>;
   BusinessArchivePayload?: BusinessArchivePayloadResolvers<ContextType>;

@@ -13,6 +13,7 @@ const THREAD = `query($id: ID!, $first: Int, $after: String) { node(id: $id) { .
   messages(first: $first, after: $after) { nodes { body senderSide } pageInfo { hasNextPage endCursor } } } } }`;
 const PAGE = `query($id: ID!) { node(id: $id) { ... on Business { bookings(first: 50) { nodes { id unreadCount messages(first: 3) { nodes { id body senderSide } } } } } } }`;
 const EVENTS = `subscription($businessId: ID!) { bookingEvents(businessId: $businessId) { cursor type booking { id } message { body senderSide booking { id } } } }`;
+const THREAD_LIVE = `subscription($bookingId: ID!) { bookingMessages(bookingId: $bookingId) { cursor message { body senderSide } } }`;
 const SINCE = `query($businessId: ID!, $after: String) { bookingEventsSince(businessId: $businessId, after: $after) { events { cursor type message { body senderSide } } endCursor } }`;
 
 const MESSAGES_PER_WINDOW = 8;
@@ -137,6 +138,39 @@ describe('Booking conversations', () => {
       expect(JSON.stringify(rows.rows)).not.toMatch(/parking|cards|both/);
     } finally {
       await client.dispose();
+      await untilSubscribed(api.app, 0);
+    }
+  });
+
+  it('delivers a thread\'s messages live to its customer, refuses another tenant\'s booking like a missing one, and catches up from Booking.messages after a reconnect', async () => {
+    const s = await bookedScene(api);
+    const other = await bookedScene(api);
+    const clients = [wsClient(api.app.wsUrl, s.tokens.customer), wsClient(api.app.wsUrl, other.tokens.customer)];
+    try {
+      const foreign = record(clients[1], THREAD_LIVE, { bookingId: s.booking.gid });
+      const missing = record(clients[1], THREAD_LIVE, { bookingId: Buffer.from('Booking:999999999').toString('base64url') });
+      const [foreignError, missingError] = [await foreign.waitForError(), await missing.waitForError()];
+      expect(foreignError).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+      const shape = (errors: any, id: string) => errors.map((e: any) => ({ message: e.message.replace(id, 'ID'), code: e.extensions.code }));
+      expect(shape(foreignError, s.booking.gid)).toEqual(shape(missingError, Buffer.from('Booking:999999999').toString('base64url')));
+
+      const live = record(clients[0], THREAD_LIVE, { bookingId: s.booking.gid });
+      await untilSubscribed(api.app, 1);
+      await mutateOk(api, SEND, { bookingId: other.booking.gid, body: 'Not for you.' }, other.tokens.staff);
+      await mutateOk(api, SEND, { bookingId: s.booking.gid, body: 'Your stylist is running 5 minutes late.' }, s.tokens.partner);
+      const [first] = await live.waitFor(1);
+      expect(first.bookingMessages.message).toEqual({ body: 'Your stylist is running 5 minutes late.', senderSide: 'BUSINESS' });
+      live.unsubscribe();
+      await untilSubscribed(api.app, 0);
+
+      // Offline: the customer catches up from the thread, newest first, down to the last message seen.
+      await mutateOk(api, SEND, { bookingId: s.booking.gid, body: 'Now 10, sorry.' }, s.tokens.partner);
+      const thread = await api.gql(THREAD, { id: s.booking.gid }, { token: s.tokens.customer });
+      expect(thread.data.node.messages.nodes.map((m: any) => m.body)).toEqual(['Now 10, sorry.', 'Your stylist is running 5 minutes late.']);
+      expect(thread.data.node.unreadCount).toBe(2);
+      expect(live.results).toHaveLength(1);
+    } finally {
+      await Promise.all(clients.map((c) => c.dispose()));
       await untilSubscribed(api.app, 0);
     }
   });
