@@ -44,9 +44,8 @@ ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_event_types_check
 -- confirmation), so a hold's customer may be null. Such a hold is used only by guestBookingConfirm.
 ALTER TABLE slot_holds ALTER COLUMN customer_id DROP NOT NULL;
 
--- A guest who confirmed by text message is found again by phone (E.164).
-ALTER TABLE customers ADD COLUMN phone text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$');
-CREATE UNIQUE INDEX customers_business_phone_key ON customers (business_id, phone) WHERE phone IS NOT NULL AND deleted_at IS NULL;
+-- A guest who confirmed by text message gets `customers.phone` (20261202000400_notifications) and
+-- the e-mail `<phone>@phone.invalid`, by which customers_business_email_key finds them again.
 
 -- One guest booking attempt: the held slots, who the guest says they are, and the one-time code
 -- sent to their e-mail or phone. Only the code's SHA-256 (salted with `salt`) is stored. Every

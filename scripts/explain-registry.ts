@@ -28,6 +28,15 @@ import { findServicesByPartnerIds, lockLiveServiceById } from '../src/services/s
 import { lockLiveBusinessById } from '../src/businesses/businesses.repository.js';
 import { findCustomerPagesByBusinessIds } from '../src/customers/customers.repository.js';
 import { findBusinessPage } from '../src/businesses/businesses.repository.js';
+import { purgeAuditLogsBefore } from '../src/audit/audit.repository.js';
+import { purgeBookingEventsBefore, findPurgedThrough } from '../src/events/booking-events.repository.js';
+import { pruneProcessedEvents } from '../src/payments/processed-payment-events.repository.js';
+import { purgePastUnbookedSlotsBefore } from '../src/slots/slot-retention.repository.js';
+import { purgeFinishedWebhookDeliveriesBefore } from '../src/webhooks/webhook-deliveries.repository.js';
+import { DEFAULT_RETENTION_CONFIG } from '../src/config.js';
+
+const RETENTION_BATCH = DEFAULT_RETENTION_CONFIG.batchSize;
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
 
 /** Values taken from the data set, so each statement runs on rows that exist. */
 export interface ExplainParams {
@@ -234,5 +243,17 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
     indexes: ['webhook_deliveries_due_idx'],
     run: (trx) => claimDueWebhookDeliveries(trx, 20, 30_000),
   },
-  { name: 'idempotency key purge', fn: 'deleteExpiredIdempotencyKeys', run: (trx) => deleteExpiredIdempotencyKeys(trx, 500) },
+  // The retention job (src/retention/): one batch of each purge, with the job's default batch size.
+  // Each reads its age index from the oldest row, so a batch reads the rows it deletes (and, for the
+  // events, the deliveries' index to keep those a delivery points at).
+  { name: 'retention: idempotency keys expired', fn: 'deleteExpiredIdempotencyKeys', indexes: ['idempotency_keys_expires_idx'], run: (trx) => deleteExpiredIdempotencyKeys(trx, new Date(), RETENTION_BATCH) },
+  { name: 'retention: processed payment events', fn: 'pruneProcessedEvents', indexes: ['processed_payment_events_received_idx'], run: (trx) => pruneProcessedEvents(trx, daysAgo(90), RETENTION_BATCH) },
+  { name: 'retention: booking events', fn: 'purgeBookingEventsBefore', indexes: ['booking_events_occurred_idx'],
+    run: (trx) => purgeBookingEventsBefore(trx, daysAgo(30), RETENTION_BATCH) },
+  { name: 'retention: audit rows', fn: 'purgeAuditLogsBefore', indexes: ['audit_logs_created_idx'], run: (trx) => purgeAuditLogsBefore(trx, daysAgo(30), RETENTION_BATCH) },
+  { name: 'retention: finished webhook deliveries', fn: 'purgeFinishedWebhookDeliveriesBefore', indexes: ['webhook_deliveries_finished_idx'],
+    run: (trx) => purgeFinishedWebhookDeliveriesBefore(trx, daysAgo(7), RETENTION_BATCH) },
+  { name: 'retention: past unbooked slots', fn: 'purgePastUnbookedSlotsBefore', indexes: ['partner_slots_unbooked_end_idx'],
+    run: (trx) => purgePastUnbookedSlotsBefore(trx, daysAgo(3), RETENTION_BATCH) },
+  { name: 'bookingEventsSince from a cursor: the purge mark', fn: 'findPurgedThrough', run: (trx, p) => findPurgedThrough(trx, p.bigBusinessId) },
 ];

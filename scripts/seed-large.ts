@@ -274,6 +274,17 @@ export async function seedLarge(options: SeedOptions): Promise<void> {
       )
       UPDATE partner_slots sl SET hold_id = h.id, held_until = h.expires_at
       FROM holds h WHERE sl.partner_id = h.partner_id AND sl.slot_start = h.starts_at`);
+    // What the retention job purges besides the tables above (their indexes stay: no id to reset).
+    // The provider's event of every settled payment, and the idempotency keys of the last two days'
+    // bookings (a key lives 24 hours: about half are expired).
+    await step('processed_payment_events', `
+      INSERT INTO processed_payment_events (provider, event_id, event_type, received_at)
+      SELECT 'test', 'evt_seed_' || p.id, 'payment.' || p.status, p.updated_at FROM payments p WHERE p.status <> 'pending'`);
+    await step('idempotency_keys', `
+      INSERT INTO idempotency_keys (caller, operation, key, request_hash, outcome, created_at, expires_at)
+      SELECT 'customer:' || bk.customer_id, 'bookingCreate', 'seed-' || bk.id, md5(bk.id::text), jsonb_build_object('ok', true, 'saved', bk.id::text),
+        bk.created_at, bk.created_at + interval '24 hours'
+      FROM bookings bk WHERE bk.created_at > now() - interval '2 days'`);
     await step('identity sequences', LOADED_TABLES.filter((t) => t !== 'booking_events').map((t) =>
       `SELECT setval(pg_get_serial_sequence('${t}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM ${t}), false);`).join('\n'));
 

@@ -12,7 +12,7 @@ import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
 import { createCache } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
-import { withDefaults, type AppConfig, type Config } from './config.js';
+import { DEFAULT_NOTIFICATION_CONFIG, withDefaults, type AppConfig, type Config } from './config.js';
 import { connectDatabase, type DatabaseHandle } from './db/connect.js';
 import { isDatabaseUnavailable } from './db/connection-errors.js';
 import type { ReplicaStatus } from './db/replicas.js';
@@ -63,6 +63,11 @@ import { sql } from 'kysely';
 import { createMailer, type Mailer } from './notifications/mailer.js';
 import { TestSmsProvider, type SmsProvider } from './notifications/sms.js';
 import { NO_MESSAGE_RECIPIENTS, type MessageRecipients } from './messages/message-recipients.js';
+import { createHmac } from 'node:crypto';
+import { JobQueue } from './notifications/job-queue.js';
+import { createNotificationJobs, registerNotificationMetrics } from './notifications/notification-fan-out.js';
+import { notificationHandlers, type NotificationLinks } from './notifications/notification-handlers.js';
+import { unsubscribeRoute } from './notifications/unsubscribe-links.js';
 
 /** JSON lines on stdout at info: the logger of callers that bring none (index.ts makes its own from LOG_LEVEL and LOG_FORMAT). */
 export const consoleLogger: Logger = pinoLogger('info');
@@ -100,6 +105,8 @@ export interface App {
   mailer: Mailer;
   /** Outgoing text messages; tests read the `test` provider's `sent`. */
   sms: SmsProvider;
+  /** This process's notification worker, or null when it sends none (no `notifications` config, or a poll interval of 0). */
+  notifications: JobQueue | null;
   stop(): Promise<void>;
 }
 
@@ -110,7 +117,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; messageRecipients?: MessageRecipients } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; clock?: () => Date; messageRecipients?: MessageRecipients } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -135,6 +142,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // process died first); the hub hands them to this process's subscribers.
   const cacheConfig = config.cache;
   const eventsConfig = config.events;
+  // Notifications go by this clock (tests move it; the database's now() is never asked).
+  const clock = options.clock ?? (() => new Date());
   const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
   const relay = new OutboxRelay({
     db: database.background,
@@ -142,25 +151,45 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     log,
     intervalMs: eventsConfig.relayIntervalMs,
     republishAfterMs: eventsConfig.republishAfterMs,
-    onPositioned: [createWebhookDeliveries],
+    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock)],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
   const events = new BookingEventHub({ db: database.background, bus, log, checkIntervalMs: eventsConfig.checkIntervalMs, maxQueuedPerSubscriber: eventsConfig.maxQueuedPerSubscriber });
   await events.start();
   relay.start();
-  // The deliveries a relay run created are sent right after it rather than at the next poll.
-  changes.subscribe(() => void relay.kick().then(() => webhooks?.kick()));
 
   const reads = new ReadRouting(database, { windowMs: config.replicas.readYourWritesMs, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const mailer = options.mailer ?? createMailer(config.mail, log);
   const sms = options.sms ?? new TestSmsProvider();
+  // Notification jobs are always queued (the relay's hook); this process sends them only when asked to.
+  const notificationConfig = config.notifications ?? DEFAULT_NOTIFICATION_CONFIG;
+  const links: NotificationLinks = {
+    publicAppUrl: notificationConfig.publicAppUrl,
+    publicApiUrl: notificationConfig.publicApiUrl,
+    linkSecret: notificationConfig.linkSecret ?? createHmac('sha256', config.auth.jwtSecret ?? 'booking-api').update('notification-links').digest('base64url'),
+  };
+  const notifications =
+    config.notifications && config.notifications.pollIntervalMs > 0
+      ? new JobQueue({
+          db: database.background,
+          log,
+          now: clock,
+          pollIntervalMs: config.notifications.pollIntervalMs,
+          maxAttempts: config.notifications.maxAttempts,
+          retryBaseMs: config.notifications.retryBaseMs,
+          handlers: notificationHandlers({ db: database.background, mailer, sms, log, links, from: config.mail.from, now: clock }),
+        })
+      : null;
+  notifications?.start();
+  // The deliveries and jobs a relay run created are sent right after it rather than at the next poll.
+  changes.subscribe(() => void relay.kick().then(() => Promise.all([webhooks?.kick(), notifications?.kick()])));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const messageRecipients = options.messageRecipients ?? NO_MESSAGE_RECIPIENTS;
   const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits, messageRecipients };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, config: paymentConfig, rateLimits });
+  const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);
   // Accounts are found (or made) once per token, on the background handle like the claims' check.
   const verifier = new TokenVerifier(config.auth, confirmClaimedRecords(database.background), (identity) => upsertAccount(database.background, identity));
@@ -171,6 +200,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   cache.metrics.register(metrics);
   registerEventMetrics(metrics, relay, events, database.background);
   registerWebhookMetrics(metrics, database.background);
+  registerNotificationMetrics(metrics, database.background, clock);
   metrics.gaugeFrom('websocket_connections', 'Open WebSocket connections.', [], () => websocket.connections);
   metrics.gaugeFrom('db_pool_connections', 'PostgreSQL pool connections by pool and state (total open, idle, waiting: checkouts queued for one).', ['pool', 'state'], () =>
     database.pools().flatMap((p) => [[{ pool: p.name, state: 'total' }, p.total], [{ pool: p.name, state: 'idle' }, p.idle], [{ pool: p.name, state: 'waiting' }, p.waiting]] as Array<[Record<string, string>, number]>),
@@ -212,7 +242,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // Only the GraphQL endpoint speaks CORS: the payment webhooks are server to server, and the
   // WebSocket upgrade admits every Origin (its token travels in the init payload, not in a cookie).
   const cors = createCorsHook(config.cors);
-  const routes = options.routes ?? [];
+  const routes = [unsubscribeRoute({ db: database.background, linkSecret: links.linkSecret, log }), ...(options.routes ?? [])];
   const readiness = new Readiness(readinessChecks(database, cache, cacheConfig.redisUrl !== undefined), { log, timeoutMs: options.readinessTimeoutMs });
 
   const router = createRouter({
@@ -245,6 +275,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     await relay.stop();
     // Requests in flight are aborted and their deliveries handed back for the next process.
     await webhooks?.stop();
+    await notifications?.stop();
     await events.stop();
     await bus.close();
     await cache.close();
@@ -285,6 +316,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     metricsUrl: `http://${config.host}:${metricsPort}${METRICS_PATH}`,
     mailer,
     sms,
+    notifications,
     async stop() {
       // Subscribers first (1001, going away: clients reconnect elsewhere and replay from their
       // cursor), then requests in flight; the relay finishes its run, so every committed event is

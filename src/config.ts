@@ -52,6 +52,8 @@ export interface Config {
   slotHorizonDays: number;
   /** Minutes between two slot generation passes; 0 disables the job. */
   slotGenerationIntervalMinutes: number;
+  /** How long the tables that only grow keep their rows, and how the purge job runs (README, "Retention"). */
+  retention: RetentionConfig;
   events: EventsConfig;
   websocket: WebSocketConfig;
   webhooks: WebhookConfig;
@@ -81,7 +83,33 @@ export interface Config {
   replicas: ReplicaConfig;
   /** Outgoing e-mail: SMTP_URL, else .eml files in MAIL_DIR. */
   mail: MailConfig;
+  /** Booking notifications and their job queue (README, "Notifications"). */
+  notifications: NotificationConfig;
 }
+
+export interface NotificationConfig {
+  /** Poll the job queue this often (NOTIFICATION_POLL_INTERVAL_MS); 0: this process sends none (it still queues them). */
+  pollIntervalMs: number;
+  /** Attempts before a job is dead (NOTIFICATION_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** The wait before the second attempt, doubling after each failure up to an hour (NOTIFICATION_RETRY_BASE_MS). */
+  retryBaseMs: number;
+  /** The public base URL of the customers' app, for manage/cancel links (PUBLIC_APP_URL). */
+  publicAppUrl: string;
+  /** The public base URL of this API, for unsubscribe links (PUBLIC_API_URL). */
+  publicApiUrl: string;
+  /** Signs unsubscribe links (NOTIFICATION_LINK_SECRET); undefined: derived from the JWT secret. */
+  linkSecret: string | undefined;
+}
+
+export const DEFAULT_NOTIFICATION_CONFIG: NotificationConfig = {
+  pollIntervalMs: 1000,
+  maxAttempts: 8,
+  retryBaseMs: 30_000,
+  publicAppUrl: 'http://localhost:3000',
+  publicApiUrl: 'http://localhost:4000',
+  linkSecret: undefined,
+};
 
 export interface MailConfig {
   /** `smtp://user:pass@host:port` (or `smtps://`); undefined: messages are written to `dir` instead. */
@@ -130,15 +158,52 @@ export interface PaymentConfig {
   testWebhookSecret: string | undefined;
   /** A webhook whose signed timestamp is further than this from now is refused (replay window). */
   webhookToleranceSeconds: number;
-  /** Processed webhook event ids are kept this long; providers retry an event for up to 3 days. */
-  processedEventRetentionDays: number;
 }
 
 export const DEVELOPMENT_PAYMENT_WEBHOOK_SECRET = 'development-payment-webhook-secret';
 export const DEFAULT_PAYMENT_CONFIG: PaymentConfig = {
   testWebhookSecret: DEVELOPMENT_PAYMENT_WEBHOOK_SECRET,
   webhookToleranceSeconds: 300,
-  processedEventRetentionDays: 3,
+};
+
+/**
+ * The retention job (src/retention/retention.job.ts). A period of 0 days keeps that table's rows for
+ * ever. Each default, and why, is in README, "Retention".
+ */
+export interface RetentionConfig {
+  /** Minutes between two purge rounds (from the end of one to the start of the next); 0 disables the job. */
+  intervalMinutes: number;
+  /** Rows one DELETE removes at most: one short transaction each. */
+  batchSize: number;
+  /** Rows a round removes per table at most; the rest waits for the next round. */
+  maxRowsPerRound: number;
+  /** The pause between two batches, so that the purge leaves the database to requests. */
+  pauseMs: number;
+  /** Booking events (the replay log): bookingEventsSince from an older cursor answers EVENTS_PURGED. */
+  bookingEventDays: number;
+  /** Audit rows. */
+  auditLogDays: number;
+  /** Finished webhook deliveries (succeeded or failed; pending ones always stay). */
+  webhookDeliveryDays: number;
+  /** Applied payment event ids (duplicate webhooks are refused while their id is kept); at least 3, the providers' retry period. */
+  processedPaymentEventDays: number;
+  /** Past slots nobody booked (free or blocked); booked ones stay with their booking. */
+  unbookedSlotDays: number;
+  /** Idempotency keys go this long after they expire (a margin for clocks that disagree; an expired key is taken over anyway). */
+  idempotencyKeyGraceHours: number;
+}
+
+export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
+  intervalMinutes: 60,
+  batchSize: 1000,
+  maxRowsPerRound: 100_000,
+  pauseMs: 100,
+  bookingEventDays: 400,
+  auditLogDays: 730,
+  webhookDeliveryDays: 30,
+  processedPaymentEventDays: 90,
+  unbookedSlotDays: 14,
+  idempotencyKeyGraceHours: 1,
 };
 
 /** Booking events: the outbox relay and each process's delivery to its subscribers. */
@@ -397,9 +462,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The test provider confirms bookings without taking money: in production only with a secret set on purpose.
       testWebhookSecret: env.PAYMENT_TEST_WEBHOOK_SECRET || (production ? undefined : DEVELOPMENT_PAYMENT_WEBHOOK_SECRET),
       webhookToleranceSeconds: integer(env, 'PAYMENT_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
-      // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
-      processedEventRetentionDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', 3, 3, 3650),
     },
+    retention: retentionConfig(env),
     slotHorizonDays: integer(env, 'SLOT_HORIZON_DAYS', 60, 1, 366),
     slotGenerationIntervalMinutes: integer(env, 'SLOT_GENERATION_INTERVAL_MINUTES', 60, 0, 10_080),
     events: {
@@ -465,6 +529,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       serviceName: env.OTEL_SERVICE_NAME || DEFAULT_TRACING_CONFIG.serviceName,
     },
     mail: mailConfig(env),
+    notifications: notificationConfig(env, production),
+  };
+}
+
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  if (!/^https?:\/\/[^/]/.test(raw)) throw new Error(`Expected ${name} to be an http(s) base URL such as https://book.example.com, got "${raw.slice(0, 100)}".`);
+  return raw.replace(/\/+$/, '');
+}
+
+function notificationConfig(env: NodeJS.ProcessEnv, production: boolean): NotificationConfig {
+  const linkSecret = env.NOTIFICATION_LINK_SECRET || undefined;
+  if (production && !linkSecret && !env.AUTH_JWT_SECRET) throw new Error('Expected NOTIFICATION_LINK_SECRET (or AUTH_JWT_SECRET) when NODE_ENV=production: unsubscribe links could not be signed.');
+  return {
+    pollIntervalMs: integer(env, 'NOTIFICATION_POLL_INTERVAL_MS', DEFAULT_NOTIFICATION_CONFIG.pollIntervalMs, 0, 3_600_000),
+    maxAttempts: integer(env, 'NOTIFICATION_MAX_ATTEMPTS', DEFAULT_NOTIFICATION_CONFIG.maxAttempts, 1, 100),
+    retryBaseMs: integer(env, 'NOTIFICATION_RETRY_BASE_MS', DEFAULT_NOTIFICATION_CONFIG.retryBaseMs, 1, 3_600_000),
+    publicAppUrl: baseUrl(env, 'PUBLIC_APP_URL', DEFAULT_NOTIFICATION_CONFIG.publicAppUrl),
+    publicApiUrl: baseUrl(env, 'PUBLIC_API_URL', DEFAULT_NOTIFICATION_CONFIG.publicApiUrl),
+    linkSecret,
   };
 }
 
@@ -472,6 +556,31 @@ function mailConfig(env: NodeJS.ProcessEnv): MailConfig {
   const smtpUrl = env.SMTP_URL || undefined;
   if (smtpUrl && !/^smtps?:\/\/[^/]/.test(smtpUrl)) throw new Error(`Expected SMTP_URL to be an smtp:// or smtps:// URL, got "${smtpUrl.replace(/\/\/[^@/]*@/, '//***@')}".`);
   return { smtpUrl, from: env.MAIL_FROM || DEFAULT_MAIL_CONFIG.from, dir: env.MAIL_DIR || DEFAULT_MAIL_CONFIG.dir };
+}
+
+function retentionConfig(env: NodeJS.ProcessEnv): RetentionConfig {
+  const d = DEFAULT_RETENTION_CONFIG;
+  return {
+    intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', d.intervalMinutes, 0, 10_080),
+    batchSize: integer(env, 'RETENTION_BATCH_SIZE', d.batchSize, 1, 50_000),
+    maxRowsPerRound: integer(env, 'RETENTION_MAX_ROWS_PER_ROUND', d.maxRowsPerRound, 1, 100_000_000),
+    pauseMs: integer(env, 'RETENTION_PAUSE_MS', d.pauseMs, 0, 60_000),
+    bookingEventDays: retentionDays(env, 'RETENTION_BOOKING_EVENT_DAYS', d.bookingEventDays, 1),
+    auditLogDays: retentionDays(env, 'RETENTION_AUDIT_LOG_DAYS', d.auditLogDays, 30),
+    // Pending deliveries are never purged, so any period is safe for retries; a day keeps a log to read.
+    webhookDeliveryDays: retentionDays(env, 'RETENTION_WEBHOOK_DELIVERY_DAYS', d.webhookDeliveryDays, 1),
+    // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
+    processedPaymentEventDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', d.processedPaymentEventDays, 3, 36_500),
+    unbookedSlotDays: retentionDays(env, 'RETENTION_UNBOOKED_SLOT_DAYS', d.unbookedSlotDays, 1),
+    idempotencyKeyGraceHours: integer(env, 'RETENTION_IDEMPOTENCY_KEY_GRACE_HOURS', d.idempotencyKeyGraceHours, 0, 8760),
+  };
+}
+
+/** Days to keep a table's rows: 0 (for ever) or from `min` to 100 years. */
+function retentionDays(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const value = integer(env, name, fallback, 0, 36_500);
+  if (value !== 0 && value < min) throw new Error(`Expected ${name} to be 0 (keep for ever) or from ${min} to 36500 days, got "${env[name]}".`);
+  return value;
 }
 
 function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
@@ -490,13 +599,14 @@ function replicaConfig(env: NodeJS.ProcessEnv): ReplicaConfig {
 
 /**
  * What startApp is given: the settings every caller names, and the rest optional (tests name only
- * what they are about). Without `webhooks` the app creates webhook deliveries but sends none: like
+ * what they are about). Without `webhooks` the app creates webhook deliveries but sends none (and
+ * without `notifications`, notification jobs but no messages): like
  * the slot generation job, sending is opted into (index.ts always passes it), so that tests sharing
  * one database never send each other's deliveries.
  */
-export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing' | 'mail'>>;
+export type AppConfig = Pick<Config, 'host' | 'port' | 'auth' | 'slowQueryMs'> & Partial<Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'webhooks' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'metricsPort' | 'tracing' | 'mail' | 'notifications'>>;
 
-/** An AppConfig with every default filled in but `webhooks` (whose absence means: send none). */
+/** An AppConfig with every default filled in but `webhooks` and `notifications` (whose absence means: send none). */
 export type ResolvedAppConfig = AppConfig & Pick<Config, 'slowOperationMs' | 'holdMinutes' | 'payments' | 'cache' | 'events' | 'websocket' | 'introspection' | 'rateLimits' | 'cors' | 'compression' | 'limits' | 'replicas' | 'tracing' | 'mail'>;
 
 /**

@@ -3,6 +3,7 @@ import { startApp, openDatabase, PortInUseError } from './app.js';
 import { signDevelopmentToken } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { installProcessGuards } from './process-guards.js';
+import { registerRetentionMetrics, startRetentionJob } from './retention/retention.job.js';
 import { startSlotGenerationJob } from './schedules/slot-generation.job.js';
 import { DEMO_ACCOUNT_ROLES, demoAccountToken, seedDemoAccounts } from './seed/demo-accounts.js';
 import { seedDemoData, type DemoSummary } from './seed/demo-data.js';
@@ -13,6 +14,8 @@ import { createLogger } from './shared/logger.js';
 
 /** The slot generation job's first pass waits this long after the API listens (see startSlotGenerationJob). */
 const FIRST_SLOT_PASS_AFTER_MS = 5000;
+/** The first retention round waits this long after the API listens: the start is for requests. */
+const FIRST_RETENTION_ROUND_AFTER_MS = 60_000;
 /** How long shutdown waits for requests in flight (after the drain) before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -39,6 +42,7 @@ async function main() {
     `  GraphQL endpoint: ${app.url}   (POST application/json)`,
     `  Sandbox:          ${app.url}   (open it in a browser)`,
     `  Subscriptions:    ${app.wsUrl}   (graphql-ws; token in the init payload)`,
+    `  E-mail:           ${config.mail.smtpUrl ? 'through SMTP_URL' : `written to ${config.mail.dir}/ as .eml files (no SMTP_URL)`}`,
     ...(demo && config.auth.jwtSecret ? await demoTokenLines(config.auth.jwtSecret, demo, config.auth.acceptClaimTokens !== false) : []),
   ];
   console.log(banner.join('\n'));
@@ -47,6 +51,11 @@ async function main() {
   const slotJob = config.slotGenerationIntervalMinutes > 0
     ? startSlotGenerationJob({ database, changes: app.changes, log, intervalMinutes: config.slotGenerationIntervalMinutes, horizonDays: config.slotHorizonDays, firstPassAfterMs: FIRST_SLOT_PASS_AFTER_MS })
     : null;
+  // Beside the slot job, for the same reason: tests purge only when they ask to.
+  const retentionJob = config.retention.intervalMinutes > 0
+    ? startRetentionJob({ database, log, config: config.retention, firstRoundAfterMs: FIRST_RETENTION_ROUND_AFTER_MS })
+    : null;
+  if (retentionJob) registerRetentionMetrics(app.metrics, retentionJob.stats);
 
   let stopping = false;
   // SIGTERM (an orchestrator, a supervisor): /readyz turns 503 at once and requests are served on
@@ -62,6 +71,7 @@ async function main() {
     setTimeout(() => process.exit(1), drainMs + SHUTDOWN_GRACE_MS).unref();
     if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
     await slotJob?.stop();
+    await retentionJob?.stop();
     await app.stop();
     await database.close();
     process.exit(0);

@@ -45,10 +45,18 @@ export type AvailableStart = {
   __typename?: 'AvailableStart';
   /** When the service would end (without buffers). */
   endsAt: Scalars['DateTime']['output'];
-  /** The partners free for the whole service (and its buffers), least busy first. */
+  /** How many partners are free for the whole service at this start, however many `partners` returns. */
+  partnerCount: Scalars['Int']['output'];
+  /** The partners free for the whole service (and its buffers), least busy first: the first `first` of them. `partnerCount` says how many there are in all. */
   partners: Array<Partner>;
   /** When the service would start. */
   startsAt: Scalars['DateTime']['output'];
+};
+
+
+/** A time at which a service can start, and who can take it. */
+export type AvailableStartPartnersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** An appointment: a customer booked a service with a partner for a time. */
@@ -328,6 +336,8 @@ export type BookingSettingsInput = {
   maxAdvanceDays?: InputMaybe<Scalars['Int']['input']>;
   /** How long before a start time it can still be booked, in minutes: 0 to 43200. Defaults to 60. */
   minNoticeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** How many hours before a booking's start its customer is reminded: 0 (no reminders) to 720. Defaults to 24. Bookings already made keep their reminder time until they move. */
+  reminderHours?: InputMaybe<Scalars['Int']['input']>;
   /** The length of the business's slots in minutes: 5 to 240, dividing a day (5, 10, 15, 20, 30, 60, ...). Defaults to 30. Every live service's length must be a multiple of it. */
   slotMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -384,6 +394,8 @@ export type Business = Node & {
   nameLocale: Scalars['String']['output'];
   /** The business's partners (staff, instructors), alphabetically. */
   partners: PartnerConnection;
+  /** How many hours before a booking's start its customer gets a reminder (e-mail, and a text message with a phone); 0: no reminders. */
+  reminderHours: Scalars['Int']['output'];
   /** The business's services, alphabetically. */
   services: ServiceConnection;
   /** The length of the business's slots, in minutes. */
@@ -619,6 +631,8 @@ export type Customer = Node & {
   id: Scalars['ID']['output'];
   /** The customer's name. */
   name: Scalars['String']['output'];
+  /** How the customer wants to hear about their bookings. */
+  notificationPreferences: CustomerNotificationPreferences;
 };
 
 
@@ -682,6 +696,38 @@ export type CustomerEraseInput = {
 export type CustomerErasePayload = {
   __typename?: 'CustomerErasePayload';
   /** The customer as erased (its placeholder name and e-mail), or `null` if `userErrors` is not empty. */
+  customer?: Maybe<Customer>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** How a customer hears about their bookings. Confirmations, changes and cancellations are essential and always sent by e-mail; reminders are not, and may be turned off. */
+export type CustomerNotificationPreferences = {
+  __typename?: 'CustomerNotificationPreferences';
+  /** The locale of the customer's messages (BCP 47), or `null`: the business's default locale. English and Japanese have templates; others read English. */
+  locale?: Maybe<Scalars['String']['output']>;
+  /** The phone number text reminders go to (E.164, e.g. `+819012345678`), or `null`: reminders by e-mail only. */
+  phone?: Maybe<Scalars['String']['output']>;
+  /** Whether the customer gets reminders before their bookings (off after `customerNotificationPreferencesUpdate` or the one-click unsubscribe link of a reminder). */
+  reminders: Scalars['Boolean']['output'];
+};
+
+/** Changes to a customer's notification preferences; a field left out keeps its value. */
+export type CustomerNotificationPreferencesUpdateInput = {
+  /** The customer: the caller's own customer record, or one of a business the caller is staff of. */
+  customerId: Scalars['ID']['input'];
+  /** A BCP 47 locale for the customer's messages, such as `ja`; an empty string goes back to the business's default locale. */
+  locale?: InputMaybe<Scalars['String']['input']>;
+  /** A phone number for text reminders in E.164 form (`+` and 7 to 15 digits); an empty string removes it. */
+  phone?: InputMaybe<Scalars['String']['input']>;
+  /** Reminders on (`true`) or off (`false`). */
+  reminders?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** The result of `customerNotificationPreferencesUpdate`. */
+export type CustomerNotificationPreferencesUpdatePayload = {
+  __typename?: 'CustomerNotificationPreferencesUpdatePayload';
+  /** The customer after the change, or `null` if `userErrors` is not empty. */
   customer?: Maybe<Customer>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
@@ -1024,6 +1070,8 @@ export type Mutation = {
   customerCreate: CustomerCreatePayload;
   /** Erases a customer's personal data, at the customer's own request or by the business's owners and staff: name and e-mail are replaced and the account link is cut; bookings and payments are kept for accounting. Erasing an erased customer changes nothing. */
   customerErase: CustomerErasePayload;
+  /** Changes how a customer hears about their bookings: reminders on or off, a phone for text reminders, the locale of their messages. The customer themselves (a token with their customer record) or staff of the business. */
+  customerNotificationPreferencesUpdate: CustomerNotificationPreferencesUpdatePayload;
   /** Changes a customer's e-mail address or name. Staff of the customer's business and admins. */
   customerUpdate: CustomerUpdatePayload;
   /** Cancels a guest's booking with the manage token `guestBookingConfirm` returned, as its customer would (`bookingCancel`). No token needed. */
@@ -1166,6 +1214,12 @@ export type MutationCustomerCreateArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationCustomerEraseArgs = {
   input: CustomerEraseInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationCustomerNotificationPreferencesUpdateArgs = {
+  input: CustomerNotificationPreferencesUpdateInput;
 };
 
 
@@ -1681,7 +1735,10 @@ export type Query = {
   /**
    * Replays a business's booking events after a cursor, oldest first: the way to catch up after a
    * disconnection, before subscribing again (events delivered twice carry the same cursor). Staff see
-   * their business's events, partners those of their own bookings; customers none.
+   * their business's events, partners those of their own bookings; customers none. Events are kept
+   * for RETENTION_BOOKING_EVENT_DAYS (400 days by default): from a cursor whose following events were
+   * purged, the answer is the error `EVENTS_PURGED` (never a page with a silent gap), whose
+   * `extensions.purgedThrough` is the business's last purged cursor.
    */
   bookingEventsSince: BookingEventsPage;
   /** A business by its URL slug, or `null`. */
@@ -1710,6 +1767,7 @@ export type QueryAvailablePartnersArgs = {
   businessId?: InputMaybe<Scalars['ID']['input']>;
   city: Scalars['String']['input'];
   date: Scalars['Date']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -2643,6 +2701,9 @@ export type ResolversTypes = {
   CustomerEdge: ResolverTypeWrapper<Edge<CustomerModel>>;
   CustomerEraseInput: CustomerEraseInput;
   CustomerErasePayload: ResolverTypeWrapper<Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
+  CustomerNotificationPreferences: ResolverTypeWrapper<CustomerNotificationPreferences>;
+  CustomerNotificationPreferencesUpdateInput: CustomerNotificationPreferencesUpdateInput;
+  CustomerNotificationPreferencesUpdatePayload: ResolverTypeWrapper<Omit<CustomerNotificationPreferencesUpdatePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   CustomerUpdateInput: CustomerUpdateInput;
   CustomerUpdatePayload: ResolverTypeWrapper<Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
@@ -2798,6 +2859,9 @@ export type ResolversParentTypes = {
   CustomerEdge: Edge<CustomerModel>;
   CustomerEraseInput: CustomerEraseInput;
   CustomerErasePayload: Omit<CustomerErasePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
+  CustomerNotificationPreferences: CustomerNotificationPreferences;
+  CustomerNotificationPreferencesUpdateInput: CustomerNotificationPreferencesUpdateInput;
+  CustomerNotificationPreferencesUpdatePayload: Omit<CustomerNotificationPreferencesUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   CustomerUpdateInput: CustomerUpdateInput;
   CustomerUpdatePayload: Omit<CustomerUpdatePayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   Date: Scalars['Date']['output'];
@@ -2901,7 +2965,8 @@ export type ResolversParentTypes = {
 
 export type AvailableStartResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AvailableStart'] = ResolversParentTypes['AvailableStart']> = {
   endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  partners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType>;
+  partnerCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  partners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<AvailableStartPartnersArgs, 'first'>>;
   startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -3012,6 +3077,7 @@ export type BusinessResolvers<ContextType = RequestContext, ParentType extends R
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameArgs>>;
   nameLocale?: Resolver<ResolversTypes['String'], ParentType, ContextType, Partial<BusinessNameLocaleArgs>>;
   partners?: Resolver<ResolversTypes['PartnerConnection'], ParentType, ContextType, RequireFields<BusinessPartnersArgs, 'activeOnly' | 'first'>>;
+  reminderHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, RequireFields<BusinessServicesArgs, 'first' | 'includeInactive'>>;
   slotMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3063,6 +3129,7 @@ export type CustomerResolvers<ContextType = RequestContext, ParentType extends R
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  notificationPreferences?: Resolver<ResolversTypes['CustomerNotificationPreferences'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -3083,6 +3150,17 @@ export type CustomerEdgeResolvers<ContextType = RequestContext, ParentType exten
 };
 
 export type CustomerErasePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerErasePayload'] = ResolversParentTypes['CustomerErasePayload']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type CustomerNotificationPreferencesResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerNotificationPreferences'] = ResolversParentTypes['CustomerNotificationPreferences']> = {
+  locale?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reminders?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type CustomerNotificationPreferencesUpdatePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CustomerNotificationPreferencesUpdatePayload'] = ResolversParentTypes['CustomerNotificationPreferencesUpdatePayload']> = {
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -3204,6 +3282,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   businessUpdate?: Resolver<ResolversTypes['BusinessUpdatePayload'], ParentType, ContextType, RequireFields<MutationBusinessUpdateArgs, 'input'>>;
   customerCreate?: Resolver<ResolversTypes['CustomerCreatePayload'], ParentType, ContextType, RequireFields<MutationCustomerCreateArgs, 'input'>>;
   customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
+  customerNotificationPreferencesUpdate?: Resolver<ResolversTypes['CustomerNotificationPreferencesUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerNotificationPreferencesUpdateArgs, 'input'>>;
   customerUpdate?: Resolver<ResolversTypes['CustomerUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerUpdateArgs, 'input'>>;
   guestBookingCancel?: Resolver<ResolversTypes['GuestBookingCancelPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingCancelArgs, 'input'>>;
   guestBookingConfirm?: Resolver<ResolversTypes['GuestBookingConfirmPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingConfirmArgs, 'input'>>;
@@ -3336,7 +3415,7 @@ export type PaymentRefundPayloadResolvers<ContextType = RequestContext, ParentTy
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date'>>;
+  availablePartners?: Resolver<Array<ResolversTypes['Partner']>, ParentType, ContextType, RequireFields<QueryAvailablePartnersArgs, 'city' | 'date' | 'first'>>;
   availableSlots?: Resolver<Array<ResolversTypes['AvailableStart']>, ParentType, ContextType, RequireFields<QueryAvailableSlotsArgs, 'businessId' | 'date' | 'serviceId'>>;
   bookingEventsSince?: Resolver<ResolversTypes['BookingEventsPage'], ParentType, ContextType, RequireFields<QueryBookingEventsSinceArgs, 'businessId' | 'first'>>;
   business?: Resolver<Maybe<ResolversTypes['Business']>, ParentType, ContextType, RequireFields<QueryBusinessArgs, 'slug'>>;
@@ -3579,6 +3658,8 @@ export type Resolvers<ContextType = RequestContext> = {
   CustomerCreatePayload?: CustomerCreatePayloadResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerErasePayload?: CustomerErasePayloadResolvers<ContextType>;
+  CustomerNotificationPreferences?: CustomerNotificationPreferencesResolvers<ContextType>;
+  CustomerNotificationPreferencesUpdatePayload?: CustomerNotificationPreferencesUpdatePayloadResolvers<ContextType>;
   CustomerUpdatePayload?: CustomerUpdatePayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { deleteOldestBatch, type Db } from '../db/sql-helpers.js';
 import type { Database } from '../db/tables.js';
 
 export interface AuditEntry {
@@ -27,4 +28,9 @@ export async function insertAuditLogs(trx: Transaction<Database>, entries: Audit
       })),
     )
     .execute();
+}
+
+/** Deletes up to `limit` audit rows written before `before`, oldest first (the retention job's batch); how many it deleted. */
+export function purgeAuditLogsBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'purgeAuditLogsBefore', { table: 'audit_logs', key: 'id', age: 'created_at', before, limit });
 }

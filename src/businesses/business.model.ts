@@ -17,6 +17,8 @@ export interface BusinessModel {
   minNoticeMinutes: number;
   maxAdvanceDays: number;
   cancellationWindowMinutes: number;
+  /** Hours before a booking's start its customer is reminded; 0: never. */
+  reminderHours: number;
   /** When it was archived; null while live. An archived business is out of the catalog and takes no bookings. */
   archivedAt: string | null;
 }

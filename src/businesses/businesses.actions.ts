@@ -28,7 +28,7 @@ const IANA_NAME = /^(UTC|[A-Z][A-Za-z_-]*(\/[A-Z][A-Za-z0-9_+-]*)+)$/;
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
-const DEFAULT_SETTINGS = { slotMinutes: 30, minNoticeMinutes: 60, maxAdvanceDays: 60, cancellationWindowMinutes: 1440 };
+const DEFAULT_SETTINGS = { slotMinutes: 30, minNoticeMinutes: 60, maxAdvanceDays: 60, cancellationWindowMinutes: 1440, reminderHours: 24 };
 
 /** The account behind the viewer. Tokens carry no issuer, e-mail or name for it yet (issue 11: accounts). */
 /**
@@ -89,6 +89,7 @@ function checkedSettings(given: BookingSettingsInput | null | undefined, base: t
     minNoticeMinutes: intInRange(given?.minNoticeMinutes ?? base.minNoticeMinutes, field('minNoticeMinutes'), 0, 43200),
     maxAdvanceDays: intInRange(given?.maxAdvanceDays ?? base.maxAdvanceDays, field('maxAdvanceDays'), 1, 730),
     cancellationWindowMinutes: intInRange(given?.cancellationWindowMinutes ?? base.cancellationWindowMinutes, field('cancellationWindowMinutes'), 0, 43200),
+    reminderHours: intInRange(given?.reminderHours ?? base.reminderHours, field('reminderHours'), 0, 720),
   };
 }
 
@@ -138,6 +139,7 @@ function profileOf(b: BusinessModel): Omit<BusinessDraft, 'timeZone' | 'currency
     minNoticeMinutes: b.minNoticeMinutes,
     maxAdvanceDays: b.maxAdvanceDays,
     cancellationWindowMinutes: b.cancellationWindowMinutes,
+    reminderHours: b.reminderHours,
   };
 }
 

@@ -6,7 +6,7 @@ import type { BusinessModel } from './business.model.js';
 const BUSINESS_COLUMNS = sql.raw(
   `b.id, b.slug, b.name, b.description, b.default_locale AS "defaultLocale", upper(b.kind) AS kind, b.city, b.time_zone AS "timeZone", b.currency,
    b.slot_minutes AS "slotMinutes", b.min_notice_minutes AS "minNoticeMinutes", b.max_advance_days AS "maxAdvanceDays",
-   b.cancellation_window_minutes AS "cancellationWindowMinutes", b.deleted_at AS "archivedAt"`,
+   b.cancellation_window_minutes AS "cancellationWindowMinutes", b.reminder_hours AS "reminderHours", b.deleted_at AS "archivedAt"`,
 );
 
 /** Businesses by id, archived ones too: their bookings, services and customers keep reading them. */
@@ -77,6 +77,7 @@ export interface BusinessDraft {
   minNoticeMinutes: number;
   maxAdvanceDays: number;
   cancellationWindowMinutes: number;
+  reminderHours: number;
 }
 
 /**
@@ -86,9 +87,9 @@ export interface BusinessDraft {
 export async function insertBusiness(trx: Trx, draft: BusinessDraft): Promise<BusinessModel | undefined> {
   const result = await sql<BusinessModel>`/* insertBusiness */
     INSERT INTO businesses AS b (slug, name, kind, city, time_zone, currency, description, default_locale,
-      slot_minutes, min_notice_minutes, max_advance_days, cancellation_window_minutes)
+      slot_minutes, min_notice_minutes, max_advance_days, cancellation_window_minutes, reminder_hours)
     VALUES (${draft.slug}, ${draft.name}, ${draft.kind}, ${draft.city}, ${draft.timeZone}, ${draft.currency}, ${draft.description},
-      ${draft.defaultLocale}, ${draft.slotMinutes}, ${draft.minNoticeMinutes}, ${draft.maxAdvanceDays}, ${draft.cancellationWindowMinutes})
+      ${draft.defaultLocale}, ${draft.slotMinutes}, ${draft.minNoticeMinutes}, ${draft.maxAdvanceDays}, ${draft.cancellationWindowMinutes}, ${draft.reminderHours})
     ON CONFLICT (slug) WHERE deleted_at IS NULL DO NOTHING
     RETURNING ${BUSINESS_COLUMNS}`.execute(trx);
   return result.rows[0];
@@ -107,7 +108,7 @@ export async function updateBusiness(trx: Trx, id: string, business: Omit<Busine
     UPDATE businesses AS b SET slug = ${business.slug}, name = ${business.name}, kind = ${business.kind}, city = ${business.city},
       description = ${business.description}, default_locale = ${business.defaultLocale}, slot_minutes = ${business.slotMinutes},
       min_notice_minutes = ${business.minNoticeMinutes}, max_advance_days = ${business.maxAdvanceDays},
-      cancellation_window_minutes = ${business.cancellationWindowMinutes}
+      cancellation_window_minutes = ${business.cancellationWindowMinutes}, reminder_hours = ${business.reminderHours}
     WHERE b.id = ${id}::bigint RETURNING ${BUSINESS_COLUMNS}`.execute(trx);
   return result.rows[0];
 }

@@ -1,7 +1,13 @@
+import { BoundedMap } from './bounded-map.js';
 import type { GenerationStore } from './keyed-cache.js';
 
-/** How many entries the in-process store keeps; the oldest go first. Bounds memory, not correctness. */
+/**
+ * How many entries the in-process store keeps, and their summed size (UTF-16 characters of the JSON
+ * text, 2 bytes each); the least recently used go first. Bounds memory, not correctness: one
+ * date's starts of a large marketplace are a hundred kilobytes, and 10,000 of them would be a gigabyte.
+ */
 const DEFAULT_MAX_ENTRIES = 10_000;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The store for one process without Redis (embedded mode, tests): the same keys, generations and
@@ -11,9 +17,11 @@ const DEFAULT_MAX_ENTRIES = 10_000;
 export class MemoryGenerationStore implements GenerationStore {
   readonly backend = 'memory' as const;
   private readonly generations = new Map<string, number>();
-  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly entries: BoundedMap<string, { value: string; expiresAt: number }>;
 
-  constructor(private readonly maxEntries = DEFAULT_MAX_ENTRIES) {}
+  constructor(maxEntries = DEFAULT_MAX_ENTRIES, maxBytes = DEFAULT_MAX_BYTES) {
+    this.entries = new BoundedMap(maxEntries, maxBytes);
+  }
 
   async read(scope: string, key: string) {
     const generation = String(this.generations.get(scope) ?? 0);
@@ -25,9 +33,7 @@ export class MemoryGenerationStore implements GenerationStore {
 
   async write(scope: string, key: string, generation: string, value: string, ttlMs: number) {
     const entryKey = `${scope}:${key}:g${generation}`;
-    this.entries.delete(entryKey);
-    this.entries.set(entryKey, { value, expiresAt: Date.now() + ttlMs });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(entryKey, { value, expiresAt: Date.now() + ttlMs }, (entryKey.length + value.length) * 2);
   }
 
   async bump(scopes: readonly string[]) {

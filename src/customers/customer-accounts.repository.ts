@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { CustomerModel } from './customer.model.js';
+import { CUSTOMER_COLUMNS } from './customers.repository.js';
 
 /**
  * Customer records of accounts: self-registration and erasure. Kept apart from the staff's customer
@@ -11,7 +12,7 @@ import type { CustomerModel } from './customer.model.js';
 /** A live customer of the business with this e-mail address, whoever it belongs to. */
 export async function findCustomerByEmail(db: Db, businessId: string, email: string): Promise<(CustomerModel & { accountId: string | null }) | undefined> {
   const [row] = await query<CustomerModel & { accountId: string | null }>(db, 'findCustomerByEmail', sql`
-    SELECT c.id, c.business_id AS "businessId", c.email, c.name, c.account_id AS "accountId" FROM customers c
+    SELECT ${CUSTOMER_COLUMNS}, c.account_id AS "accountId" FROM customers c
     WHERE c.business_id = ${businessId}::bigint AND lower(c.email) = lower(${email}) AND c.deleted_at IS NULL`);
   return row;
 }
@@ -27,14 +28,14 @@ export async function upsertAccountCustomer(trx: Trx, args: { businessId: string
     VALUES (${args.businessId}::bigint, ${args.email}, ${args.name}, ${args.accountId}::bigint)
     ON CONFLICT (business_id, account_id) WHERE account_id IS NOT NULL AND deleted_at IS NULL
     DO UPDATE SET account_id = EXCLUDED.account_id
-    RETURNING c.id, c.business_id AS "businessId", c.email, c.name, (c.xmax = 0) AS created`);
+    RETURNING ${CUSTOMER_COLUMNS}, (c.xmax = 0) AS created`);
   return row;
 }
 
 /** A live customer, locked for its erasure, with whether it was erased already. */
 export async function lockCustomerForErasure(trx: Trx, id: string): Promise<(CustomerModel & { accountId: string | null; erased: boolean }) | undefined> {
   const [row] = await query<CustomerModel & { accountId: string | null; erased: boolean }>(trx, 'lockCustomerForErasure', sql`
-    SELECT c.id, c.business_id AS "businessId", c.email, c.name, c.account_id AS "accountId", c.erased_at IS NOT NULL AS erased
+    SELECT ${CUSTOMER_COLUMNS}, c.account_id AS "accountId", c.erased_at IS NOT NULL AS erased
     FROM customers c WHERE c.id = ${id}::bigint AND c.deleted_at IS NULL FOR UPDATE`);
   return row;
 }
@@ -42,8 +43,9 @@ export async function lockCustomerForErasure(trx: Trx, id: string): Promise<(Cus
 /** Replaces the customer's name and e-mail (the placeholder address cannot be delivered to: .invalid) and cuts the account link. */
 export async function eraseCustomer(trx: Trx, id: string): Promise<CustomerModel> {
   const [row] = await query<CustomerModel>(trx, 'eraseCustomer', sql`
-    UPDATE customers AS c SET name = 'Erased customer', email = 'erased-' || c.id || '@erased.invalid', account_id = NULL, erased_at = now()
-    WHERE c.id = ${id}::bigint RETURNING c.id, c.business_id AS "businessId", c.email, c.name`);
+    UPDATE customers AS c SET name = 'Erased customer', email = 'erased-' || c.id || '@erased.invalid', account_id = NULL, erased_at = now(),
+      phone = NULL, locale = NULL
+    WHERE c.id = ${id}::bigint RETURNING ${CUSTOMER_COLUMNS}`);
   return row;
 }
 
@@ -57,20 +59,15 @@ export async function linkCustomerToAccount(db: Db, customerId: string, accountI
  * The business's live customer with this e-mail address (or, for a guest who confirmed by text
  * message, this phone number), created if there is none. One statement, safe under concurrency:
  * the second of two guests with one address waits on the partial unique index and gets the
- * first's record. A phone-only customer's e-mail is `<phone>@phone.invalid` (undeliverable, like an
- * erased one's), so `customers.email` stays a required, unique key.
+ * first's record. A phone-only guest's e-mail is `<phone>@phone.invalid` (undeliverable, like an
+ * erased one's): `customers.email` stays the required, unique key, and `phone` (text reminders) is
+ * set to the number.
  */
 export async function upsertGuestCustomer(trx: Trx, args: { businessId: string; name: string; email: string | null; phone: string | null }): Promise<CustomerModel & { created: boolean }> {
-  if (args.email) {
-    const [row] = await query<CustomerModel & { created: boolean }>(trx, 'upsertGuestCustomerByEmail', sql`
-      INSERT INTO customers AS c (business_id, email, name) VALUES (${args.businessId}::bigint, ${args.email}, ${args.name})
-      ON CONFLICT (business_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET email = c.email
-      RETURNING c.id, c.business_id AS "businessId", c.email, c.name, (c.xmax = 0) AS created`);
-    return row;
-  }
-  const [row] = await query<CustomerModel & { created: boolean }>(trx, 'upsertGuestCustomerByPhone', sql`
-    INSERT INTO customers AS c (business_id, email, name, phone) VALUES (${args.businessId}::bigint, ${`${args.phone}@phone.invalid`}, ${args.name}, ${args.phone})
-    ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL AND deleted_at IS NULL DO UPDATE SET phone = c.phone
+  const email = args.email ?? `${args.phone}@phone.invalid`;
+  const [row] = await query<CustomerModel & { created: boolean }>(trx, 'upsertGuestCustomer', sql`
+    INSERT INTO customers AS c (business_id, email, name, phone) VALUES (${args.businessId}::bigint, ${email}, ${args.name}, ${args.phone})
+    ON CONFLICT (business_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET email = c.email
     RETURNING c.id, c.business_id AS "businessId", c.email, c.name, (c.xmax = 0) AS created`);
   return row;
 }

@@ -1,5 +1,5 @@
-import type { CustomerCreateInput, CustomerUpdateInput } from '../__generated__/resolvers-types.js';
-import { isStaffOf } from '../auth/access.js';
+import type { CustomerCreateInput, CustomerNotificationPreferencesUpdateInput, CustomerUpdateInput } from '../__generated__/resolvers-types.js';
+import { customerIdIn, isStaffOf } from '../auth/access.js';
 import type { Viewer } from '../auth/viewer.js';
 import { businessNotFoundMessage } from '../businesses/business-input.js';
 import { lockLiveBusinessById } from '../businesses/businesses.repository.js';
@@ -9,7 +9,7 @@ import type { Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import type { CustomerModel } from './customer.model.js';
-import { insertCustomer, isCustomerEmailTaken, lockLiveCustomerById, updateCustomer } from './customers.repository.js';
+import { insertCustomer, isCustomerEmailTaken, lockLiveCustomerById, updateCustomer, updateCustomerNotificationSettings } from './customers.repository.js';
 
 /**
  * Customer records kept by staff, as steps of their mutations (src/shared/mutation.ts). A customer
@@ -73,5 +73,37 @@ export async function updateCustomerById(trx: Trx, viewer: Viewer, id: string, i
     value: updated,
     audit: [{ businessId: updated.businessId, entity: 'customer', entityId: id, action: 'customer.updated',
       changes: { before: Object.fromEntries(keys.map((k) => [k, before[k]])), after: Object.fromEntries(keys.map((k) => [k, next[k]])) } }],
+  };
+}
+
+// The CHECKs on customers.phone and customers.locale (migration 20261202000400).
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+const LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
+/** `''` clears; otherwise the value must match, or the input is refused. */
+function checkedOptional(value: string | null | undefined, pattern: RegExp, field: string, expected: string): string | null | undefined {
+  if (value == null) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  if (!pattern.test(trimmed)) abort('INVALID_INPUT', `Expected ${expected}, got "${trimmed.slice(0, 40)}".`, ['input', field]);
+  return trimmed;
+}
+
+/**
+ * A customer's notification preferences, changed by the customer themselves (their own record)
+ * or by staff of its business. Audited without the phone number itself.
+ */
+export async function updateCustomerNotificationPreferences(trx: Trx, viewer: Viewer, id: string, input: CustomerNotificationPreferencesUpdateInput): Promise<Step<CustomerModel>> {
+  const before = await lockLiveCustomerById(trx, id);
+  if (!before || !(isStaffOf(viewer, before.businessId) || customerIdIn(viewer, before.businessId) === id)) customerNotFound(input.customerId);
+  const phone = checkedOptional(input.phone, E164, 'phone', 'a phone number in E.164 form such as "+819012345678" (or "" to remove it)');
+  const locale = checkedOptional(input.locale, LOCALE, 'locale', 'a BCP 47 locale such as "ja" (or "" for the business\'s default)');
+  const optedOut = input.reminders == null ? undefined : !input.reminders;
+  const after = await updateCustomerNotificationSettings(trx, id, { optedOut, phone, locale });
+  if (!after) customerNotFound(input.customerId);
+  return {
+    value: after,
+    audit: [{ businessId: after.businessId, entity: 'customer', entityId: id, action: 'customer.notification_preferences_updated',
+      changes: { after: { reminders: after.remindersOptedOutAt === null, phone: after.phone === null ? 'none' : 'set', locale: after.locale } } }],
   };
 }

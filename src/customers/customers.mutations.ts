@@ -4,7 +4,7 @@ import { rememberById } from '../idempotency/idempotent-mutation.js';
 import type { RequestContext } from '../server/context.js';
 import { mutation, signedIn } from '../shared/mutation.js';
 import type { CustomerModel } from './customer.model.js';
-import { checkCustomerCreate, createCustomer, customerIdOf, updateCustomerById } from './customers.actions.js';
+import { checkCustomerCreate, createCustomer, customerIdOf, updateCustomerById, updateCustomerNotificationPreferences } from './customers.actions.js';
 import { customerById } from './customers.loaders.js';
 
 const rememberCustomer = (context: RequestContext) => rememberById((id) => customerById(context.loaders).load(id));
@@ -25,6 +25,14 @@ export const customerMutations: Resolvers = {
       who: { expected: 'a signed-in staff member of the business (or an admin) to change a customer', scope: signedIn },
       outside: async ({ input }) => customerIdOf(input),
       inside: (trx, { viewer, input, prepared: id }) => updateCustomerById(trx, viewer, id, input),
+      remember: rememberCustomer,
+      payload: customerPayload,
+    }),
+    customerNotificationPreferencesUpdate: mutation({
+      name: 'customerNotificationPreferencesUpdate',
+      who: { expected: 'the customer themselves, or a staff member of the business (or an admin), to change how a customer is notified', scope: signedIn },
+      outside: async ({ input }) => customerIdOf(input),
+      inside: (trx, { viewer, input, prepared: id }) => updateCustomerNotificationPreferences(trx, viewer, id, input),
       remember: rememberCustomer,
       payload: customerPayload,
     }),

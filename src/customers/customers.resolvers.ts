@@ -10,6 +10,7 @@ export const customerResolvers: Resolvers = {
   Customer: {
     id: (customer) => toGlobalId('Customer', customer.id),
     business: (customer, _, { loaders }) => referenced(businessById(loaders), customer.businessId, 'Customer.business', customer.id),
+    notificationPreferences: (customer) => ({ reminders: customer.remindersOptedOutAt === null, phone: customer.phone, locale: customer.locale }),
     // A visible customer implies a viewer with a booking scope (see canSeeCustomer).
     bookings: (customer, { status, first, after }, { loaders }) => {
       const size = checkPageSize(first, 20);

@@ -48,3 +48,26 @@ export function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<s
   }
   return groups;
 }
+
+/**
+ * One batch of a retention purge (src/retention/), tagged `name`: deletes up to `limit` rows of
+ * `table` whose `age` column is before `before` (or at it, with `inclusive`) and that match
+ * `where`, oldest first, and returns how many. The rows are picked first, through the index on
+ * `age` (`ORDER BY age LIMIT`), then deleted by `key`: `= ANY(ARRAY(...))`, because with `IN (...)`
+ * the planner hash-joined a scan of the whole table. SKIP LOCKED: a row another transaction holds
+ * is left for the next batch, and two purges never wait on each other. `ctid` serves tables with a
+ * composite key: the rows are locked by the same statement, so their ctid cannot change under it.
+ */
+export async function deleteOldestBatch(
+  db: Db,
+  name: string,
+  batch: { table: keyof Database; key: 'id' | 'ctid'; age: string; before: Date; inclusive?: boolean; where?: RawBuilder<unknown>; limit: number },
+): Promise<number> {
+  const { table, key, age } = batch;
+  const result = await sql`/* ${sql.raw(name)} */
+    DELETE FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ANY(ARRAY(
+      SELECT o.${sql.ref(key)} FROM ${sql.table(table)} o
+      WHERE o.${sql.ref(age)} ${sql.raw(batch.inclusive ? '<=' : '<')} ${batch.before.toISOString()}::timestamptz AND ${batch.where ?? sql`TRUE`}
+      ORDER BY o.${sql.ref(age)} LIMIT ${batch.limit} FOR UPDATE OF o SKIP LOCKED))`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}

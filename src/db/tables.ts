@@ -37,6 +37,8 @@ export interface BusinessesTable {
   cancellation_window_minutes: Generated<number>;
   description: string | null;
   default_locale: Generated<string>;
+  /** Hours before a booking's start its customer is reminded (0: never). */
+  reminder_hours: Generated<number>;
   /** search_text(name), for businesses(query). */
   search_name: Computed<string>;
   created_at: DefaultTimestamp;
@@ -106,8 +108,12 @@ export interface CustomersTable {
   email: string;
   name: string;
   account_id: Id | null;
-  /** E.164; set for a guest who confirmed by text message. */
-  phone: string | null;
+  /** E.164, for text reminders. */
+  phone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The locale of the customer's messages; null: the business's default locale. */
+  locale: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the customer opted out of non-essential messages (reminders); null while they get them. */
+  reminders_opted_out_at: ColumnType<string | null, string | Date | null | undefined, string | Date | null>;
   erased_at: Timestamp | null;
   created_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
@@ -286,6 +292,13 @@ export interface BookingEventsTable {
   published_at: Timestamp | null;
 }
 
+/** Per business, the highest event position the retention purge deleted (bookingEventsSince refuses older cursors). */
+export interface BookingEventPurgesTable {
+  business_id: Id;
+  purged_through: Id;
+  purged_at: DefaultTimestamp;
+}
+
 export interface BookingEventRelayTable {
   id: number;
   last_position: Id;
@@ -365,6 +378,29 @@ export interface GuestVerificationsTable {
   created_at: DefaultTimestamp;
 }
 
+export interface BookingCalendarSequencesTable {
+  booking_id: Id;
+  business_id: Id;
+  sequence: number;
+}
+
+export type NotificationJobStatusColumn = 'pending' | 'done' | 'dead' | 'dropped';
+
+export interface NotificationJobsTable {
+  id: GeneratedId;
+  kind: string;
+  key: string;
+  business_id: Id;
+  payload: ColumnType<unknown, string, string>;
+  status: Generated<NotificationJobStatusColumn>;
+  run_at: Timestamp;
+  attempts: Generated<number>;
+  version: Generated<number>;
+  last_error: string | null;
+  created_at: DefaultTimestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   businesses: BusinessesTable;
   services: ServicesTable;
@@ -387,9 +423,12 @@ export interface Database {
   processed_payment_events: ProcessedPaymentEventsTable;
   booking_events: BookingEventsTable;
   booking_event_relay: BookingEventRelayTable;
+  booking_event_purges: BookingEventPurgesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   messages: MessagesTable;
   message_thread_reads: MessageThreadReadsTable;
   guest_verifications: GuestVerificationsTable;
+  booking_calendar_sequences: BookingCalendarSequencesTable;
+  notification_jobs: NotificationJobsTable;
 }

@@ -216,3 +216,39 @@ export async function insertPaymentEvent(trx: Trx, payment: PaymentModel, previo
     FROM bookings bk WHERE bk.id = ${payment.bookingId}::bigint
     FOR UPDATE OF bk`.execute(trx);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Retention (src/retention/)
+
+/**
+ * Deletes up to `limit` events that occurred before `before`, oldest first, and raises each
+ * touched business's purge mark to the highest position deleted: one statement, so that a reader
+ * never sees the events gone without the mark. Only positioned and published events go (the
+ * relay's and the hub's work is done), and none a webhook delivery still points at (a pending
+ * delivery of a paused endpoint keeps its event). SKIP LOCKED: a row the relay holds is left for
+ * the next batch.
+ */
+export async function purgeBookingEventsBefore(db: Db, before: Date, limit: number): Promise<number> {
+  const rows = await query<{ deleted: number }>(db, 'purgeBookingEventsBefore', sql`
+    WITH gone AS (
+      DELETE FROM booking_events e WHERE e.id = ANY(ARRAY(
+        SELECT o.id FROM booking_events o
+        WHERE o.position IS NOT NULL AND o.occurred_at < ${before.toISOString()}::timestamptz AND o.published_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id)
+        ORDER BY o.occurred_at LIMIT ${limit} FOR UPDATE OF o SKIP LOCKED))
+      RETURNING e.business_id, e.position
+    ), marked AS (
+      INSERT INTO booking_event_purges AS p (business_id, purged_through)
+      SELECT business_id, max(position) FROM gone GROUP BY business_id
+      ON CONFLICT (business_id) DO UPDATE SET purged_through = GREATEST(p.purged_through, EXCLUDED.purged_through), purged_at = now()
+    )
+    SELECT count(*)::int AS deleted FROM gone`);
+  return Number(rows[0].deleted);
+}
+
+/** The highest position of the business's events the retention purge deleted (0 when none was). */
+export async function findPurgedThrough(db: Db, businessId: string): Promise<number> {
+  const rows = await query<{ through: string }>(db, 'findPurgedThrough', sql`
+    SELECT purged_through AS through FROM booking_event_purges WHERE business_id = ${businessId}::bigint`);
+  return rows.length ? Number(rows[0].through) : 0;
+}

@@ -4,11 +4,12 @@ import type { Viewer } from '../auth/viewer.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
-import { badUserInput, forbidden } from '../shared/errors.js';
+import { GraphQLError } from 'graphql';
+import { badUserInput, ErrorCode, forbidden } from '../shared/errors.js';
 import { idArgument } from '../shared/global-id.js';
 import { LoaderRegistry } from '../shared/loader-registry.js';
 import type { BookingEventsPageModel } from './booking-event.model.js';
-import { findBusinessEventsAfter } from './booking-events.repository.js';
+import { findBusinessEventsAfter, findPurgedThrough } from './booking-events.repository.js';
 import type { DeliveredEvent, EventFilter } from './event-hub.js';
 
 const MAX_PAGE = 500;
@@ -28,6 +29,14 @@ export function eventFilterFor(viewer: Viewer, businessGid: string, partnerGid: 
   return { businessId, partnerId: scope.partnerId ?? partnerId };
 }
 
+/** The cursor is older than what retention kept (RETENTION_BOOKING_EVENT_DAYS): a page would skip events in silence. */
+function eventsPurged(after: string, purgedThrough: number): GraphQLError {
+  return new GraphQLError(
+    `Expected a cursor of a kept event, got "${after}": this business's events up to cursor ${purgedThrough} were purged (older than the retention period). Read the bookings' current state, then replay from after "${purgedThrough}".`,
+    { extensions: { code: ErrorCode.EventsPurged, purgedThrough: String(purgedThrough) } },
+  );
+}
+
 export const bookingEventResolvers: Resolvers = {
   Query: {
     bookingEventsSince: async (_, args, { viewer, app }): Promise<BookingEventsPageModel> => {
@@ -37,6 +46,12 @@ export const bookingEventResolvers: Resolvers = {
       if (args.after != null && !CURSOR.test(args.after)) throw badUserInput(`Expected \`after\` to be a BookingEvent.cursor (a decimal integer), got "${args.after}".`, 'after');
       const after = args.after == null ? 0 : Number(args.after);
       const rows = await findBusinessEventsAfter(app.db, { businessId: filter.businessId, partnerId: filter.partnerId, after, limit: first + 1 });
+      // Read after the page: the purge deletes events and raises the mark in one statement, so a
+      // mark read later covers every event the page could have missed.
+      if (after > 0) {
+        const purgedThrough = await findPurgedThrough(app.db, filter.businessId);
+        if (after < purgedThrough) throw eventsPurged(args.after!, purgedThrough);
+      }
       const events = rows.slice(0, first);
       return { events, hasMore: rows.length > first, endCursor: events.length ? events[events.length - 1].position : (args.after ?? null) };
     },

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/sql-helpers.js';
+import { deleteOldestBatch, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 
 /** One key of one caller for one mutation. */
@@ -55,12 +55,10 @@ export async function setLockTimeout(trx: Trx, millis: number | null): Promise<v
 }
 
 /**
- * Deletes up to `limit` expired keys. SKIP LOCKED: a key that a request is taking over right now is
- * left to it, and two purges never wait on each other.
+ * Deletes up to `limit` keys that expired before `expiredBefore`, soonest expired first (the
+ * retention job's batch). SKIP LOCKED: a key that a request is taking over right now is left to it,
+ * and two purges never wait on each other.
  */
-export async function deleteExpiredIdempotencyKeys(db: Db, limit: number): Promise<number> {
-  const result = await sql`/* deleteExpiredIdempotencyKeys */
-    DELETE FROM idempotency_keys WHERE (caller, operation, key) IN (
-      SELECT caller, operation, key FROM idempotency_keys WHERE expires_at <= now() LIMIT ${limit} FOR UPDATE SKIP LOCKED)`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+export function deleteExpiredIdempotencyKeys(db: Db, expiredBefore: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'deleteExpiredIdempotencyKeys', { table: 'idempotency_keys', key: 'ctid', age: 'expires_at', before: expiredBefore, inclusive: true, limit });
 }

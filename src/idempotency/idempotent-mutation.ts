@@ -11,7 +11,6 @@ import type { UserError } from '../__generated__/resolvers-types.js';
 import { chooseIdempotencyKey, hashInput } from './idempotency-key.js';
 import {
   claimIdempotencyKey,
-  deleteExpiredIdempotencyKeys,
   findIdempotencyKey,
   saveIdempotencyOutcome,
   setLockTimeout,
@@ -60,9 +59,6 @@ export interface ResultMemory<T> {
 export const KEY_TTL_HOURS = 24;
 /** How long a retry waits for a concurrent request with the same key before IDEMPOTENCY_KEY_IN_USE. */
 export const KEY_WAIT_MS = 10_000;
-/** Expired keys are taken over on reuse; this only bounds the table. At most this often per process. */
-const PURGE_INTERVAL_MS = 10 * 60_000;
-const PURGE_BATCH = 1000;
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Holds a committed action's announcements until the transaction around the action commits too. */
@@ -103,7 +99,6 @@ export async function runOncePerKey<T>(
   memory: ResultMemory<T>,
   options: { waitMs?: number } = {},
 ): Promise<{ result: ActionResult<T>; ran: boolean }> {
-  await purgeNowAndThen(db);
   const done = await db.transaction().execute(async (trx): Promise<{ result: ActionResult<T> } | { replay: StoredOutcome }> => {
     if (!(await claim(trx, ref, requestHash, options.waitMs ?? KEY_WAIT_MS))) {
       const existing = await findIdempotencyKey(trx, ref);
@@ -188,18 +183,6 @@ async function replay<T>(outcome: StoredOutcome, memory: ResultMemory<T>): Promi
   const value = await memory.restore(outcome.saved);
   if (value === null) return userError('NOT_FOUND', 'The first request with this idempotency key succeeded, but its result no longer exists.');
   return ok(value);
-}
-
-const lastPurge = new WeakMap<Db, number>();
-
-/** Deletes expired keys at most every PURGE_INTERVAL_MS per process (the first time one interval after start). */
-async function purgeNowAndThen(db: Db): Promise<void> {
-  const now = Date.now();
-  const last = lastPurge.get(db);
-  if (last === undefined) lastPurge.set(db, now);
-  if (last === undefined || now - last < PURGE_INTERVAL_MS) return;
-  lastPurge.set(db, now);
-  await deleteExpiredIdempotencyKeys(db, PURGE_BATCH);
 }
 
 /** Remembers a result by its raw id and brings it back through a loader. */

@@ -54,6 +54,9 @@ function toNodemailer(mail: OutgoingMail, from: string): NodemailerMessage {
   };
 }
 
+/** SMTP connections kept open by one process (a setting in the URL, `?maxConnections=`, wins). */
+const SMTP_POOL_CONNECTIONS = 5;
+
 /** Through an SMTP server (`smtp://user:pass@host:port`, `smtps://...` for implicit TLS). */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
@@ -62,7 +65,9 @@ export class SmtpMailer implements Mailer {
     url: string,
     private readonly from: string,
   ) {
-    this.transport = nodemailer.createTransport(url);
+    // Pooled: a few connections kept open and reused. Unpooled, nodemailer opens (and greets, and
+    // quits) one SMTP connection per message: 23 messages/s here instead of the pool's rate.
+    this.transport = nodemailer.createTransport({ url, pool: true, maxConnections: SMTP_POOL_CONNECTIONS, maxMessages: 1000 });
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {

@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PaymentConfig } from '../config.js';
 import { refusalMessage, type RateLimits } from '../server/rate-limits.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { PaymentProviderRegistry } from './payment-provider.js';
 import { applyPaymentEvent, type WebhookServices } from './payment-webhooks.actions.js';
-import { pruneProcessedEvents } from './processed-payment-events.repository.js';
 
 /**
  * `POST /webhooks/payments/<provider>`: a provider reports a payment's outcome.
@@ -18,13 +16,9 @@ import { pruneProcessedEvents } from './processed-payment-events.repository.js';
 export const PAYMENT_WEBHOOK_PATH = '/webhooks/payments/';
 /** Provider events are a few hundred bytes; anything near this is not one. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
-/** One delivery in this many also prunes a batch of expired event ids, so no job is needed. */
-const PRUNE_EVERY = 100;
-const PRUNE_BATCH = 1000;
 
 export interface PaymentWebhookDeps extends WebhookServices {
   providers: PaymentProviderRegistry;
-  config: Pick<PaymentConfig, 'processedEventRetentionDays'>;
   /** Deliveries per provider (the `paymentWebhooks` bucket); without it, none are limited. */
   rateLimits?: RateLimits;
 }
@@ -52,7 +46,6 @@ function reply(res: ServerResponse, status: number, body: Record<string, unknown
 }
 
 export function paymentWebhookRoute(deps: PaymentWebhookDeps) {
-  let deliveries = 0;
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     if (!path.startsWith(PAYMENT_WEBHOOK_PATH)) return false;
     const name = path.slice(PAYMENT_WEBHOOK_PATH.length);
@@ -81,12 +74,6 @@ export function paymentWebhookRoute(deps: PaymentWebhookDeps) {
       deps.log.info('A payment event names no payment of ours; acknowledged and ignored', { provider: name, eventId: verdict.event.id, providerTxnId: verdict.event.providerTxnId });
     }
     reply(res, 200, { received: true, outcome });
-
-    if (++deliveries % PRUNE_EVERY === 0) {
-      await pruneProcessedEvents(deps.db, deps.config.processedEventRetentionDays, PRUNE_BATCH).catch((error: Error) =>
-        deps.log.error('Pruning processed payment events failed', { message: error.message }),
-      );
-    }
     return true;
   };
 }

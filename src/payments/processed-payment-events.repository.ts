@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/sql-helpers.js';
+import { deleteOldestBatch, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 
 /**
@@ -14,13 +14,10 @@ export async function recordProcessedEvent(trx: Trx, event: { provider: string; 
   return result.rows.length === 1;
 }
 
-/** Deletes up to `batch` processed events older than `retentionDays`, oldest first; how many it deleted. */
-export async function pruneProcessedEvents(db: Db, retentionDays: number, batch: number): Promise<number> {
-  const result = await sql`/* pruneProcessedEvents */
-    DELETE FROM processed_payment_events e USING (
-      SELECT provider, event_id FROM processed_payment_events
-      WHERE received_at < now() - make_interval(days => ${retentionDays}) ORDER BY received_at LIMIT ${batch}
-    ) old
-    WHERE e.provider = old.provider AND e.event_id = old.event_id`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+/**
+ * Deletes up to `limit` processed events received before `before`, oldest first (the retention
+ * job's batch); how many it deleted.
+ */
+export function pruneProcessedEvents(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'pruneProcessedEvents', { table: 'processed_payment_events', key: 'ctid', age: 'received_at', before, limit });
 }

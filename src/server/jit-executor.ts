@@ -5,10 +5,18 @@ import type { RequestContext } from './context.js';
 import { operationResolutionError, variableCoercionError, withLocations } from './request-errors.js';
 import { guardFor, type StringGuard } from './string-guard.js';
 import { withUnavailableStatus } from './database-unavailable.js';
+import { BoundedMap } from '../cache/bounded-map.js';
 import { handOffOf } from './hand-off.js';
 
-/** Compiled operations kept; a client sending endless distinct documents only resets the cache. */
+/**
+ * Compiled operations kept, least recently used out first: at most this many, and at most this
+ * weight, an entry weighing its text times `COMPILED_WEIGHT_PER_CHARACTER` (its syntax tree and
+ * compiled functions are tens of times the text). A client sending endless distinct documents, or
+ * large ones, moves the cache along; it does not grow the process.
+ */
 const COMPILED_CACHE_LIMIT = 2000;
+const COMPILED_CACHE_WEIGHT = 64 * 1024 * 1024;
+const COMPILED_WEIGHT_PER_CHARACTER = 64;
 
 /**
  * One operation as Apollo parsed, validated and resolved it, with everything computed from its
@@ -44,7 +52,7 @@ function keyOf(source: string, operationName: string | null | undefined): string
  * a nested page from 0.24x to 0.39x of a hand-written SQL server (with cache control disabled).
  */
 export function jitGateway(schema: GraphQLSchema): JitGateway {
-  const compiled = new Map<string, PreparedOperation>();
+  const compiled = new BoundedMap<string, PreparedOperation>(COMPILED_CACHE_LIMIT, COMPILED_CACHE_WEIGHT);
 
   const executor: GatewayExecutor = async (requestContext) => {
     const requestId = (requestContext.context as Partial<RequestContext>).requestId;
@@ -58,7 +66,6 @@ export function jitGateway(schema: GraphQLSchema): JitGateway {
     if (!entry) {
       const result = compileQuery(schema, requestContext.document, requestContext.operationName ?? undefined);
       if (!isCompiledQuery(result)) return result as ExecutionResult<Record<string, unknown>>;
-      if (compiled.size >= COMPILED_CACHE_LIMIT) compiled.clear();
       entry = {
         document: requestContext.document,
         operation: requestContext.operation,
@@ -67,7 +74,7 @@ export function jitGateway(schema: GraphQLSchema): JitGateway {
         guard: guardFor(schema, requestContext.document, requestContext.operation),
         queryHash: requestContext.queryHash,
       };
-      compiled.set(key, entry);
+      compiled.set(key, entry, key.length * COMPILED_WEIGHT_PER_CHARACTER);
     }
     const variables = requestContext.request.variables ?? {};
     if (entry.guard.literalErrors.length) return { errors: entry.guard.literalErrors.map((e) => withRequestId(e, requestId)) };

@@ -21,9 +21,11 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
+  getIntrospectionQuery,
   parse,
 } from 'graphql';
 import type { LimitsConfig } from '../config.js';
+import { BoundedMap } from '../cache/bounded-map.js';
 
 /**
  * What an operation asks for, measured on its document before anything runs. The cost is an
@@ -75,7 +77,7 @@ export interface DocumentAnalysis {
  * Page sizes are clamped to this before they are multiplied: a `first` above a field's maximum is
  * refused by the field itself (BAD_USER_INPUT), and that clearer answer should stay the one given.
  */
-const PAGE_SIZE_BOUND: Record<string, number> = { 'Query.bookingEventsSince': 500 };
+const PAGE_SIZE_BOUND: Record<string, number> = { 'Query.bookingEventsSince': 500, 'Query.availablePartners': 200 };
 const DEFAULT_PAGE_SIZE_BOUND = 100;
 
 /** A list field without `first` and without a bound of its own counts as this many values. */
@@ -98,12 +100,13 @@ const LIST_BOUNDS: Record<string, number> = {
   'Partner.services': 50,
   // The start times of one local date, every 15 minutes.
   'Query.availableSlots': 96,
-  'AvailableStart.partners': 20,
-  'Query.availablePartners': 50,
   // At most 20 locales besides the default per business and per service (the translation mutations refuse more).
   'Business.translations': 20,
   'Service.translations': 20,
 };
+
+/** The most of the cost limit the standard introspection query may take (see `introspectionWeight`). */
+const INTROSPECTION_SHARE = 0.5;
 
 /**
  * `__Type.ofType` unwraps a list or non-null type: a step through a chain of at most a few
@@ -168,15 +171,33 @@ class WalkStopped {}
  * expand exponentially (fragments spread twice each, nested) costs a bounded number of steps.
  */
 export class QueryCostAnalyzer {
-  private readonly cache = new Map<string, DocumentAnalysis>();
+  /**
+   * By operation name and text; refused documents too (a client repeating one is refused without a
+   * walk), so the text of each counts against the weight (2 bytes a character, and as much again
+   * for the analysis), which bounds what a stream of large distinct documents can make it hold.
+   */
+  private readonly cache: BoundedMap<string, DocumentAnalysis>;
   private readonly bounds: Record<string, number>;
+  /**
+   * What an introspection object weighs (`__Schema`, `__Type`, `__Field`...): 1 until the standard
+   * introspection query (the sandbox's) would cost more than `INTROSPECTION_SHARE` of the limit,
+   * then less, so that it always costs that share at most however large the schema grows. They are
+   * answered from memory, not from the database; a query nesting `fields { type { fields ... } }`
+   * still multiplies, and is refused long before its answer is large.
+   */
+  private introspectionWeight = 1;
 
   constructor(
     private readonly schema: GraphQLSchema,
     readonly limits: QueryLimits,
-    private readonly cacheLimit = 2000,
+    cacheLimit = 2000,
+    cacheWeight = 32 * 1024 * 1024,
   ) {
+    this.cache = new BoundedMap(cacheLimit, cacheWeight);
     this.bounds = { ...introspectionBounds(schema), ...LIST_BOUNDS };
+    const standard = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true });
+    const full = this.walk(parse(standard), 'IntrospectionQuery').constantCost ?? 0;
+    if (full > INTROSPECTION_SHARE * limits.maxCost) this.introspectionWeight = (INTROSPECTION_SHARE * limits.maxCost) / full;
   }
 
   /** The document's measures, cached by `source` (the query text) and the operation name. */
@@ -204,15 +225,20 @@ export class QueryCostAnalyzer {
   }
 
   private remember(source: string, operationName: string | null | undefined, analysis: DocumentAnalysis): DocumentAnalysis {
-    if (this.cache.size >= this.cacheLimit) this.cache.clear();
-    this.cache.set(`${operationName ?? ''}\u0000${source}`, analysis);
+    const key = `${operationName ?? ''}\u0000${source}`;
+    this.cache.set(key, analysis, key.length * 4);
     return analysis;
+  }
+
+  /** How many analyses are kept, and their summed weight (tests: the bound holds). */
+  get cached(): { entries: number; weight: number } {
+    return { entries: this.cache.size, weight: this.cache.weight };
   }
 
   /** The estimated cost of an analysed operation with these variables. */
   costOf(analysis: DocumentAnalysis, variables: Record<string, unknown> | null | undefined): number {
     if (analysis.constantCost !== null) return analysis.constantCost;
-    return priceOf(analysis.plan, 1, variables ?? {});
+    return Math.ceil(priceOf(analysis.plan, 1, variables ?? {}));
   }
 
   private walk(document: DocumentNode, operationName: string | null | undefined): DocumentAnalysis {
@@ -307,7 +333,8 @@ export class QueryCostAnalyzer {
           // A payload's user errors are a handful at most.
           else size = bounds[coordinate] ?? (fieldName === 'userErrors' ? 10 : DEFAULT_LIST_SIZE);
         }
-        const node: PlanNode = { size, weight: WEIGHTLESS.has(coordinate) ? 0 : 1, children: [] };
+        const weight = WEIGHTLESS.has(coordinate) ? 0 : returned.name.startsWith('__') ? this.introspectionWeight : 1;
+        const node: PlanNode = { size, weight, children: [] };
         into.push(node);
         visit(returned, selection.selectionSet, depth + 1, node.children, childPage);
       }
@@ -322,7 +349,7 @@ export class QueryCostAnalyzer {
     }
     const exceeded = first as LimitName | null;
     if (exceeded) return { measures, exceeded: { limit: exceeded, measured: measures[exceeded as keyof QueryMeasures], atLeast: stopped }, constantCost: null, plan: [] };
-    const constantCost = dynamic ? null : priceOf(plan, 1, {});
+    const constantCost = dynamic ? null : Math.ceil(priceOf(plan, 1, {}));
     if (constantCost !== null && constantCost > limits.maxCost) return { measures, exceeded: { limit: 'cost', measured: constantCost, atLeast: false }, constantCost, plan };
     return { measures, exceeded: null, constantCost, plan };
   }

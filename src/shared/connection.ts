@@ -28,10 +28,10 @@ export interface CountedPage<T> extends Page<T> {
 
 export const MAX_PAGE_SIZE = 100;
 
-export function checkPageSize(first: number | null | undefined, fallback: number): number {
+export function checkPageSize(first: number | null | undefined, fallback: number, max: number = MAX_PAGE_SIZE): number {
   const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-    throw badUserInput(`Expected \`first\` between 1 and ${MAX_PAGE_SIZE}, got ${size}.`, 'first');
+  if (!Number.isInteger(size) || size < 1 || size > max) {
+    throw badUserInput(`Expected \`first\` between 1 and ${max}, got ${size}.`, 'first');
   }
   return size;
 }

@@ -19,6 +19,8 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A subscriber fell too far behind; the subscription ended. Replay from the last cursor and subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** bookingEventsSince from a cursor older than the retention kept: events after it were purged. `extensions.purgedThrough` is the last purged cursor of the business; resynchronize from the current state, then replay from it. */
+  EventsPurged: 'EVENTS_PURGED',
   /** Over a rate limit (HTTP 429): nothing was done; retry after `extensions.retryAfterSeconds` (also the Retry-After header). */
   RateLimited: 'RATE_LIMITED',
   /** The request body is larger than the server reads (HTTP 413); nothing was done. */

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { BookingEventModel } from '../events/booking-event.model.js';
 import { bookingEventColumns, bookingEventOf } from '../events/booking-events.repository.js';
-import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
+import { allOf, deleteOldestBatch, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { WebhookDeliveryStatus } from '../__generated__/resolvers-types.js';
 import type { WebhookDeliveryModel } from './webhook.model.js';
@@ -251,4 +251,17 @@ export async function releaseWebhookDelivery(trx: Trx, endpointId: string, id: s
     UPDATE webhook_deliveries d SET last_error = ${note},
       next_attempt_at = CASE WHEN ${rows[0]?.active ?? false}::boolean THEN now() ELSE 'infinity'::timestamptz END
     WHERE d.id = ${id}::bigint AND d.attempts = ${attempt}::int AND d.status = 'pending'`);
+}
+
+/**
+ * Deletes up to `limit` finished deliveries (succeeded or failed) created before `before`, oldest
+ * first (the retention job's batch). Pending ones are work still to do and stay, whatever their age;
+ * so does a delivery a kept redelivery points at (it goes in a later round, after the redelivery).
+ * SKIP LOCKED: a row a redelivery is being made of right now is left for the next batch.
+ */
+export function purgeFinishedWebhookDeliveriesBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'purgeFinishedWebhookDeliveriesBefore', {
+    table: 'webhook_deliveries', key: 'id', age: 'created_at', before, limit,
+    where: sql`o.status <> 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = o.id)`,
+  });
 }

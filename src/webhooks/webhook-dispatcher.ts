@@ -16,6 +16,9 @@ import {
   type ClaimedDelivery,
 } from './webhook-deliveries.repository.js';
 import { countWebhookEndpointFailure } from './webhook-endpoints.repository.js';
+import { retryDelayMs } from '../shared/retry-delay.js';
+
+export { MAX_RETRY_DELAY_MS, retryDelayMs } from '../shared/retry-delay.js';
 
 export interface WebhookDispatcherOptions {
   db: Db;
@@ -29,23 +32,10 @@ export interface WebhookDispatcherOptions {
   agent?: Agent;
 }
 
-/** The longest wait between two attempts, however many failed before. */
-export const MAX_RETRY_DELAY_MS = 3_600_000;
 /** A claim's lease outlasts the request's timeout by this much: time to record the outcome. */
 const LEASE_MARGIN_MS = 30_000;
 /** Stored errors are cut to this length (the column's limit). */
 const MAX_ERROR_LENGTH = 500;
-
-/**
- * The wait before attempt `failedAttempts + 1`: base, 2 x base, 4 x base ... up to an hour, each
- * drawn from the upper half of its range ("equal jitter"), so that the retries of many deliveries
- * that failed together (an endpoint back up after an outage) do not arrive together again, while
- * each wait is still at least as long as the one before.
- */
-export function retryDelayMs(baseMs: number, failedAttempts: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(baseMs * 2 ** Math.max(failedAttempts - 1, 0), MAX_RETRY_DELAY_MS);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 type Outcome =
   | { kind: 'succeeded'; statusCode: number }

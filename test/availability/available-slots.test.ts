@@ -176,4 +176,36 @@ describe('Query: availableSlots and availablePartners', () => {
     const dayAfter = await api.gql(AVAILABLE_PARTNERS, { city, date: at(start, 1440).slice(0, 10) });
     expect(dayAfter.data.availablePartners).toEqual([]);
   });
+
+  it('bounds the partners of each start and of a city to `first`, least busy first, and counts them all', async () => {
+    const { start, date } = tomorrowAtNine();
+    const city = `Crowded ${uniqueSuffix()}`;
+    const business = await createBusiness(api.db, { city });
+    const service = await createService(api.db, business, { durationMinutes: 30 });
+    const partners = [];
+    for (let i = 0; i < 23; i++) {
+      const partner = await createPartner(api.db, business, { city });
+      await createSlots(api.db, business, partner, start, 1);
+      // Busiest first in creation order: the answer must come back reversed.
+      await sql`UPDATE partners SET active_booking_count = ${23 - i} WHERE id = ${partner.id}::bigint`.execute(api.db);
+      partners.push(partner);
+    }
+    const leastBusyFirst = partners.map((p) => p.gid).reverse();
+    const STARTS = `query($b: ID!, $s: ID!, $d: Date!, $first: Int) { availableSlots(businessId: $b, serviceId: $s, date: $d) { partnerCount all: partners { id } some: partners(first: $first) { id } } }`;
+    const res = await api.gql(STARTS, { b: business.gid, s: service.gid, d: date, first: 3 });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.availableSlots).toEqual([{ partnerCount: 23, all: leastBusyFirst.slice(0, 20).map((id) => ({ id })), some: leastBusyFirst.slice(0, 3).map((id) => ({ id })) }]);
+
+    const CITY = `query($c: String!, $d: Date!, $first: Int) { availablePartners(city: $c, date: $d, first: $first) { id } }`;
+    const two = await api.gql(CITY, { c: city, d: date, first: 2 });
+    expect(two.data.availablePartners.map((p: { id: string }) => p.id)).toEqual(leastBusyFirst.slice(0, 2));
+    const byDefault = await api.gql(CITY, { c: city, d: date });
+    expect(byDefault.data.availablePartners).toHaveLength(23);
+
+    const ONE_LIST = `query($b: ID!, $s: ID!, $d: Date!, $first: Int) { availableSlots(businessId: $b, serviceId: $s, date: $d) { partners(first: $first) { id } } }`;
+    const tooMany = await api.gql(ONE_LIST, { b: business.gid, s: service.gid, d: date, first: 101 });
+    expect(tooMany.errors).toEqual([expect.objectContaining({ message: 'Expected `first` between 1 and 100, got 101.', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+    const none = await api.gql(CITY, { c: city, d: date, first: 0 });
+    expect(none.errors).toEqual([expect.objectContaining({ message: 'Expected `first` between 1 and 200, got 0.', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+  });
 });

@@ -224,7 +224,7 @@ describe('Idempotent mutations', () => {
       await sql`INSERT INTO idempotency_keys (caller, operation, key, request_hash, outcome, expires_at) VALUES
         ('customer:mechanism', 'purge', ${live}, 'x', '{}', now() + interval '1 hour'),
         ('customer:mechanism', 'purge', ${expired}, 'x', '{}', now() - interval '1 second')`.execute(api.db);
-      expect(await deleteExpiredIdempotencyKeys(api.db, 1000)).toBeGreaterThanOrEqual(1);
+      expect(await deleteExpiredIdempotencyKeys(api.db, new Date(), 1000)).toBeGreaterThanOrEqual(1);
       const left = await api.db.selectFrom('idempotency_keys').select('key').where('operation', '=', 'purge').execute();
       expect(left.map((row) => row.key)).toContain(live);
       expect(left.map((row) => row.key)).not.toContain(expired);

@@ -174,4 +174,17 @@ describe('Booking conversations', () => {
       await untilSubscribed(api.app, 0);
     }
   });
+
+  it('leaves a booking\'s reminders as they are when a message is posted (a message is not a booking change)', async () => {
+    const s = await bookedScene(api);
+    await sql`UPDATE businesses SET reminder_hours = 1 WHERE id = ${s.business.id}::bigint`.execute(api.db);
+    const created = await mutateOk(api, `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code } } }`, { slotIds: s.partners[1].slots.slice(5, 7).map((x) => x.gid) }, s.tokens.customer);
+    const bookingId = Buffer.from(created.booking.id, 'base64url').toString().split(':')[1];
+    await api.app.relay.kick();
+    const reminders = () => sql<{ status: string }>`SELECT status FROM notification_jobs WHERE kind = 'booking_reminder_email' AND key = ${bookingId}`.execute(api.db).then((r) => r.rows.map((x) => x.status));
+    expect(await reminders()).toEqual(['pending']);
+    await mutateOk(api, SEND, { bookingId: created.booking.id, body: 'See you!' }, s.tokens.customer);
+    await api.app.relay.kick();
+    expect(await reminders()).toEqual(['pending']);
+  });
 });

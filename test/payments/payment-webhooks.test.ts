@@ -192,9 +192,9 @@ describe('POST /webhooks/payments/:provider', () => {
     const recent = await createProcessedPaymentEvent(api.db, { receivedAt: days(2) });
     const remaining = async () => (await api.db.selectFrom('processed_payment_events').select('event_id').where('event_id', 'in', [...old, recent]).execute()).map((r) => r.event_id).sort();
     // Other tests' events are recent: only these two are past 3 days.
-    expect(await pruneProcessedEvents(api.db, 3, 1)).toBe(1);
+    expect(await pruneProcessedEvents(api.db, days(3), 1)).toBe(1);
     expect(await remaining()).toEqual([old[1], recent].sort());
-    expect(await pruneProcessedEvents(api.db, 3, 1000)).toBe(1);
+    expect(await pruneProcessedEvents(api.db, days(3), 1000)).toBe(1);
     expect(await remaining()).toEqual([recent]);
   });
 });

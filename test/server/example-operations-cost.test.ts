@@ -42,9 +42,15 @@ describe('Query limits: the sandbox examples stay within them', () => {
     expect(limiter.refuseEarly(query, 'IntrospectionQuery')).toBeNull();
     const context = {};
     expect(limiter.check(query, parse(query), 'IntrospectionQuery', {}, context)).toBeNull();
-    // Introspection is priced by the schema's size (query-cost.ts, introspectionBounds): about 47
-    // a type. Half the limit was the headroom until the catalog's translations took it to 5095;
-    // below 80% of it leaves room for a few dozen types more before this needs a decision.
-    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost * 0.8);
+    // Introspection is priced by the schema's size (query-cost.ts, introspectionBounds), scaled so
+    // that this query takes at most half the limit however many types the schema gains: before the
+    // scaling it had reached 7,173 of 10,000 and grew with every feature.
+    expect(requestedCostOf(context as never)).toBeLessThanOrEqual(DEFAULT_LIMITS_CONFIG.maxCost * 0.5);
+    expect(requestedCostOf(context as never)).toBeGreaterThan(DEFAULT_LIMITS_CONFIG.maxCost * 0.25);
+  });
+
+  it('still multiplies introspection nested past what the sandbox asks, and refuses it', () => {
+    const nested = '{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }';
+    expect(limiter.refuseEarly(nested, null)).toMatchObject({ extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'cost' } });
   });
 });
