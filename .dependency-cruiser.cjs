@@ -8,7 +8,7 @@
 const INFRA = '^src/(db|cache|shared|server|auth|audit|idempotency)/|^src/config\\.ts$';
 // Domains: a folder each. src/app.ts, src/index.ts, src/resolvers.ts are the composition root and
 // may import anything; src/__generated__/ is codegen output, src/process-guards.ts process glue.
-const DOMAINS = 'accounts|reviews|bookings|businesses|customers|partners|services|slots|holds|schedules|availability|payments|payouts|webhooks|events|node|seed|viewer|retention|stats';
+const DOMAINS = 'accounts|reviews|bookings|businesses|customers|partners|services|slots|holds|schedules|availability|payments|payouts|webhooks|events|node|seed|viewer|retention|stats|messages';
 
 const PAYMENT_CONFIRMS_BOOKING = '^src/payments/payment-webhooks\\.actions\\.ts$';
 // The demo seed onboards its businesses through the domains' own steps (issue 11's rule).

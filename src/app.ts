@@ -69,6 +69,7 @@ import { pendingMigrationsCheck } from './db/migrate.js';
 import { sql } from 'kysely';
 import { createMailer, type Mailer } from './notifications/mailer.js';
 import { TestSmsProvider, type SmsProvider } from './notifications/sms.js';
+import { NO_MESSAGE_RECIPIENTS, type MessageRecipients } from './messages/message-recipients.js';
 import { createHmac } from 'node:crypto';
 import { JobQueue } from './notifications/job-queue.js';
 import { createNotificationJobs, registerNotificationMetrics } from './notifications/notification-fan-out.js';
@@ -128,7 +129,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; clock?: () => Date } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; clock?: () => Date; messageRecipients?: MessageRecipients } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -198,11 +199,12 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   notifications?.start();
   // The deliveries and jobs a relay run created are sent right after it rather than at the next poll.
   changes.subscribe(() => void relay.kick().then(() => Promise.all([webhooks?.kick(), notifications?.kick()])));
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms };
-  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
-  changes.subscribe(payoutSubmissionListener({ db: database.db, payoutProviders, log, changes }));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
+  const messageRecipients = options.messageRecipients ?? NO_MESSAGE_RECIPIENTS;
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits, messageRecipients };
+  changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
+  changes.subscribe(payoutSubmissionListener({ db: database.db, payoutProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });
   const payoutWebhooks = payoutWebhookRoute({ db: database.db, changes, log, providers: payoutProviders, rateLimits });
   const schema = buildExecutableSchema(resolverMaps);

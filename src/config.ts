@@ -274,6 +274,12 @@ export interface RateLimitConfig {
   paymentWebhooks: RateLimitBucket;
   /** WebSocket connections opened per client IP. */
   websocketConnections: RateLimitBucket;
+  /** Booking messages posted (messageSend) per sender. */
+  messages: RateLimitBucket;
+  /** Guest booking codes sent (guestBookingStart) per e-mail address or phone number. */
+  guestCodes: RateLimitBucket;
+  /** Guest booking starts per client IP. */
+  guestCodesByIp: RateLimitBucket;
   /** How many proxies in front of the API append to X-Forwarded-For; 0 ignores the header (the peer's address is the client's). */
   trustProxy: number;
 }
@@ -283,6 +289,9 @@ export const DEFAULT_RATE_LIMIT_CONFIG: RateLimitConfig = {
   bookings: { points: 30, durationSeconds: 60 },
   paymentWebhooks: { points: 1200, durationSeconds: 60 },
   websocketConnections: { points: 120, durationSeconds: 60 },
+  messages: { points: 30, durationSeconds: 60 },
+  guestCodes: { points: 5, durationSeconds: 3600 },
+  guestCodesByIp: { points: 20, durationSeconds: 3600 },
   trustProxy: 0,
 };
 
@@ -490,6 +499,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bookings: bucket(env, 'RATE_LIMIT_BOOKING', DEFAULT_RATE_LIMIT_CONFIG.bookings),
       paymentWebhooks: bucket(env, 'RATE_LIMIT_WEBHOOK', DEFAULT_RATE_LIMIT_CONFIG.paymentWebhooks),
       websocketConnections: bucket(env, 'RATE_LIMIT_WS_CONNECTIONS', DEFAULT_RATE_LIMIT_CONFIG.websocketConnections),
+      messages: bucket(env, 'RATE_LIMIT_MESSAGE', DEFAULT_RATE_LIMIT_CONFIG.messages),
+      guestCodes: bucket(env, 'RATE_LIMIT_GUEST_CODE', DEFAULT_RATE_LIMIT_CONFIG.guestCodes),
+      guestCodesByIp: bucket(env, 'RATE_LIMIT_GUEST_CODE_IP', DEFAULT_RATE_LIMIT_CONFIG.guestCodesByIp),
       trustProxy: integer(env, 'TRUST_PROXY', DEFAULT_RATE_LIMIT_CONFIG.trustProxy, 0, 10),
     },
     cors: {

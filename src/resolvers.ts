@@ -14,6 +14,9 @@ import { slotHoldMutations } from './holds/slot-holds.mutations.js';
 import { slotHoldResolvers } from './holds/slot-holds.resolvers.js';
 import { localizationResolvers } from './localization/localization.resolvers.js';
 import { translationMutations } from './localization/translations.mutations.js';
+import { messageMutations } from './messages/messages.mutations.js';
+import { messageResolvers } from './messages/messages.resolvers.js';
+import { guestBookingMutations } from './bookings/guest-bookings.mutations.js';
 import { nodeResolvers } from './node/node.resolvers.js';
 import { partnerMutations } from './partners/partners.mutations.js';
 import { partnerResolvers } from './partners/partners.resolvers.js';
@@ -70,4 +73,7 @@ export const resolverMaps: Resolvers[] = [
   auditLogResolvers,
   payoutResolvers,
   payoutMutations,
+  messageResolvers,
+  messageMutations,
+  guestBookingMutations,
 ];

@@ -15,6 +15,7 @@ import type { SlotHoldModel } from '../holds/slot-hold.model.js';
 import type { AvailableStartModel } from '../availability/availability.model.js';
 import type { Page, CountedPage, Edge } from '../shared/connection.js';
 import type { BookingEventModel, BookingEventsPageModel } from '../events/booking-event.model.js';
+import type { MessageModel } from '../messages/message.model.js';
 import type { WebhookEndpointModel, WebhookDeliveryModel } from '../webhooks/webhook.model.js';
 import type { ReviewModel, RatingModel } from '../reviews/review.model.js';
 import type { AuditLogEntryModel } from '../audit/audit-log.model.js';
@@ -150,6 +151,8 @@ export type Booking = Node & {
   endsAt: Scalars['DateTime']['output'];
   /** The booking's opaque ID. */
   id: Scalars['ID']['output'];
+  /** The booking's message thread between its customer and the business, newest first. Whoever may see the booking may read it. */
+  messages: MessageConnection;
   /** Who delivers the service. */
   partner: Partner;
   /** The booking's payments, oldest first. */
@@ -164,6 +167,15 @@ export type Booking = Node & {
   status: BookingStatus;
   /** The price at the time of booking, in the smallest unit of `currency`. */
   totalCents: Scalars['Int']['output'];
+  /** Messages of the other side the caller's side has not marked read (`messageThreadMarkRead`). Sides: the customer, and the business (partner, staff and owners share one marker; admins see the business's). */
+  unreadCount: Scalars['Int']['output'];
+};
+
+
+/** An appointment: a customer booked a service with a partner for a time. */
+export type BookingMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Cancels a booking. */
@@ -280,6 +292,8 @@ export type BookingEvent = {
   cursor: Scalars['String']['output'];
   /** The booking's end right after this event. */
   endsAt: Scalars['DateTime']['output'];
+  /** For `MESSAGE_POSTED`: the message, read when the event is delivered (so only by who may see it); otherwise `null`. */
+  message?: Maybe<Message>;
   /** When the change was committed. */
   occurredAt: Scalars['DateTime']['output'];
   /** The booking's partner right after this event. */
@@ -318,6 +332,8 @@ export type BookingEventType =
   | 'BOOKING_NO_SHOW'
   /** A booking was moved to another time (or partner). */
   | 'BOOKING_RESCHEDULED'
+  /** A message was posted to the booking's thread (`messageSend`). The event carries the message's ID and side, never its text. */
+  | 'MESSAGE_POSTED'
   /** A payment for the booking was started, or its status changed (succeeded, failed, refunded). */
   | 'PAYMENT_STATUS_CHANGED';
 
@@ -355,6 +371,15 @@ export type BookingMarkNoShowPayload = {
   booking?: Maybe<Booking>;
   /** What was wrong with the input; empty on success. */
   userErrors: Array<UserError>;
+};
+
+/** A message delivered by the `bookingMessages` subscription. */
+export type BookingMessage = {
+  __typename?: 'BookingMessage';
+  /** The event's cursor (as `BookingEvent.cursor`). */
+  cursor: Scalars['String']['output'];
+  /** The message, read when it is delivered; `null` if the caller can no longer see the booking. */
+  message?: Maybe<Message>;
 };
 
 /** Moves a booking. */
@@ -930,6 +955,83 @@ export type EarningKind =
   /** The share of a refund given back (negative): what the refunded part of the payment had earned. */
   | 'REFUND';
 
+/** A guest's cancellation. */
+export type GuestBookingCancelInput = {
+  /** From `guestBookingConfirm`. */
+  manageToken: Scalars['String']['input'];
+  /** Why, at most 500 characters. */
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `guestBookingCancel`. */
+export type GuestBookingCancelPayload = {
+  __typename?: 'GuestBookingCancelPayload';
+  /** The cancelled booking, as its customer sees it; `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** A guest's code. */
+export type GuestBookingConfirmInput = {
+  /** The 6 digits sent to the guest. */
+  code: Scalars['String']['input'];
+  /** From `guestBookingStart`. */
+  verificationId: Scalars['ID']['input'];
+};
+
+/** The result of `guestBookingConfirm`. */
+export type GuestBookingConfirmPayload = {
+  __typename?: 'GuestBookingConfirmPayload';
+  /** The booking made, as its customer sees it; `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /**
+   * A secret that lets the guest manage this booking later without an account: keep it (a link in the
+   * confirmation e-mail carries it). Only its SHA-256 is stored; it is shown once.
+   */
+  manageToken?: Maybe<Scalars['String']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** A guest's booking request: the time (as for `slotHold`) and how to reach the guest. Give `email` or `phone`, not both. */
+export type GuestBookingStartInput = {
+  /** The business to book with. */
+  businessId: Scalars['ID']['input'];
+  /** Where to send the code by e-mail. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** The guest's name, 1 to 200 characters. */
+  name: Scalars['String']['input'];
+  /** The partner to book; without it, the least busy free one. */
+  partnerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Where to send the code by text message, in E.164 form (`+819012345678`). */
+  phone?: InputMaybe<Scalars['String']['input']>;
+  /** The service to book. */
+  serviceId: Scalars['ID']['input'];
+  /** When the appointment starts. */
+  startsAt: Scalars['DateTime']['input'];
+};
+
+/** The result of `guestBookingStart`. */
+export type GuestBookingStartPayload = {
+  __typename?: 'GuestBookingStartPayload';
+  /** How the code was sent. */
+  channel?: Maybe<GuestCodeChannel>;
+  /** When the code and the hold lapse. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+  /** Pass it with the code to `guestBookingConfirm` (a random handle, not a `Node` ID); `null` if `userErrors` is not empty. */
+  verificationId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** How a one-time code was sent. */
+export type GuestCodeChannel =
+  /** By e-mail. */
+  | 'EMAIL'
+  /** By text message. */
+  | 'SMS';
+
 /** An invitation to a business's team. */
 export type Invitation = {
   __typename?: 'Invitation';
@@ -1049,6 +1151,82 @@ export type MembershipRoleSetPayload = {
   userErrors: Array<UserError>;
 };
 
+/** A message in a booking's thread. */
+export type Message = Node & {
+  __typename?: 'Message';
+  /** The text, 1 to 2000 characters. */
+  body: Scalars['String']['output'];
+  /** The booking whose thread it is in. */
+  booking: Booking;
+  /** When it was posted. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The message's opaque ID. */
+  id: Scalars['ID']['output'];
+  /** Who wrote it: the booking's customer, or the business. */
+  senderSide: MessageSide;
+};
+
+/** A page of a thread's messages, newest first. */
+export type MessageConnection = {
+  __typename?: 'MessageConnection';
+  /** The messages of this page, each with its cursor. */
+  edges: Array<MessageEdge>;
+  /** The messages of this page. */
+  nodes: Array<Message>;
+  /** How to get the next (older) page. */
+  pageInfo: PageInfo;
+};
+
+/** A message and its cursor. */
+export type MessageEdge = {
+  __typename?: 'MessageEdge';
+  /** The cursor to pass as `after` to continue after this message. */
+  cursor: Scalars['String']['output'];
+  /** The message. */
+  node: Message;
+};
+
+/** A message to post. */
+export type MessageSendInput = {
+  /** The text: 1 to 2000 characters after trimming. */
+  body: Scalars['String']['input'];
+  /** The booking whose thread to post to. */
+  bookingId: Scalars['ID']['input'];
+  /** Makes a retry safe; see `BookingCreateInput.idempotencyKey`. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `messageSend`. */
+export type MessageSendPayload = {
+  __typename?: 'MessageSendPayload';
+  /** The message posted, or `null` if `userErrors` is not empty. */
+  message?: Maybe<Message>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/** The two sides of a booking's thread. */
+export type MessageSide =
+  /** The business: the booking's partner, its staff and owners (and admins). */
+  | 'BUSINESS'
+  /** The booking's customer. */
+  | 'CUSTOMER';
+
+/** A thread to mark read. */
+export type MessageThreadMarkReadInput = {
+  /** The booking whose thread was read. */
+  bookingId: Scalars['ID']['input'];
+};
+
+/** The result of `messageThreadMarkRead`. */
+export type MessageThreadMarkReadPayload = {
+  __typename?: 'MessageThreadMarkReadPayload';
+  /** The booking, with `unreadCount` 0 for the caller's side; `null` if `userErrors` is not empty. */
+  booking?: Maybe<Booking>;
+  /** What was wrong with the input; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -1082,6 +1260,12 @@ export type Mutation = {
   customerNotificationPreferencesUpdate: CustomerNotificationPreferencesUpdatePayload;
   /** Changes a customer's e-mail address or name. Staff of the customer's business and admins. */
   customerUpdate: CustomerUpdatePayload;
+  /** Cancels a guest's booking with the manage token `guestBookingConfirm` returned, as its customer would (`bookingCancel`). No token needed. */
+  guestBookingCancel: GuestBookingCancelPayload;
+  /** Confirms a guest booking with the code sent by `guestBookingStart`: creates (or finds) the business's customer record for the address and books the held time. At most 5 attempts per code. */
+  guestBookingConfirm: GuestBookingConfirmPayload;
+  /** Starts a booking for a guest without an account: holds the time (as `slotHold` does) and sends a 6-digit code to the e-mail address or phone given. No token needed. Rate limited per address and per client IP. */
+  guestBookingStart: GuestBookingStartPayload;
   /** Accepts an invitation with its token: the signed-in account (an account token) becomes a member of the business. */
   invitationAccept: InvitationAcceptPayload;
   /** Invites an e-mail address to the business's team, as an owner, staff or a partner; the payload carries the invitation's single-use token, shown only there. Owners invite any role; staff invite staff and partners. */
@@ -1090,6 +1274,10 @@ export type Mutation = {
   membershipRemove: MembershipRemovePayload;
   /** Changes a membership's role. Owners change any membership; staff change staff and partner memberships to staff or partner. The last owner cannot be demoted (`LAST_OWNER`). */
   membershipRoleSet: MembershipRoleSetPayload;
+  /** Posts a message to a booking's thread, as its customer or as the business (its partner, staff, owners). Rate limited per sender (`RATE_LIMITED`). */
+  messageSend: MessageSendPayload;
+  /** Marks a booking's thread read for the caller's side (the customer, or the business) up to its newest message: `Booking.unreadCount` becomes 0 for that side. */
+  messageThreadMarkRead: MessageThreadMarkReadPayload;
   /** Archives a partner: they leave `Business.partners` and are never bookable again; their past bookings stay. Refused while they have pending or confirmed bookings in the future: move or cancel them first. Staff of the business and admins. */
   partnerArchive: PartnerArchivePayload;
   /** Adds a partner to a business's team. Staff of the business and admins. */
@@ -1240,6 +1428,24 @@ export type MutationCustomerUpdateArgs = {
 
 
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationGuestBookingCancelArgs = {
+  input: GuestBookingCancelInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationGuestBookingConfirmArgs = {
+  input: GuestBookingConfirmInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationGuestBookingStartArgs = {
+  input: GuestBookingStartInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationInvitationAcceptArgs = {
   input: InvitationAcceptInput;
 };
@@ -1260,6 +1466,18 @@ export type MutationMembershipRemoveArgs = {
 /** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
 export type MutationMembershipRoleSetArgs = {
   input: MembershipRoleSetInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationMessageSendArgs = {
+  input: MessageSendInput;
+};
+
+
+/** The entry points for changing data. Every mutation takes one `input` and returns a payload whose `userErrors` lists what was wrong with the request; when `userErrors` is not empty, nothing changed. */
+export type MutationMessageThreadMarkReadArgs = {
+  input: MessageThreadMarkReadInput;
 };
 
 
@@ -2603,6 +2821,12 @@ export type Subscription = {
    * then subscribe again.
    */
   bookingEvents: BookingEvent;
+  /**
+   * The messages posted to one booking's thread from now on, for whoever may read the booking (its
+   * customer too; the business side also gets them as `MESSAGE_POSTED` in `bookingEvents`). Nothing is
+   * lost: after a reconnect, read `Booking.messages` back to the last message seen, then subscribe again.
+   */
+  bookingMessages: BookingMessage;
 };
 
 
@@ -2613,6 +2837,15 @@ export type Subscription = {
 export type SubscriptionBookingEventsArgs = {
   businessId: Scalars['ID']['input'];
   partnerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Real-time updates, over WebSocket with the graphql-ws protocol (`graphql-transport-ws`) at the same
+ * URL as queries. Authenticate in the `connection_init` payload: `{ "authorization": "Bearer <token>" }`.
+ */
+export type SubscriptionBookingMessagesArgs = {
+  bookingId: Scalars['ID']['input'];
 };
 
 /** A business's or service's name and description in one locale other than its business's default. */
@@ -2647,6 +2880,12 @@ export type UserErrorCode =
   | 'ALREADY_REVIEWED'
   /** Only a completed booking can be reviewed. */
   | 'BOOKING_NOT_COMPLETED'
+  /** The one-time code was tried too many times and is dead: start again. */
+  | 'CODE_ATTEMPTS_EXCEEDED'
+  /** The one-time code has lapsed (with its hold), or was already used: start again. */
+  | 'CODE_EXPIRED'
+  /** The one-time code is wrong; the message says how many attempts are left. */
+  | 'CODE_INVALID'
   /** Another live customer of the business already has this e-mail address. */
   | 'EMAIL_TAKEN'
   /** The business, or the partner, still has pending or confirmed bookings that start in the future: cancel or move them first. */
@@ -2679,6 +2918,8 @@ export type UserErrorCode =
   | 'PAYMENT_NOT_ALLOWED'
   /** The payment provider is unknown or did not answer; nothing was charged. */
   | 'PROVIDER_ERROR'
+  /** Too many of these requests from this sender, address or network for now: the message says when to retry. Nothing changed. */
+  | 'RATE_LIMITED'
   /** The service is not active. */
   | 'SERVICE_INACTIVE'
   /** A slot or time asked for is not free (taken, blocked, held, or not in the schedule). */
@@ -3028,6 +3269,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( BusinessModel )
     | ( CustomerModel )
     | ( MembershipModel )
+    | ( MessageModel )
     | ( PartnerModel )
     | ( PaymentModel )
     | ( PayoutModel )
@@ -3064,6 +3306,7 @@ export type ResolversTypes = {
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingMarkNoShowPayload: ResolverTypeWrapper<Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  BookingMessage: ResolverTypeWrapper<BookingEventModel>;
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: ResolverTypeWrapper<Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   BookingSettingsInput: BookingSettingsInput;
@@ -3104,6 +3347,13 @@ export type ResolversTypes = {
   EarningEdge: ResolverTypeWrapper<Edge<EarningModel>>;
   EarningKind: EarningKind;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  GuestBookingCancelInput: GuestBookingCancelInput;
+  GuestBookingCancelPayload: ResolverTypeWrapper<Omit<GuestBookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  GuestBookingConfirmInput: GuestBookingConfirmInput;
+  GuestBookingConfirmPayload: ResolverTypeWrapper<Omit<GuestBookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
+  GuestBookingStartInput: GuestBookingStartInput;
+  GuestBookingStartPayload: ResolverTypeWrapper<GuestBookingStartPayload>;
+  GuestCodeChannel: GuestCodeChannel;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invitation: ResolverTypeWrapper<InvitationModel>;
@@ -3118,6 +3368,14 @@ export type ResolversTypes = {
   MembershipRole: MembershipRole;
   MembershipRoleSetInput: MembershipRoleSetInput;
   MembershipRoleSetPayload: ResolverTypeWrapper<Omit<MembershipRoleSetPayload, 'membership'> & { membership?: Maybe<ResolversTypes['Membership']> }>;
+  Message: ResolverTypeWrapper<MessageModel>;
+  MessageConnection: ResolverTypeWrapper<Page<MessageModel>>;
+  MessageEdge: ResolverTypeWrapper<Edge<MessageModel>>;
+  MessageSendInput: MessageSendInput;
+  MessageSendPayload: ResolverTypeWrapper<Omit<MessageSendPayload, 'message'> & { message?: Maybe<ResolversTypes['Message']> }>;
+  MessageSide: MessageSide;
+  MessageThreadMarkReadInput: MessageThreadMarkReadInput;
+  MessageThreadMarkReadPayload: ResolverTypeWrapper<Omit<MessageThreadMarkReadPayload, 'booking'> & { booking?: Maybe<ResolversTypes['Booking']> }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -3242,6 +3500,7 @@ export type ResolversParentTypes = {
   BookingFilter: BookingFilter;
   BookingMarkNoShowInput: BookingMarkNoShowInput;
   BookingMarkNoShowPayload: Omit<BookingMarkNoShowPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  BookingMessage: BookingEventModel;
   BookingRescheduleInput: BookingRescheduleInput;
   BookingReschedulePayload: Omit<BookingReschedulePayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   BookingSettingsInput: BookingSettingsInput;
@@ -3278,6 +3537,12 @@ export type ResolversParentTypes = {
   EarningConnection: Page<EarningModel>;
   EarningEdge: Edge<EarningModel>;
   Float: Scalars['Float']['output'];
+  GuestBookingCancelInput: GuestBookingCancelInput;
+  GuestBookingCancelPayload: Omit<GuestBookingCancelPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  GuestBookingConfirmInput: GuestBookingConfirmInput;
+  GuestBookingConfirmPayload: Omit<GuestBookingConfirmPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
+  GuestBookingStartInput: GuestBookingStartInput;
+  GuestBookingStartPayload: GuestBookingStartPayload;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invitation: InvitationModel;
@@ -3291,6 +3556,13 @@ export type ResolversParentTypes = {
   MembershipRemovePayload: MembershipRemovePayload;
   MembershipRoleSetInput: MembershipRoleSetInput;
   MembershipRoleSetPayload: Omit<MembershipRoleSetPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['Membership']> };
+  Message: MessageModel;
+  MessageConnection: Page<MessageModel>;
+  MessageEdge: Edge<MessageModel>;
+  MessageSendInput: MessageSendInput;
+  MessageSendPayload: Omit<MessageSendPayload, 'message'> & { message?: Maybe<ResolversParentTypes['Message']> };
+  MessageThreadMarkReadInput: MessageThreadMarkReadInput;
+  MessageThreadMarkReadPayload: Omit<MessageThreadMarkReadPayload, 'booking'> & { booking?: Maybe<ResolversParentTypes['Booking']> };
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
@@ -3421,6 +3693,7 @@ export type BookingResolvers<ContextType = RequestContext, ParentType extends Re
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, RequireFields<BookingMessagesArgs, 'first'>>;
   partner?: Resolver<ResolversTypes['Partner'], ParentType, ContextType>;
   payments?: Resolver<Array<ResolversTypes['Payment']>, ParentType, ContextType>;
   service?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
@@ -3428,6 +3701,7 @@ export type BookingResolvers<ContextType = RequestContext, ParentType extends Re
   startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BookingStatus'], ParentType, ContextType>;
   totalCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -3466,6 +3740,7 @@ export type BookingEventResolvers<ContextType = RequestContext, ParentType exten
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   endsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   partner?: Resolver<Maybe<ResolversTypes['Partner']>, ParentType, ContextType>;
   payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
@@ -3488,6 +3763,11 @@ export type BookingEventsPageResolvers<ContextType = RequestContext, ParentType 
 export type BookingMarkNoShowPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingMarkNoShowPayload'] = ResolversParentTypes['BookingMarkNoShowPayload']> = {
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type BookingMessageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingMessage'] = ResolversParentTypes['BookingMessage']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
 };
 
 export type BookingReschedulePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['BookingReschedulePayload'] = ResolversParentTypes['BookingReschedulePayload']> = {
@@ -3649,6 +3929,24 @@ export type EarningEdgeResolvers<ContextType = RequestContext, ParentType extend
   node?: Resolver<ResolversTypes['Earning'], ParentType, ContextType>;
 };
 
+export type GuestBookingCancelPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['GuestBookingCancelPayload'] = ResolversParentTypes['GuestBookingCancelPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type GuestBookingConfirmPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['GuestBookingConfirmPayload'] = ResolversParentTypes['GuestBookingConfirmPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  manageToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type GuestBookingStartPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['GuestBookingStartPayload'] = ResolversParentTypes['GuestBookingStartPayload']> = {
+  channel?: Resolver<Maybe<ResolversTypes['GuestCodeChannel']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  verificationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
 export type InvitationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = {
   acceptedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   business?: Resolver<ResolversTypes['Business'], ParentType, ContextType>;
@@ -3691,6 +3989,36 @@ export type MembershipRoleSetPayloadResolvers<ContextType = RequestContext, Pare
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type MessageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
+  body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  booking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  senderSide?: Resolver<ResolversTypes['MessageSide'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MessageConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MessageConnection'] = ResolversParentTypes['MessageConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['MessageEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type MessageEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MessageEdge'] = ResolversParentTypes['MessageEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+};
+
+export type MessageSendPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MessageSendPayload'] = ResolversParentTypes['MessageSendPayload']> = {
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type MessageThreadMarkReadPayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['MessageThreadMarkReadPayload'] = ResolversParentTypes['MessageThreadMarkReadPayload']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   bookingCancel?: Resolver<ResolversTypes['BookingCancelPayload'], ParentType, ContextType, RequireFields<MutationBookingCancelArgs, 'input'>>;
   bookingComplete?: Resolver<ResolversTypes['BookingCompletePayload'], ParentType, ContextType, RequireFields<MutationBookingCompleteArgs, 'input'>>;
@@ -3707,10 +4035,15 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   customerErase?: Resolver<ResolversTypes['CustomerErasePayload'], ParentType, ContextType, RequireFields<MutationCustomerEraseArgs, 'input'>>;
   customerNotificationPreferencesUpdate?: Resolver<ResolversTypes['CustomerNotificationPreferencesUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerNotificationPreferencesUpdateArgs, 'input'>>;
   customerUpdate?: Resolver<ResolversTypes['CustomerUpdatePayload'], ParentType, ContextType, RequireFields<MutationCustomerUpdateArgs, 'input'>>;
+  guestBookingCancel?: Resolver<ResolversTypes['GuestBookingCancelPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingCancelArgs, 'input'>>;
+  guestBookingConfirm?: Resolver<ResolversTypes['GuestBookingConfirmPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingConfirmArgs, 'input'>>;
+  guestBookingStart?: Resolver<ResolversTypes['GuestBookingStartPayload'], ParentType, ContextType, RequireFields<MutationGuestBookingStartArgs, 'input'>>;
   invitationAccept?: Resolver<ResolversTypes['InvitationAcceptPayload'], ParentType, ContextType, RequireFields<MutationInvitationAcceptArgs, 'input'>>;
   memberInvite?: Resolver<ResolversTypes['MemberInvitePayload'], ParentType, ContextType, RequireFields<MutationMemberInviteArgs, 'input'>>;
   membershipRemove?: Resolver<ResolversTypes['MembershipRemovePayload'], ParentType, ContextType, RequireFields<MutationMembershipRemoveArgs, 'input'>>;
   membershipRoleSet?: Resolver<ResolversTypes['MembershipRoleSetPayload'], ParentType, ContextType, RequireFields<MutationMembershipRoleSetArgs, 'input'>>;
+  messageSend?: Resolver<ResolversTypes['MessageSendPayload'], ParentType, ContextType, RequireFields<MutationMessageSendArgs, 'input'>>;
+  messageThreadMarkRead?: Resolver<ResolversTypes['MessageThreadMarkReadPayload'], ParentType, ContextType, RequireFields<MutationMessageThreadMarkReadArgs, 'input'>>;
   partnerArchive?: Resolver<ResolversTypes['PartnerArchivePayload'], ParentType, ContextType, RequireFields<MutationPartnerArchiveArgs, 'input'>>;
   partnerCreate?: Resolver<ResolversTypes['PartnerCreatePayload'], ParentType, ContextType, RequireFields<MutationPartnerCreateArgs, 'input'>>;
   partnerExceptionSet?: Resolver<ResolversTypes['PartnerExceptionSetPayload'], ParentType, ContextType, RequireFields<MutationPartnerExceptionSetArgs, 'input'>>;
@@ -3742,7 +4075,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Partner' | 'Payment' | 'Payout' | 'Review' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Booking' | 'Business' | 'Customer' | 'Membership' | 'Message' | 'Partner' | 'Payment' | 'Payout' | 'Review' | 'Service' | 'Slot' | 'SlotHold' | 'WebhookDelivery' | 'WebhookEndpoint', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -4094,6 +4427,7 @@ export type StatsBucketResolvers<ContextType = RequestContext, ParentType extend
 
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bookingEvents?: SubscriptionResolver<ResolversTypes['BookingEvent'], "bookingEvents", ParentType, ContextType, RequireFields<SubscriptionBookingEventsArgs, 'businessId'>>;
+  bookingMessages?: SubscriptionResolver<ResolversTypes['BookingMessage'], "bookingMessages", ParentType, ContextType, RequireFields<SubscriptionBookingMessagesArgs, 'bookingId'>>;
 };
 
 export type TranslationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Translation'] = ResolversParentTypes['Translation']> = {
@@ -4209,6 +4543,7 @@ export type Resolvers<ContextType = RequestContext> = {
   BookingEvent?: BookingEventResolvers<ContextType>;
   BookingEventsPage?: BookingEventsPageResolvers<ContextType>;
   BookingMarkNoShowPayload?: BookingMarkNoShowPayloadResolvers<ContextType>;
+  BookingMessage?: BookingMessageResolvers<ContextType>;
   BookingReschedulePayload?: BookingReschedulePayloadResolvers<ContextType>;
   Business?: BusinessResolvers<ContextType>;
   BusinessArchivePayload?: BusinessArchivePayloadResolvers<ContextType>;
@@ -4232,6 +4567,9 @@ export type Resolvers<ContextType = RequestContext> = {
   Earning?: EarningResolvers<ContextType>;
   EarningConnection?: EarningConnectionResolvers<ContextType>;
   EarningEdge?: EarningEdgeResolvers<ContextType>;
+  GuestBookingCancelPayload?: GuestBookingCancelPayloadResolvers<ContextType>;
+  GuestBookingConfirmPayload?: GuestBookingConfirmPayloadResolvers<ContextType>;
+  GuestBookingStartPayload?: GuestBookingStartPayloadResolvers<ContextType>;
   Invitation?: InvitationResolvers<ContextType>;
   InvitationAcceptPayload?: InvitationAcceptPayloadResolvers<ContextType>;
   LocalTime?: GraphQLScalarType;
@@ -4239,6 +4577,11 @@ export type Resolvers<ContextType = RequestContext> = {
   Membership?: MembershipResolvers<ContextType>;
   MembershipRemovePayload?: MembershipRemovePayloadResolvers<ContextType>;
   MembershipRoleSetPayload?: MembershipRoleSetPayloadResolvers<ContextType>;
+  Message?: MessageResolvers<ContextType>;
+  MessageConnection?: MessageConnectionResolvers<ContextType>;
+  MessageEdge?: MessageEdgeResolvers<ContextType>;
+  MessageSendPayload?: MessageSendPayloadResolvers<ContextType>;
+  MessageThreadMarkReadPayload?: MessageThreadMarkReadPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

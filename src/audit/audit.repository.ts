@@ -5,7 +5,7 @@ import type { AuditLogEntryModel } from './audit-log.model.js';
 
 export interface AuditEntry {
   businessId: string | null;
-  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'service' | 'hold' | 'webhook_endpoint' | 'webhook_delivery' | 'membership' | 'invitation' | 'customer' | 'review' | 'payout';
+  entity: 'booking' | 'slot' | 'partner' | 'payment' | 'business' | 'service' | 'hold' | 'webhook_endpoint' | 'webhook_delivery' | 'membership' | 'invitation' | 'customer' | 'review' | 'payout' | 'message' | 'guest_verification';
   entityId: string;
   action: string;
   actor: string;

@@ -11,7 +11,7 @@ import { combine, type Effects, type Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import { coversRange, holdSlotsForBooking, lockFreeSlotsInRange, releaseSlotsOfBooking } from '../slots/slot-claims.repository.js';
-import { addMinutes, buffersTaken, checkBookingWindow, claimSlots, loadActivePartner, rawIdOrAbort, type SlotClaimInput } from '../slots/slot-claims.js';
+import { addMinutes, buffersTaken, checkBookingWindow, claimSlots, loadActivePartner, rawIdOrAbort, type SlotClaim, type SlotClaimInput } from '../slots/slot-claims.js';
 import type { BookingModel } from './booking.model.js';
 import { canTransition, isActive, transitionError } from './booking-state-machine.js';
 import { insertBooking, lockBookingById, updateBookingStatus, updateBookingTime } from './bookings.repository.js';
@@ -67,6 +67,11 @@ export interface CreateBookingInput extends SlotClaimInput {
 /** Books the claimed time: from a hold of the customer's, or from free slots. */
 export async function createBooking(trx: Trx, viewer: Viewer, input: CreateBookingInput): Promise<Step<BookingModel>> {
   const claim = input.holdId ? await claimHeldSlots(trx, viewer, input) : await claimSlots(trx, viewer, input);
+  return bookClaim(trx, claim);
+}
+
+/** Books claimed time: the booking, its slots, its partner's count, its event and audit; the hold it came from is used up. */
+export async function bookClaim(trx: Trx, claim: SlotClaim): Promise<Step<BookingModel>> {
   const { customer, service, partnerId, slots } = claim;
   const booking = await guardOverlap(() =>
     insertBooking(trx, {

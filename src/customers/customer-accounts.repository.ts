@@ -54,3 +54,20 @@ export async function linkCustomerToAccount(db: Db, customerId: string, accountI
   await query(db, 'linkCustomerToAccount', sql`
     UPDATE customers SET account_id = ${accountId}::bigint WHERE id = ${customerId}::bigint AND account_id IS NULL AND deleted_at IS NULL`);
 }
+
+/**
+ * The business's live customer with this e-mail address (or, for a guest who confirmed by text
+ * message, this phone number), created if there is none. One statement, safe under concurrency:
+ * the second of two guests with one address waits on the partial unique index and gets the
+ * first's record. A phone-only guest's e-mail is `<phone>@phone.invalid` (undeliverable, like an
+ * erased one's): `customers.email` stays the required, unique key, and `phone` (text reminders) is
+ * set to the number.
+ */
+export async function upsertGuestCustomer(trx: Trx, args: { businessId: string; name: string; email: string | null; phone: string | null }): Promise<CustomerModel & { created: boolean }> {
+  const email = args.email ?? `${args.phone}@phone.invalid`;
+  const [row] = await query<CustomerModel & { created: boolean }>(trx, 'upsertGuestCustomer', sql`
+    INSERT INTO customers AS c (business_id, email, name, phone) VALUES (${args.businessId}::bigint, ${email}, ${args.name}, ${args.phone})
+    ON CONFLICT (business_id, lower(email)) WHERE deleted_at IS NULL DO UPDATE SET email = c.email
+    RETURNING c.id, c.business_id AS "businessId", c.email, c.name, (c.xmax = 0) AS created`);
+  return row;
+}

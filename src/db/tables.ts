@@ -252,7 +252,8 @@ export interface RatingAggregatesTable {
 export interface SlotHoldsTable {
   id: GeneratedId;
   business_id: Id;
-  customer_id: Id;
+  /** Null for a guest's hold (guest_verifications), until its booking gives it a customer. */
+  customer_id: Id | null;
   partner_id: Id;
   service_id: Id;
   starts_at: Timestamp;
@@ -305,7 +306,8 @@ export type BookingEventType =
   | 'BOOKING_RESCHEDULED'
   | 'BOOKING_COMPLETED'
   | 'BOOKING_NO_SHOW'
-  | 'PAYMENT_STATUS_CHANGED';
+  | 'PAYMENT_STATUS_CHANGED'
+  | 'MESSAGE_POSTED';
 
 export interface BookingEventsTable {
   id: GeneratedId;
@@ -368,6 +370,45 @@ export interface WebhookDeliveriesTable {
   created_at: DefaultTimestamp;
 }
 
+export type MessageSideColumn = 'customer' | 'business';
+
+export interface MessagesTable {
+  id: GeneratedId;
+  business_id: Id;
+  booking_id: Id;
+  sender_side: MessageSideColumn;
+  sender: string;
+  body: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface MessageThreadReadsTable {
+  business_id: Id;
+  booking_id: Id;
+  side: MessageSideColumn;
+  last_read_message_id: Id;
+  read_at: DefaultTimestamp;
+}
+
+export interface GuestVerificationsTable {
+  id: GeneratedId;
+  business_id: Id;
+  public_id: string;
+  hold_id: Id;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  salt: string;
+  code_hash: string;
+  attempts: Generated<number>;
+  max_attempts: number;
+  expires_at: Timestamp;
+  confirmed_at: Timestamp | null;
+  booking_id: Id | null;
+  manage_token_hash: string | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface BookingCalendarSequencesTable {
   booking_id: Id;
   business_id: Id;
@@ -418,6 +459,9 @@ export interface Database {
   booking_event_purges: BookingEventPurgesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  messages: MessagesTable;
+  message_thread_reads: MessageThreadReadsTable;
+  guest_verifications: GuestVerificationsTable;
   booking_calendar_sequences: BookingCalendarSequencesTable;
   notification_jobs: NotificationJobsTable;
 }

@@ -18,6 +18,8 @@ export interface BookingEventData {
   previous?: Pick<BookingSnapshot, 'partnerId' | 'startsAt' | 'endsAt'>;
   /** For PAYMENT_STATUS_CHANGED: the payment after the change, and its status before (null for a new payment). */
   payment?: { status: PaymentStatus; previousStatus: PaymentStatus | null; amountCents: number; currency: string; provider: string };
+  /** For MESSAGE_POSTED: the message's id and who wrote it (`customer` or `business`), never its text. */
+  message?: { id: string; senderSide: 'customer' | 'business' };
 }
 
 /**

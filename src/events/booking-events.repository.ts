@@ -13,16 +13,19 @@ export interface BookingEventDraft {
   previous?: BookingModel;
   /** The payment of a PAYMENT_STATUS_CHANGED event, and its status before (null when it is new). */
   payment?: { after: PaymentModel; previousStatus: PaymentModel['status'] | null };
+  /** The message of a MESSAGE_POSTED event: its id and side only (subscribers read the text through its visibility). */
+  message?: { id: string; senderSide: 'customer' | 'business' };
 }
 
 function dataOf(draft: BookingEventDraft): BookingEventData {
-  const { booking, previous, payment } = draft;
+  const { booking, previous, payment, message } = draft;
   return {
     booking: { status: booking.status, partnerId: booking.partnerId, startsAt: booking.startsAt, endsAt: booking.endsAt },
     ...(previous ? { previous: { partnerId: previous.partnerId, startsAt: previous.startsAt, endsAt: previous.endsAt } } : {}),
     ...(payment
       ? { payment: { status: payment.after.status, previousStatus: payment.previousStatus, amountCents: payment.after.amountCents, currency: payment.after.currency, provider: payment.after.provider } }
       : {}),
+    ...(message ? { message: { id: message.id, senderSide: message.senderSide } } : {}),
   };
 }
 

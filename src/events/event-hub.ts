@@ -12,6 +12,10 @@ export interface EventFilter {
   businessId: string;
   /** Only events touching this partner (its bookings, and bookings moved away from it). */
   partnerId: string | null;
+  /** Only this booking's events (a thread's subscribers). */
+  bookingId?: string | null;
+  /** Only events of these types. */
+  types?: readonly BookingEventModel['type'][];
 }
 
 /** What a local subscriber gets with each event: `shared` lives for this event only (fresh loaders). */
@@ -28,6 +32,8 @@ export interface HubListener {
 
 export function matches(filter: EventFilter, event: BookingEventModel): boolean {
   if (event.businessId !== filter.businessId) return false;
+  if (filter.bookingId != null && event.bookingId !== filter.bookingId) return false;
+  if (filter.types && !filter.types.includes(event.type)) return false;
   return filter.partnerId === null || event.partnerIds.includes(filter.partnerId);
 }
 

@@ -8,7 +8,8 @@ import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import { coversRange, lockSlotsOfHold } from '../slots/slot-claims.repository.js';
 import { checkPartnerTakes, loadCustomer, rawIdOrAbort, type SlotClaim, type SlotClaimInput } from '../slots/slot-claims.js';
-import { lockSlotHoldById, markSlotHoldConsumed } from './slot-holds.repository.js';
+import type { CustomerModel } from '../customers/customer.model.js';
+import { lockSlotHoldById, markSlotHoldConsumed, type LockedSlotHold } from './slot-holds.repository.js';
 
 const HOLD_ID_FIELD = ['input', 'holdId'];
 
@@ -22,6 +23,16 @@ export async function claimHeldSlots(trx: Trx, viewer: Viewer, input: SlotClaimI
   const { customer } = await loadCustomer(trx, viewer, input);
   const hold = await lockSlotHoldById(trx, rawIdOrAbort(input.holdId, 'SlotHold', 'holdId'));
   if (!hold || hold.businessId !== customer.businessId || hold.customerId !== customer.id) abort('NOT_FOUND', `No hold with ID "${input.holdId}".`, HOLD_ID_FIELD);
+  return claimLockedHold(trx, hold, customer, input, HOLD_ID_FIELD);
+}
+
+/**
+ * The slots of a locked hold, for `customer`'s booking: the hold must be unused and live, the input
+ * must not contradict it, and its slots, service and partner must still be bookable. Shared by
+ * bookings from a hold and by guest bookings (whose hold gets its customer only now).
+ */
+export async function claimLockedHold(trx: Trx, hold: LockedSlotHold, customer: CustomerModel, input: SlotClaimInput, field: string[]): Promise<SlotClaim> {
+  const HOLD_ID_FIELD = field;
   if (hold.bookingId !== null) abort('HOLD_EXPIRED', 'The hold was already used by a booking.', HOLD_ID_FIELD);
   if (!hold.live) abort('HOLD_EXPIRED', `The hold lapsed at ${hold.expiresAt}; hold the slots again.`, HOLD_ID_FIELD);
 

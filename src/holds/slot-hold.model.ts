@@ -4,7 +4,8 @@ export interface SlotHoldModel {
   businessId: string;
   partnerId: string;
   serviceId: string;
-  customerId: string;
+  /** Null for a guest's hold (guestBookingStart) until its booking is made. */
+  customerId: string | null;
   startsAt: string;
   endsAt: string;
   expiresAt: string;

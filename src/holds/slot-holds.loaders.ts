@@ -8,7 +8,8 @@ import { findSlotHoldsByIds } from './slot-holds.repository.js';
 
 /** A hold is seen by whoever would see a booking made from it: its customer, its partner, staff, admins. */
 export function canSeeSlotHold(viewer: Viewer, hold: SlotHoldModel): boolean {
-  return canSeeBooking(viewer, hold);
+  // A guest's hold has no customer yet: only the business side sees it.
+  return canSeeBooking(viewer, { ...hold, customerId: hold.customerId ?? '' });
 }
 
 export function slotHoldById(loaders: LoaderRegistry) {

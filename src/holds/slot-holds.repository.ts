@@ -16,7 +16,8 @@ export function findSlotHoldsByIds(db: Db, ids: readonly string[]): Promise<Slot
 
 export interface NewSlotHold {
   businessId: string;
-  customerId: string;
+  /** Null for a guest's hold. */
+  customerId: string | null;
   partnerId: string;
   serviceId: string;
   startsAt: string;

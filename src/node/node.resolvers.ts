@@ -5,6 +5,7 @@ import { businessById } from '../businesses/businesses.loaders.js';
 import { customerById } from '../customers/customers.loaders.js';
 import { slotHoldById } from '../holds/slot-holds.loaders.js';
 import { partnerById } from '../partners/partners.loaders.js';
+import { messageById } from '../messages/messages.loaders.js';
 import { paymentById } from '../payments/payments.loaders.js';
 import { payoutById } from '../payouts/payouts.loaders.js';
 import { serviceById } from '../services/services.loaders.js';
@@ -38,6 +39,7 @@ async function loadNode(loaders: LoaderRegistry, id: string): Promise<NodeModel 
     case 'WebhookDelivery': node = await loadVisibleDelivery(loaders, rawId); break;
     case 'Review': node = await reviewById(loaders).load(rawId); break;
     case 'Payout': node = await payoutById(loaders).load(rawId); break;
+    case 'Message': node = await messageById(loaders).load(rawId); break;
     case 'Payment': {
       // A payment is visible exactly when its booking is.
       const payment = await paymentById(loaders).load(rawId);

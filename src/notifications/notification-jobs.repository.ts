@@ -126,7 +126,8 @@ export async function insertJobsForEvents(trx: Trx, events: readonly BookingEven
     last_event AS (
       SELECT DISTINCT ON (ev.booking_id) ev.*, (ev.data -> 'booking' ->> 'startsAt')::timestamptz - make_interval(hours => b.reminder_hours) AS remind_at, b.reminder_hours
       FROM ev JOIN businesses b ON b.id = ev.business_id
-      WHERE ev.type <> 'BOOKING_CONFIRMED' AND ev.type <> 'PAYMENT_STATUS_CHANGED'
+      -- Only events that move or end a booking decide its reminders: a message leaves them be.
+      WHERE ev.type NOT IN ('BOOKING_CONFIRMED', 'PAYMENT_STATUS_CHANGED', 'MESSAGE_POSTED')
       ORDER BY ev.booking_id, ev.n DESC
     ),
     scheduled AS (

@@ -12,6 +12,8 @@ import { RequestStatementCounter, type RequestTelemetry } from '../shared/reques
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 import type { Mailer } from '../notifications/mailer.js';
 import type { SmsProvider } from '../notifications/sms.js';
+import type { MessageRecipients } from '../messages/message-recipients.js';
+import type { RateLimits } from './rate-limits.js';
 
 /** What every request shares with the running application. */
 export interface AppServices {
@@ -37,6 +39,10 @@ export interface AppServices {
   mailer: Mailer;
   /** Outgoing text messages (the `test` provider until a real one is configured). */
   sms: SmsProvider;
+  /** The rate limits (messageSend and guestBookingStart charge their own buckets). */
+  rateLimits: RateLimits;
+  /** Told of every message posted, after its commit: where "e-mail the other side" plugs in (messages/message-recipients.ts). */
+  messageRecipients: MessageRecipients;
 }
 
 /** The GraphQL context: built per HTTP request (and per subscription event). */

@@ -11,7 +11,7 @@ import { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
- * The API's rate limits: four buckets, each a fixed window of points per key.
+ * The API's rate limits: seven buckets, each a fixed window of points per key.
  *
  * - `operations`: every GraphQL operation over HTTP costs its points (1 unless a cost function is
  *   given), per account (role, business and token subject) or, without a token, per client IP.
@@ -19,6 +19,9 @@ import type { Logger } from '../shared/logger.js';
  *   cannot book a partner's whole week in seconds while reads stay open.
  * - `paymentWebhooks`: deliveries per provider.
  * - `websocketConnections`: connections opened per client IP.
+ * - `messages`: booking messages posted per sender (charged by messageSend itself).
+ * - `guestCodes` / `guestCodesByIp`: guest booking codes sent per address and per client IP
+ *   (charged by guestBookingStart itself: the key is in its input).
  *
  * With REDIS_URL the counters live in Redis (keys `{REDIS_KEY_PREFIX}ratelimit:{bucket}:{key}`), so
  * every process of a deployment shares one budget; without it, in this process. A request checks
@@ -28,7 +31,7 @@ import type { Logger } from '../shared/logger.js';
  * this process with the same budget (rate-limiter-flexible's insurance limiter) and a warning is
  * logged: losing Redis makes limits per process, it never refuses a request or takes the API down.
  */
-export type BucketName = 'operations' | 'bookings' | 'paymentWebhooks' | 'websocketConnections';
+export type BucketName = 'operations' | 'bookings' | 'paymentWebhooks' | 'websocketConnections' | 'messages' | 'guestCodes' | 'guestCodesByIp';
 
 /** What a client sees of a bucket: the window's budget, what is left of it, and when it refills. */
 export interface Budget {
@@ -159,6 +162,9 @@ export class RateLimits {
       bookings: limiter('bookings', config.bookings),
       paymentWebhooks: limiter('paymentWebhooks', config.paymentWebhooks),
       websocketConnections: limiter('websocketConnections', config.websocketConnections),
+      messages: limiter('messages', config.messages),
+      guestCodes: limiter('guestCodes', config.guestCodes),
+      guestCodesByIp: limiter('guestCodesByIp', config.guestCodesByIp),
     };
   }
 
@@ -238,6 +244,9 @@ const BUCKET_WORDS: Record<BucketName, string> = {
   bookings: 'bookings and holds',
   paymentWebhooks: 'webhook deliveries',
   websocketConnections: 'connections',
+  messages: 'messages',
+  guestCodes: 'codes sent to this address',
+  guestCodesByIp: 'guest bookings from this network',
 };
 
 export function refusalMessage(verdict: Verdict): string {

@@ -4,8 +4,8 @@ import { badUserInput } from './errors.js';
  * Relay global object IDs: base64url("Type:rawId"). Clients treat them as opaque; the raw database
  * id never leaks as a bare number, and one `node(id)` entry point can fetch any type.
  */
-export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment' | 'SlotHold' | 'WebhookEndpoint' | 'WebhookDelivery' | 'Membership' | 'Review' | 'Payout';
-export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment', 'SlotHold', 'WebhookEndpoint', 'WebhookDelivery', 'Membership', 'Review', 'Payout'];
+export type NodeType = 'Business' | 'Service' | 'Partner' | 'Customer' | 'Slot' | 'Booking' | 'Payment' | 'SlotHold' | 'WebhookEndpoint' | 'WebhookDelivery' | 'Membership' | 'Review' | 'Payout' | 'Message';
+export const NODE_TYPES: readonly NodeType[] = ['Business', 'Service', 'Partner', 'Customer', 'Slot', 'Booking', 'Payment', 'SlotHold', 'WebhookEndpoint', 'WebhookDelivery', 'Membership', 'Review', 'Payout', 'Message'];
 
 export function toGlobalId(type: NodeType, rawId: string): string {
   return Buffer.from(`${type}:${rawId}`).toString('base64url');

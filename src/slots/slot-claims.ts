@@ -76,17 +76,22 @@ export function addMinutes(instant: string, minutes: number): string {
 /** Plans the claim and locks its slots; aborts with the user error when the input names no bookable free time. */
 export async function claimSlots(trx: Trx, viewer: Viewer, input: SlotClaimInput): Promise<SlotClaim> {
   const { customer, registration } = await loadCustomer(trx, viewer, input);
-  const plan = input.slotIds?.length ? await planFromSlots(trx, customer.businessId, input) : await planFromTime(trx, customer.businessId, input);
-  await checkBookingWindow(trx, customer.businessId, plan.startsAt, input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt']);
+  return { customer, registration, ...(await claimTimeIn(trx, customer.businessId, input)) };
+}
+
+/** The time a claim asks for in the business, planned and locked: claimSlots without a customer (a guest's hold has none yet). */
+export async function claimTimeIn(trx: Trx, businessId: string, input: SlotClaimInput): Promise<Omit<SlotClaim, 'customer' | 'registration'>> {
+  const plan = input.slotIds?.length ? await planFromSlots(trx, businessId, input) : await planFromTime(trx, businessId, input);
+  await checkBookingWindow(trx, businessId, plan.startsAt, input.slotIds?.length ? ['input', 'slotIds'] : ['input', 'startsAt']);
 
   const candidates = plan.partner
     ? [plan.partner.id]
-    : await findFreePartnerIds(trx, { businessId: customer.businessId, serviceId: plan.service.id, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
+    : await findFreePartnerIds(trx, { businessId, serviceId: plan.service.id, city: plan.city, startsAt: plan.startsAt, endsAt: plan.endsAt, limit: PARTNER_CANDIDATES });
   for (const partnerId of candidates) {
     const slots = await lockFreeSlotsInRange(trx, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, skipLocked: plan.partner === null });
     if (!coversRange(slots, plan.startsAt, plan.endsAt)) continue;
     if (await buffersTaken(trx, plan.service, { partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt })) continue;
-    return { customer, service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots, registration };
+    return { service: plan.service, partnerId, startsAt: plan.startsAt, endsAt: plan.endsAt, slots };
   }
   return abort(
     'SLOT_UNAVAILABLE',

@@ -43,6 +43,8 @@ export function webhookBodyOf(event: BookingEventModel): WebhookBody {
       ...data,
       booking: { ...data.booking, partnerId: toGlobalId('Partner', data.booking.partnerId) },
       ...(data.previous ? { previous: { ...data.previous, partnerId: toGlobalId('Partner', data.previous.partnerId) } } : {}),
+      // The message's ID and side only: its text is read through the API, by whom may see it.
+      ...(data.message ? { message: { ...data.message, id: toGlobalId('Message', data.message.id) } } : {}),
     },
   };
 }

@@ -43,6 +43,11 @@ const PUBLIC_CATALOG = new Set(['Business', 'Service', 'Partner', 'Slot', 'Revie
 const SELF_SERVICE = new Set(['bookingCreate', 'slotHold']);
 const selfService = (role: Role, mutation: string, type: string) => role === 'owner' && SELF_SERVICE.has(mutation) && PUBLIC_CATALOG.has(type);
 const MISSING_RAW_ID = '999999999';
+/**
+ * ID arguments that name no Node, with where they are tried instead. A guest's verification is a
+ * random bearer handle (128 bits) that the guest holds with the code, not a tenant's object.
+ */
+const NOT_NODE_IDS = new Map([['Mutation.guestBookingConfirm(input.verificationId)', 'test/messages/guest-booking.test.ts']]);
 /** The seed and each pass send hundreds of requests: generous limits for a loaded machine (timings are not asserted). */
 const SLOW_MS = 180_000;
 /** How many of tenant B's IDs of a type a mutation is tried with: one per status, then the first ones. */
@@ -340,6 +345,7 @@ describe('Tenant isolation: the matrix generated from the schema', () => {
       for (const slot of idSlotsOf(field.args)) {
         const type = nodeTypeOfIdName(slot.name, nodeTypes);
         if (!type) {
+          if (NOT_NODE_IDS.has(`Mutation.${field.name}(${slot.path.join('.')})`)) continue;
           unreachable.push(`Mutation.${field.name}(${slot.path.join('.')}): no Node type named by "${slot.name}"`);
           continue;
         }

@@ -55,6 +55,7 @@ export interface KeyedMutation {
 
 const SCHEDULE_SET = `mutation($input: PartnerScheduleSetInput!) { partnerScheduleSet(input: $input) { userErrors { field message code } } }`;
 const EXCEPTION_SET = `mutation($input: PartnerExceptionSetInput!) { partnerExceptionSet(input: $input) { userErrors { field message code } } }`;
+const MESSAGE_SEND = `mutation($input: MessageSendInput!) { messageSend(input: $input) { message { id } userErrors { field message code } } }`;
 const SLOT_HOLD = `mutation($input: SlotHoldInput!) { slotHold(input: $input) { hold { id } userErrors { field message code } } }`;
 const BOOKING_CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { field message code } } }`;
 const BOOKING_CONFIRM = `mutation($input: BookingConfirmInput!) { bookingConfirm(input: $input) { booking { id } userErrors { field message code } } }`;
@@ -64,7 +65,7 @@ const ENDPOINT_DELETE = `mutation($input: WebhookEndpointDeleteInput!) { webhook
 const REVIEW_CREATE = `mutation($input: ReviewCreateInput!) { reviewCreate(input: $input) { review { id } userErrors { field message code } } }`;
 const PAYOUT_CREATE = `mutation($input: PayoutCreateInput!) { payoutCreate(input: $input) { payout { id } userErrors { field message code } } }`;
 const SLOT_BLOCK = `mutation($input: SlotBlockInput!) { slotBlock(input: $input) { slot { id } userErrors { field message code } } }`;
-const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED'];
+const ALL_EVENTS = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED', 'BOOKING_COMPLETED', 'BOOKING_NO_SHOW', 'PAYMENT_STATUS_CHANGED', 'MESSAGE_POSTED'];
 
 /** Tomorrow at `hour`:00 UTC plus `days`. */
 export function dayAt(days: number, hour: number): Date {
@@ -141,6 +142,9 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
   await sql`INSERT INTO booking_events (business_id, booking_id, payment_id, partner_ids, type, data)
     VALUES (${business.id}::bigint, ${paid.id}::bigint, ${succeeded.id}::bigint, ARRAY[${partner.id}::bigint], 'PAYMENT_STATUS_CHANGED',
       ${JSON.stringify({ booking: { status: 'CONFIRMED', partnerId: partner.id, startsAt: slots[5].startsAt, endsAt: slots[5].endsAt }, payment: { status: 'SUCCEEDED', previousStatus: 'PENDING', amountCents: 2500, currency: business.currency, provider: 'test' } })}::jsonb)`.execute(db);
+  // A thread on the confirmed booking: one message of each side.
+  await mutate(MESSAGE_SEND, { bookingId: created.booking.id, body: `Private note of tenant ${tag}` }, 'customer');
+  await mutate(MESSAGE_SEND, { bookingId: created.booking.id, body: `Reply of tenant ${tag}` }, 'staff');
 
   await api.app.relay.kick();
   const payout = await mutate(PAYOUT_CREATE, { partnerId: partner.gid }, 'staff');
@@ -173,7 +177,7 @@ export async function seedTenant(api: TestApi, label: string): Promise<Tenant> {
       Payout: payout.payout.id,
     },
     ownerAccountId,
-    privateMarkers: [ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
+    privateMarkers: [`Private note of tenant ${tag}`, ownerEmail, customerRow.email, customerRow.name, `hooks.example/${tag}`, businessWide.secret, ownHook.secret, payment.payment.providerTxnId],
     publicMarkers: [business.slug, `Tenant ${tag}`],
     keyed,
   };
@@ -194,6 +198,7 @@ export const NODE_TABLES: Record<NodeType, { table: string; tenantColumn: string
   Membership: { table: 'memberships', tenantColumn: 'business_id' },
   Review: { table: 'reviews', tenantColumn: 'business_id' },
   Payout: { table: 'payouts', tenantColumn: 'business_id' },
+  Message: { table: 'messages', tenantColumn: 'business_id' },
 };
 
 /**

@@ -276,6 +276,9 @@ describe('Rate limit settings', () => {
       bookings: { points: 30, durationSeconds: 60 },
       paymentWebhooks: { points: 1200, durationSeconds: 60 },
       websocketConnections: { points: 120, durationSeconds: 60 },
+      messages: { points: 30, durationSeconds: 60 },
+      guestCodes: { points: 5, durationSeconds: 3600 },
+      guestCodesByIp: { points: 20, durationSeconds: 3600 },
       trustProxy: 0,
     });
     const set = loadConfig({ RATE_LIMIT_POINTS: '10', RATE_LIMIT_DURATION_SECONDS: '5', RATE_LIMIT_BOOKING_POINTS: '2', RATE_LIMIT_WEBHOOK_DURATION_SECONDS: '30', RATE_LIMIT_WS_CONNECTIONS_POINTS: '7', TRUST_PROXY: '2' }).rateLimits;
