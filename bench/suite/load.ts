@@ -79,8 +79,9 @@ export interface Target {
 /** `connections` clients for `seconds`, each POSTing `nextBody()` as soon as its last request answered. */
 export function closedLoop(target: Target, options: { connections: number; seconds: number; nextBody: () => string; classify: Classify }): Promise<LoadResult> {
   const result = tally();
-  // autocannon calls onResponse (with the body) just before it emits `response` (with the time).
-  let pending: { outcome: Outcome; body: string } | null = null;
+  // autocannon emits `response` (status, time) and then, in the same tick, calls `verifyBody` with
+  // the body: every answer, the first of each connection included (its `onResponse` misses those).
+  let last = { status: 0, ms: 0 };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
@@ -90,12 +91,11 @@ export function closedLoop(target: Target, options: { connections: number; secon
         duration: options.seconds,
         method: 'POST',
         headers: { 'content-type': 'application/json', ...target.headers },
-        requests: [
-          {
-            setupRequest: (request: Record<string, unknown>) => ({ ...request, body: options.nextBody() }),
-            onResponse: (status: number, body: string) => (pending = { outcome: options.classify(status, body), body }),
-          },
-        ],
+        requests: [{ setupRequest: (request: Record<string, unknown>) => ({ ...request, body: options.nextBody() }) }],
+        verifyBody: (body: string) => {
+          record(result, options.classify(last.status, body), last.ms, body);
+          return true;
+        },
       },
       (error, summary) => {
         if (error) return reject(error);
@@ -105,11 +105,7 @@ export function closedLoop(target: Target, options: { connections: number; secon
         resolve(result);
       },
     );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      const seen = pending ?? { outcome: status >= 200 && status < 300 ? ('ok' as const) : ('error' as const), body: `HTTP ${status}` };
-      pending = null;
-      record(result, seen.outcome, ms, seen.body);
-    });
+    instance.on('response', (_client, status, _bytes, ms) => (last = { status, ms }));
   });
 }
 
