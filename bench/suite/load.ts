@@ -188,8 +188,8 @@ export async function rounds(target: Target, options: { rounds: number; round: (
  * `maxInFlight` unanswered requests means the server stopped keeping up: the excess is counted as
  * errors instead of piling up sockets. `onSecond` is called about once a second (RSS sampling).
  */
-export async function openLoop(target: Target, options: { rate: number; seconds: number; next: () => Job; maxInFlight?: number; onTick?: (elapsedSeconds: number) => void }): Promise<LoadResult & { late: number }> {
-  const result = { ...tally(), late: 0 };
+export async function openLoop(target: Target, options: { rate: number; seconds: number; next: () => Job; maxInFlight?: number; onTick?: (elapsedSeconds: number) => void }): Promise<LoadResult & { late: number; dropped: number }> {
+  const result = { ...tally(), late: 0, dropped: 0 };
   const maxInFlight = options.maxInFlight ?? 1000;
   const agent = agentFor(maxInFlight);
   const total = Math.round(options.rate * options.seconds);
@@ -205,6 +205,7 @@ export async function openLoop(target: Target, options: { rate: number; seconds:
         sent++;
         if (now - scheduled > 50) result.late++;
         if (inFlight >= maxInFlight) {
+          result.dropped++;
           record(result, 'error', now - scheduled, 'dropped: too many requests in flight');
           continue;
         }
