@@ -10,7 +10,7 @@
  * The clients share the machine with the server: "all received" includes this process parsing every
  * copy, so it is an upper bound.
  */
-import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { connectDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -18,6 +18,7 @@ import { signDevelopmentToken } from '../src/auth/tokens.js';
 import { startApiProcess } from '../test/support/api-process.js';
 import { TEST_JWT_SECRET } from '../test/support/api.js';
 import { createBookableBusiness } from '../test/support/builders.js';
+import { rssMb } from './suite/processes.js';
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/booking_api_bench';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -28,21 +29,42 @@ const SUBSCRIPTION = `subscription($b: ID!) { bookingEvents(businessId: $b) { cu
 const CREATE = `mutation($input: BookingCreateInput!) { bookingCreate(input: $input) { booking { id } userErrors { code message } } }`;
 const CANCEL = `mutation($input: BookingCancelInput!) { bookingCancel(input: $input) { booking { id } userErrors { code message } } }`;
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
-  return Math.round(Number(line.replace(/\D/g, '')) / 1024);
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-async function main() {
-  const database = await connectDatabase({ databaseUrl, poolMax: 4 });
+/** The API a fan-out measurement runs against: its own (`npm run bench:subscribers`) or the suite's. */
+export interface FanOutApi {
+  url: string;
+  wsUrl: string;
+  pid: number;
+  metric(name: string): Promise<number>;
+}
+
+export interface FanOutResult {
+  subscribers: number;
+  connectSeconds: number;
+  rssMb: number;
+  /** Mutation sent -> its event at the first subscriber, and at all of them, per event (ms). */
+  firstMs: number[];
+  allMs: number[];
+  /** Deliveries (events x subscribers) per second of the events' round trips. */
+  deliveriesPerSecond: number;
+}
+
+/**
+ * Opens `sizes` subscriptions in steps (all to one new business: every event goes to every
+ * subscriber), sends `events` mutations one after another at each step and times each from the
+ * moment it is sent until its event reached the first subscriber and all of them. `token` may
+ * subscribe to the business and book for it (staff of it, or an admin).
+ */
+export async function measureFanOut(options: { api: FanOutApi; databaseUrl: string; sizes: number[]; events: number; token?: (businessGid: string) => Promise<string>; log?: (line: string) => void }): Promise<FanOutResult[]> {
+  const { api, sizes } = options;
+  const eventCount = options.events;
+  const log = options.log ?? console.log;
+  const database = await connectDatabase({ databaseUrl: options.databaseUrl, poolMax: 4 });
   await migrateToLatest(database.db);
   const built = await createBookableBusiness(database.db, { partners: 1, slotCount: 2, durationMinutes: 30 });
   await database.close();
-  const staff = await signDevelopmentToken(TEST_JWT_SECRET, { sub: 'bench', role: 'staff', business_id: built.business.gid });
-  // Every connection comes from this one address: a connection budget it never spends.
-  const api = await startApiProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bench-subs-${Date.now()}:`, NODE_ENV: 'production', AUTH_ACCEPT_CLAIM_TOKENS: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, WS_KEEPALIVE_MS: '30000', RATE_LIMIT_WS_CONNECTIONS_POINTS: '100000000' });
+  const staff = await (options.token ?? ((gid) => signDevelopmentToken(TEST_JWT_SECRET, { sub: 'bench', role: 'staff', business_id: gid })))(built.business.gid);
   const gql = async (query: string, input: unknown) => {
     const res = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${staff}` }, body: JSON.stringify({ query, variables: { input } }) });
     const body = (await res.json()) as any;
@@ -50,7 +72,7 @@ async function main() {
     if (body.errors || payload.userErrors.length) throw new Error(JSON.stringify(body));
     return payload;
   };
-  console.log(`API process ${api.child.pid}: ${rssMb(api.child.pid!)} MB resident before any connection`);
+  log(`API process ${api.pid}: ${rssMb(api.pid)} MB resident before any connection`);
 
   const sockets: WebSocket[] = [];
   /** cursor -> arrival times, per event */
@@ -82,14 +104,14 @@ async function main() {
     });
   }
 
-  const results: string[] = [];
+  const results: FanOutResult[] = [];
   for (const size of sizes) {
     const started = performance.now();
     while (sockets.length < size) await Promise.all(Array.from({ length: Math.min(200, size - sockets.length) }, connect));
     while ((await api.metric('booking_event_subscribers')) < size) await new Promise((r) => setTimeout(r, 50));
     const connectMs = performance.now() - started;
     await new Promise((r) => setTimeout(r, 1000));
-    const rss = rssMb(api.child.pid!);
+    const rss = rssMb(api.pid);
 
     const first: number[] = [];
     const all: number[] = [];
@@ -113,14 +135,26 @@ async function main() {
     }
     const line = `${size} subscribers: connected in ${(connectMs / 1000).toFixed(1)} s, server ${rss} MB resident (${((rss * 1024) / size).toFixed(0)} KB each incl. baseline); ` +
       `mutation sent -> event at first subscriber median ${median(first).toFixed(1)} ms, at all ${size} median ${median(all).toFixed(1)} ms (max ${Math.max(...all).toFixed(1)}) over ${eventCount} events`;
-    console.log(line);
-    results.push(line);
+    log(line);
+    const spent = all.reduce((a, b) => a + b, 0) / 1000;
+    results.push({ subscribers: size, connectSeconds: connectMs / 1000, rssMb: rss, firstMs: first, allMs: all, deliveriesPerSecond: (size * eventCount) / spent });
   }
   for (const ws of sockets) ws.terminate();
-  await api.stop();
+  return results;
 }
 
-main().catch((error) => {
+async function main() {
+  // Every connection comes from this one address: a connection budget it never spends.
+  const api = await startApiProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bench-subs-${Date.now()}:`, NODE_ENV: 'production', AUTH_ACCEPT_CLAIM_TOKENS: 'true', AUTH_JWT_SECRET: TEST_JWT_SECRET, WS_KEEPALIVE_MS: '30000', RATE_LIMIT_WS_CONNECTIONS_POINTS: '100000000' });
+  try {
+    await measureFanOut({ api: { url: api.url, wsUrl: api.wsUrl, pid: api.child.pid!, metric: api.metric }, databaseUrl, sizes, events: eventCount });
+  } finally {
+    await api.stop();
+  }
+}
+
+// Run as a script (npm run bench:subscribers), not when the suite imports it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
