@@ -25,8 +25,16 @@ npx tsx bench/seed.ts
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-# The API starts exactly as `npm start` starts it (see package.json for why the flag).
-PORT=$API_PORT node --max-semi-space-size=64 --import tsx src/index.ts >/tmp/bench-api.log 2>&1 & pids+=($!)
+# The API runs as a deployment runs it: the production build (`npm run build`, then what
+# `npm run start:prod` starts; see package.json for why the flag). BENCH_START=tsx measures the
+# development start (`npm start`: TypeScript through tsx) instead.
+if [ "${BENCH_START:-build}" = tsx ]; then
+  API_ENTRY=(--import tsx src/index.ts)
+else
+  npm run build --silent
+  API_ENTRY=(--enable-source-maps dist/index.js)
+fi
+PORT=$API_PORT node --max-semi-space-size=64 "${API_ENTRY[@]}" >/tmp/bench-api.log 2>&1 & pids+=($!)
 PORT=$RAW_PORT node --import tsx bench/raw-server.ts >/tmp/bench-raw.log 2>&1 & pids+=($!)
 for port in $API_PORT $RAW_PORT; do
   for _ in $(seq 1 60); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.5; done
