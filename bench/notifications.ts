@@ -32,7 +32,7 @@ async function main() {
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000,
       mail: { smtpUrl: smtp.url, from: 'Bench <bench@bench.example>', dir: '' },
-      notifications: { pollIntervalMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, publicAppUrl: 'https://app.example', publicApiUrl: 'https://api.example', linkSecret: 'bench' } },
+      notifications: { pollIntervalMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, publicAppUrl: 'https://app.example', publicApiUrl: 'https://api.example', linkSecret: 'bench', messageEmailDelaySeconds: 0 } },
     database,
     // NULL_MAILER=1: a mailer that accepts at once, to tell the queue's cost from SMTP's.
     { log: { info() {}, error: (m, c) => console.error(m, c) }, mailer: process.env.NULL_MAILER ? nullMailer(smtp) : undefined },

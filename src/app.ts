@@ -69,7 +69,6 @@ import { pendingMigrationsCheck } from './db/migrate.js';
 import { sql } from 'kysely';
 import { createMailer, type Mailer } from './notifications/mailer.js';
 import { TestSmsProvider, type SmsProvider } from './notifications/sms.js';
-import { NO_MESSAGE_RECIPIENTS, type MessageRecipients } from './messages/message-recipients.js';
 import { createHmac } from 'node:crypto';
 import { JobQueue } from './notifications/job-queue.js';
 import { createNotificationJobs, registerNotificationMetrics } from './notifications/notification-fan-out.js';
@@ -129,7 +128,7 @@ export type { AppConfig } from './config.js';
  * Tests start it on port 0 and stop it when done; index.ts adds the configuration, the embedded
  * database and signal handling.
  */
-export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; clock?: () => Date; messageRecipients?: MessageRecipients } = {}): Promise<App> {
+export async function startApp(given: AppConfig, database: DatabaseHandle, options: { log?: Logger; routes?: Route[]; cache?: ReadThroughCache; pointsOf?: PointsOf; readinessTimeoutMs?: number; spanExporter?: SpanExporter; mailer?: Mailer; sms?: SmsProvider; clock?: () => Date } = {}): Promise<App> {
   const config = withDefaults(given);
   const log = options.log ?? consoleLogger;
   const changes = new ChangeFeed((error, change) =>
@@ -166,7 +165,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     republishAfterMs: eventsConfig.republishAfterMs,
     // Made in the run's transaction, durable with the positions: webhook deliveries, notification
     // jobs, partners' earnings from payment events (earnings-recorder.ts) and the stats rollups.
-    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock), recordPartnerEarnings, applyEventsToStats],
+    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock, (config.notifications ?? DEFAULT_NOTIFICATION_CONFIG).messageEmailDelaySeconds), recordPartnerEarnings, applyEventsToStats],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
@@ -201,8 +200,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   changes.subscribe(() => void relay.kick().then(() => Promise.all([webhooks?.kick(), notifications?.kick()])));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
-  const messageRecipients = options.messageRecipients ?? NO_MESSAGE_RECIPIENTS;
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits, messageRecipients };
+  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   changes.subscribe(payoutSubmissionListener({ db: database.db, payoutProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });

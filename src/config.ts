@@ -100,6 +100,11 @@ export interface NotificationConfig {
   publicApiUrl: string;
   /** Signs unsubscribe links (NOTIFICATION_LINK_SECRET); undefined: derived from the JWT secret. */
   linkSecret: string | undefined;
+  /**
+   * A message in a booking's thread is e-mailed to the other side this long after it was posted,
+   * if that side has not read it by then (MESSAGE_EMAIL_DELAY_SECONDS); 0: at once.
+   */
+  messageEmailDelaySeconds: number;
 }
 
 export const DEFAULT_NOTIFICATION_CONFIG: NotificationConfig = {
@@ -109,6 +114,7 @@ export const DEFAULT_NOTIFICATION_CONFIG: NotificationConfig = {
   publicAppUrl: 'http://localhost:3000',
   publicApiUrl: 'http://localhost:4000',
   linkSecret: undefined,
+  messageEmailDelaySeconds: 120,
 };
 
 export interface MailConfig {
@@ -555,6 +561,7 @@ function notificationConfig(env: NodeJS.ProcessEnv, production: boolean): Notifi
     publicAppUrl: baseUrl(env, 'PUBLIC_APP_URL', DEFAULT_NOTIFICATION_CONFIG.publicAppUrl),
     publicApiUrl: baseUrl(env, 'PUBLIC_API_URL', DEFAULT_NOTIFICATION_CONFIG.publicApiUrl),
     linkSecret,
+    messageEmailDelaySeconds: integer(env, 'MESSAGE_EMAIL_DELAY_SECONDS', DEFAULT_NOTIFICATION_CONFIG.messageEmailDelaySeconds, 0, 86_400),
   };
 }
 

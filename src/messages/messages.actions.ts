@@ -30,10 +30,6 @@ export function sideOf(viewer: Viewer, booking: Pick<BookingModel, 'businessId' 
   return member ? 'business' : 'customer';
 }
 
-export function otherSide(side: MessageSide): MessageSide {
-  return side === 'customer' ? 'business' : 'customer';
-}
-
 /** The trimmed body; refused when empty or too long. */
 export function checkMessageBody(body: string): string {
   const trimmed = body.trim();

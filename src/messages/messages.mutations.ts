@@ -1,11 +1,10 @@
-import type { MessageSendInput, Resolvers, UserError } from '../__generated__/resolvers-types.js';
+import type { MessageSendInput, Resolvers } from '../__generated__/resolvers-types.js';
 import type { Viewer } from '../auth/viewer.js';
 import { bookingById } from '../bookings/bookings.loaders.js';
 import { rememberById } from '../idempotency/idempotent-mutation.js';
-import type { RequestContext } from '../server/context.js';
 import { mutation, signedIn } from '../shared/mutation.js';
 import type { MessageModel } from './message.model.js';
-import { chargeMessage, checkMessageBody, markRead, otherSide, postMessage } from './messages.actions.js';
+import { chargeMessage, checkMessageBody, markRead, postMessage } from './messages.actions.js';
 import { messageById } from './messages.loaders.js';
 
 const send = mutation<MessageSendInput, Viewer, string, MessageModel>({
@@ -22,23 +21,12 @@ const send = mutation<MessageSendInput, Viewer, string, MessageModel>({
   payload: (message) => ({ message }),
 });
 
-/** After the commit: the hook for telling the other side (messages/message-recipients.ts). Its failure is logged, never the caller's. */
-async function tellRecipients(context: RequestContext, message: MessageModel): Promise<void> {
-  try {
-    const booking = await bookingById(context.loaders).load(message.bookingId);
-    if (booking) await context.app.messageRecipients.messagePosted({ message, booking, recipientSide: otherSide(message.senderSide) });
-  } catch (error) {
-    context.app.log.error('Telling the other side of a booking thread about a message failed; the message is posted', { messageId: message.id, message: (error as Error).message });
-  }
-}
 
 export const messageMutations: Resolvers = {
   Mutation: {
-    messageSend: async (parent, args, context) => {
-      const payload = (await send(parent, args, context)) as { message: MessageModel | null; userErrors: UserError[] };
-      if (payload.message) await tellRecipients(context, payload.message);
-      return payload;
-    },
+    // The other side hears of it live (MESSAGE_POSTED) and, if it has not read it a while later, by
+    // e-mail: a job the relay makes from the event (notifications/notification-jobs.repository.ts).
+    messageSend: send,
     messageThreadMarkRead: mutation({
       name: 'messageThreadMarkRead',
       who: { expected: 'a token to mark a thread read', scope: signedIn },

@@ -5,11 +5,11 @@ import { countJobBacklog, insertJobsForEvents } from './notification-jobs.reposi
 
 /**
  * The relay's hook: in the transaction that gives events their positions, their notification jobs
- * (e-mails, reminders scheduled, moved or dropped) in one statement whatever the number of events.
+ * (e-mails, reminders scheduled, moved or dropped, a message's e-mail to the other side of its thread) in one statement whatever the number of events.
  * So a job exists if and only if its event was relayed, whichever process relayed it, and once.
  */
-export function createNotificationJobs(now: () => Date): PositionedHook {
-  return (trx, events) => insertJobsForEvents(trx, events, now());
+export function createNotificationJobs(now: () => Date, messageEmailDelaySeconds: number): PositionedHook {
+  return (trx, events) => insertJobsForEvents(trx, events, now(), messageEmailDelaySeconds);
 }
 
 /** Past this many the counts read as this many: a scrape's query stays bounded. */

@@ -5,7 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import { bookingCalendar, type CalendarMethod } from './icalendar.js';
 import type { JobHandler } from './job-queue.js';
 import type { Mailer, OutgoingMail } from './mailer.js';
-import { findBookingMessageContext, JobKind, type BookingMessageContext } from './notification-jobs.repository.js';
+import { findBookingMessageContext, findThreadMessageForEmail, JobKind, type BookingMessageContext } from './notification-jobs.repository.js';
 import type { SmsProvider } from './sms.js';
 import { localTime, renderMessage, type Audience, type MessageKind } from './templates.js';
 import { unsubscribeUrl } from './unsubscribe-links.js';
@@ -42,6 +42,12 @@ interface BookingEmailPayload {
 }
 
 /** A reminder job's payload: the start it reminds of (a moved booking's reminder is rewritten). */
+interface MessageEmailPayload {
+  bookingId: string;
+  messageId: string;
+  senderSide: 'customer' | 'business';
+}
+
 interface ReminderPayload {
   bookingId: string;
   startsAt: string;
@@ -157,12 +163,26 @@ export function notificationHandlers(deps: NotificationHandlerDeps): Record<stri
   };
 
   /**
-   * Where "e-mail the other side of a conversation" plugs in (the conversations feature's
-   * MESSAGE_POSTED event; not wired here): a job of kind `message_email` whose payload names the
-   * message, created by that feature's relay hook. Until then a job of this kind fails loudly.
+   * A message of a booking's thread, to the side that did not write it, if that side has not read
+   * the thread that far since it was posted (the job runs MESSAGE_EMAIL_DELAY_SECONDS later): the
+   * customer, or the members of the booking's partner. Nothing for an erased customer or an
+   * address that receives nothing (`.invalid`: phone-only guests, erased records).
    */
   const sendMessageEmail: JobHandler = async (job) => {
-    throw new Error(`Expected the conversations feature to handle "${JobKind.MessageEmail}" jobs, got job ${job.id} before it exists.`);
+    const p = job.payload as MessageEmailPayload;
+    const message = await findThreadMessageForEmail(db, p.messageId);
+    if (!message || !message.unread) return;
+    const context = await findBookingMessageContext(db, message.bookingId, null);
+    if (!context || context.erased) return;
+    const toCustomer = message.senderSide === 'business';
+    const locale = toCustomer ? localeOf(context) : context.defaultLocale;
+    const recipients = (toCustomer ? [context.customerEmail] : context.partnerEmails).filter((email) => !email.endsWith('.invalid'));
+    const ja = locale.startsWith('ja');
+    const when = localTime(context.startsAt, context.timeZone, locale);
+    const from = toCustomer ? context.businessName : context.customerName;
+    const subject = ja ? `${from}から新しいメッセージ（${context.serviceName}、${when}）` : `New message from ${from} about ${context.serviceName} on ${when}`;
+    const text = [ja ? `${from}からのメッセージ:` : `${from} wrote:`, '', message.body, '', `${ja ? '返信・予約の確認' : 'Reply or manage the booking'}: ${manageUrl(context.bookingId)}`, ''].join('\n');
+    for (const to of recipients) await mailer.send({ to, subject, text });
   };
 
   return {

@@ -14,11 +14,7 @@ export const JobKind = {
   BookingEmail: 'booking_email',
   ReminderEmail: 'booking_reminder_email',
   ReminderSms: 'booking_reminder_sms',
-  /**
-   * Reserved for the conversations feature (MESSAGE_POSTED): "e-mail the other side of a
-   * conversation". Its handler is `sendMessageEmail` in notification-handlers.ts; nothing creates
-   * such jobs yet.
-   */
+  /** A message of a booking's thread (MESSAGE_POSTED), e-mailed to the other side unless it read the message first; keyed by the message. */
   MessageEmail: 'message_email',
 } as const;
 export type JobKind = (typeof JobKind)[keyof typeof JobKind];
@@ -90,7 +86,7 @@ const EMAIL_EVENT_TYPES = ['BOOKING_CREATED', 'BOOKING_CONFIRMED', 'BOOKING_RESC
  * that is still after the event, dropped when the booking was cancelled, finished or moved inside
  * the reminder window. UNIQUE (kind, key) makes a second relay of the same event a no-op.
  */
-export async function insertJobsForEvents(trx: Trx, events: readonly BookingEventModel[], now: Date): Promise<void> {
+export async function insertJobsForEvents(trx: Trx, events: readonly BookingEventModel[], now: Date, messageEmailDelaySeconds: number): Promise<void> {
   if (!events.length) return;
   await query(trx, 'insertJobsForEvents', sql`
     WITH ev AS (
@@ -139,6 +135,17 @@ export async function insertJobsForEvents(trx: Trx, events: readonly BookingEven
         version = j.version + 1, last_error = NULL, finished_at = NULL
       RETURNING id
     ),
+    -- A posted message: one e-mail job per message, due after the delay (the worker sends it only if
+    -- the other side has not read the thread that far by then: "not connected" seen from any process).
+    message_emails AS (
+      INSERT INTO notification_jobs (kind, key, business_id, payload, run_at)
+      SELECT ${JobKind.MessageEmail}, ev.data -> 'message' ->> 'id', ev.business_id,
+             jsonb_build_object('bookingId', ev.booking_id::text, 'messageId', ev.data -> 'message' ->> 'id', 'senderSide', ev.data -> 'message' ->> 'senderSide'),
+             ${now.toISOString()}::timestamptz + make_interval(secs => ${messageEmailDelaySeconds})
+      FROM ev WHERE ev.type = 'MESSAGE_POSTED' AND ev.data -> 'message' ->> 'id' IS NOT NULL
+      ON CONFLICT (kind, key) DO NOTHING
+      RETURNING id
+    ),
     dropped AS (
       UPDATE notification_jobs SET status = 'dropped', version = version + 1, finished_at = ${now.toISOString()}::timestamptz
       WHERE kind IN (${JobKind.ReminderEmail}, ${JobKind.ReminderSms}) AND status = 'pending'
@@ -146,7 +153,25 @@ export async function insertJobsForEvents(trx: Trx, events: readonly BookingEven
                     WHERE NOT (l.type IN ('BOOKING_CREATED', 'BOOKING_RESCHEDULED') AND l.reminder_hours > 0 AND l.remind_at > l.occurred_at))
       RETURNING id
     )
-    SELECT (SELECT count(*) FROM emails) AS emails, (SELECT count(*) FROM scheduled) AS scheduled, (SELECT count(*) FROM dropped) AS dropped`);
+    SELECT (SELECT count(*) FROM emails) AS emails, (SELECT count(*) FROM scheduled) AS scheduled, (SELECT count(*) FROM dropped) AS dropped,
+      (SELECT count(*) FROM message_emails) AS message_emails`);
+}
+
+/** A thread message as its e-mail job needs it: its text, who wrote it, and whether the other side has read it since. */
+export interface ThreadMessageForEmail {
+  bookingId: string;
+  body: string;
+  senderSide: 'customer' | 'business';
+  unread: boolean;
+}
+
+export async function findThreadMessageForEmail(db: Db, messageId: string): Promise<ThreadMessageForEmail | undefined> {
+  const rows = await query<ThreadMessageForEmail>(db, 'findThreadMessageForEmail', sql`
+    SELECT m.booking_id AS "bookingId", m.body, m.sender_side AS "senderSide",
+      m.id > coalesce((SELECT r.last_read_message_id FROM message_thread_reads r
+                       WHERE r.booking_id = m.booking_id AND r.side = CASE m.sender_side WHEN 'customer' THEN 'business' ELSE 'customer' END), 0) AS unread
+    FROM messages m WHERE m.id = ${messageId}::bigint`);
+  return rows[0];
 }
 
 /** What a booking message needs, read in one statement when it is sent. */

@@ -12,7 +12,6 @@ import { RequestStatementCounter, type RequestTelemetry } from '../shared/reques
 import type { WebhookTargetRules } from '../webhooks/webhook-address-policy.js';
 import type { Mailer } from '../notifications/mailer.js';
 import type { SmsProvider } from '../notifications/sms.js';
-import type { MessageRecipients } from '../messages/message-recipients.js';
 import type { RateLimits } from './rate-limits.js';
 
 /** What every request shares with the running application. */
@@ -41,8 +40,6 @@ export interface AppServices {
   sms: SmsProvider;
   /** The rate limits (messageSend and guestBookingStart charge their own buckets). */
   rateLimits: RateLimits;
-  /** Told of every message posted, after its commit: where "e-mail the other side" plugs in (messages/message-recipients.ts). */
-  messageRecipients: MessageRecipients;
 }
 
 /** The GraphQL context: built per HTTP request (and per subscription event). */

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DEFAULT_RATE_LIMIT_CONFIG } from '../../src/config.js';
-import type { MessageRecipients } from '../../src/messages/message-recipients.js';
 import { mutateOk, startTestApi, type TestApi } from '../support/api.js';
 import { createBooking } from '../support/builders.js';
 import { bookedScene } from '../support/scenes.js';
@@ -20,11 +19,9 @@ const MESSAGES_PER_WINDOW = 8;
 
 describe('Booking conversations', () => {
   let api: TestApi;
-  const told: Array<{ messageId: string; recipientSide: string }> = [];
-  const recipients: MessageRecipients = { messagePosted: async ({ message, recipientSide }) => void told.push({ messageId: message.id, recipientSide }) };
 
   beforeAll(async () => {
-    api = await startTestApi({ isolated: true, messageRecipients: recipients, config: { rateLimits: { ...DEFAULT_RATE_LIMIT_CONFIG, messages: { points: MESSAGES_PER_WINDOW, durationSeconds: 60 } } } });
+    api = await startTestApi({ isolated: true, config: { rateLimits: { ...DEFAULT_RATE_LIMIT_CONFIG, messages: { points: MESSAGES_PER_WINDOW, durationSeconds: 60 } } } });
   });
   afterAll(() => api.close());
 
@@ -56,9 +53,11 @@ describe('Booking conversations', () => {
     await mutateOk(api, SEND, { bookingId: id, body: 'One more thing.' }, s.tokens.customer);
     expect((await api.gql(THREAD, { id }, { token: s.tokens.partner })).data.node.unreadCount).toBe(1);
 
-    // The hook was told of each message, with the side to tell.
+    // Each message's event became one e-mail job for the other side (sent later if still unread).
+    await api.app.relay.kick();
     const ids = await api.db.selectFrom('messages').select('id').where('booking_id', '=', s.booking.id).orderBy('id').execute();
-    expect(told.filter((t) => ids.some((m) => m.id === t.messageId)).map((t) => t.recipientSide)).toEqual(['business', 'customer', 'business', 'business']);
+    const jobs = await api.db.selectFrom('notification_jobs').select(['key', 'payload']).where('kind', '=', 'message_email').where('key', 'in', ids.map((m) => String(m.id))).orderBy('id').execute();
+    expect(jobs.map((j) => [j.key, (j.payload as { senderSide: string }).senderSide])).toEqual(ids.map((m, i) => [String(m.id), ['customer', 'business', 'customer', 'customer'][i]]));
   });
 
   it('refuses, changing nothing, a blank or too long message, a booking the caller may not see, and a sender over the rate limit', async () => {

@@ -60,7 +60,7 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
       config: {
         mail: { smtpUrl: smtp.url, from: 'Glow Bookings <bookings@glow.example>', dir: '' },
         // No timer: the worker runs after each commit, and when a test kicks it after moving the clock.
-        notifications: { pollIntervalMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, publicAppUrl: 'https://book.example', publicApiUrl: 'https://api.example', linkSecret: 'test-link-secret' },
+        notifications: { pollIntervalMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, publicAppUrl: 'https://book.example', publicApiUrl: 'https://api.example', linkSecret: 'test-link-secret', messageEmailDelaySeconds: 60 },
       },
     });
     business = await createBusiness(api.db, { name: 'Glow, Studio; Tokyo', timeZone: 'Asia/Tokyo' });
@@ -232,6 +232,44 @@ describe('Booking notifications: e-mails with calendar invitations through SMTP,
     const tooFar = await api.gql(UPDATE, { input: { businessId: business.gid, settings: { reminderHours: 721 } } }, { token: admin });
     expect(tooFar.data.businessUpdate.userErrors).toEqual([{ field: ['input', 'settings', 'reminderHours'], code: 'INVALID_INPUT' }]);
     expect((await mutateOk(api, UPDATE, { businessId: business.gid, settings: { reminderHours: 2 } }, admin)).business).toEqual({ reminderHours: 2 });
+  });
+
+  it("e-mails a thread message to the side that has not read it when the delay has passed, and nothing once it has read it", async () => {
+    const SEND = `mutation($input: MessageSendInput!) { messageSend(input: $input) { message { id } userErrors { code message } } }`;
+    const READ = `mutation($input: MessageThreadMarkReadInput!) { messageThreadMarkRead(input: $input) { booking { id } userErrors { code message } } }`;
+    const slots = await createSlots(api.db, business, partner, new Date(now.getTime() + 6 * 24 * HOUR), 2, { minutes: 30 });
+    const booked = await mutateOk(api, CREATE, { serviceId: service.gid, slotIds: slots.map((s) => s.gid), customerId: customer.gid }, staff);
+    const bookingId = booked.booking.id as string;
+    const customerToken = await api.token({ sub: 'hana-n', role: 'customer', business_id: business.gid, customer_id: customer.gid });
+    await settle();
+    const threadMails = () => smtp.received.filter((m) => /新しいメッセージ|New message/.test(m.parsed.subject ?? ''));
+    const later = async (seconds: number) => {
+      now = new Date(now.getTime() + seconds * 1000);
+      await settle();
+    };
+
+    await mutateOk(api, SEND, { bookingId, body: 'Is there parking nearby?' }, customerToken);
+    await settle();
+    await later(30);
+    expect(threadMails()).toHaveLength(0); // not yet: the partner may still read it live
+    await later(31);
+    expect(threadMails().map((m) => ({ to: m.to, subject: m.parsed.subject }))).toEqual([{ to: [partnerEmail], subject: expect.stringMatching(/^New message from Hana about Cut on /) }]);
+    expect(threadMails()[0].parsed.text).toContain('Is there parking nearby?');
+
+    // Read before the delay: no e-mail. Not read: one, in the customer's language.
+    await mutateOk(api, SEND, { bookingId, body: 'Yes, behind the shop.' }, staff);
+    await mutateOk(api, READ, { bookingId }, customerToken);
+    await later(61);
+    expect(threadMails()).toHaveLength(1);
+    await mutateOk(api, SEND, { bookingId, body: 'See you on Friday!' }, staff);
+    await settle();
+    await later(61);
+    const toCustomer = threadMails().slice(1);
+    expect(toCustomer.map((m) => m.to)).toEqual([['hana@customers.example']]);
+    expect(toCustomer[0].parsed.text).toContain('See you on Friday!');
+    expect(toCustomer[0].parsed.text).not.toContain('Yes, behind the shop.');
+    const jobs = await api.db.selectFrom('notification_jobs').select('status').where('kind', '=', 'message_email').execute();
+    expect(jobs.map((j) => j.status)).toEqual(['done', 'done', 'done']);
   });
 
   it('retries a message the SMTP relay does not take with growing waits, then marks it dead and counts it in the metrics', async () => {

@@ -4,7 +4,6 @@ import { signDevelopmentToken, type TokenClaims } from '../../src/auth/tokens.js
 import type { Logger } from '../../src/shared/logger.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { DatabaseHandle } from '../../src/db/connect.js';
-import type { MessageRecipients } from '../../src/messages/message-recipients.js';
 import { openIsolatedTestDatabase, openTestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-for-the-test-suite-only';
@@ -38,13 +37,13 @@ export interface TestApi {
  * openIsolatedTestDatabase), or on `options.database` (a second app over the same database plays a
  * second API process); `config` overrides the app's settings; `routes` are served before the API's own (the sandbox); `log` replaces the logger that keeps only errors; `clock` is the notifications' time.
  */
-export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; routes?: Route[]; log?: Logger; spanExporter?: SpanExporter; clock?: () => Date; messageRecipients?: MessageRecipients } = {}): Promise<TestApi> {
+export async function startTestApi(options: { config?: Partial<AppConfig>; database?: DatabaseHandle; isolated?: boolean; routes?: Route[]; log?: Logger; spanExporter?: SpanExporter; clock?: () => Date } = {}): Promise<TestApi> {
   const ownDatabase = !options.database;
   const database = options.database ?? (options.isolated ? await openIsolatedTestDatabase() : await openTestDatabase());
   const app = await startApp(
     { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, ...options.config },
     database,
-    { log: options.log ?? testLogger, routes: options.routes, spanExporter: options.spanExporter, clock: options.clock, messageRecipients: options.messageRecipients },
+    { log: options.log ?? testLogger, routes: options.routes, spanExporter: options.spanExporter, clock: options.clock },
   );
   return {
     app,
