@@ -35,7 +35,8 @@ export function bookingScopeOf(viewer: Viewer): BookingScope | null {
     all: false,
     grants: [
       ...viewer.memberships.map((m) => ({ businessId: m.businessId, partnerId: m.role === 'PARTNER' ? m.partnerId : null, customerId: null })),
-      ...viewer.customers.map((c) => ({ businessId: c.businessId, partnerId: null, customerId: c.customerId })),
+      // A guest's one-booking grant lists nothing (it reads its booking by id).
+      ...viewer.customers.filter((c) => c.bookingId === undefined).map((c) => ({ businessId: c.businessId, partnerId: null, customerId: c.customerId })),
     ],
   };
 }
@@ -50,16 +51,16 @@ export function accessKeyOf(viewer: Viewer): string {
   if (viewer.admin) return 'admin';
   const grants = [
     ...viewer.memberships.map((m) => `${m.role}:${m.businessId}:${m.partnerId ?? ''}`),
-    ...viewer.customers.map((c) => `CUSTOMER:${c.businessId}:${c.customerId}`),
+    ...viewer.customers.map((c) => `CUSTOMER:${c.businessId}:${c.customerId}${c.bookingId ? `:${c.bookingId}` : ''}`),
   ];
   return grants.sort().join(',') || 'none';
 }
 
-export function canSeeBooking(viewer: Viewer, booking: { businessId: string; partnerId: string; customerId: string }): boolean {
+export function canSeeBooking(viewer: Viewer, booking: { id?: string; businessId: string; partnerId: string; customerId: string }): boolean {
   if (viewer.admin) return true;
   return (
     viewer.memberships.some((m) => m.businessId === booking.businessId && (m.role !== 'PARTNER' || m.partnerId === booking.partnerId)) ||
-    viewer.customers.some((c) => c.businessId === booking.businessId && c.customerId === booking.customerId)
+    viewer.customers.some((c) => c.businessId === booking.businessId && c.customerId === booking.customerId && (c.bookingId === undefined || c.bookingId === booking.id))
   );
 }
 

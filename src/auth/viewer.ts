@@ -17,6 +17,8 @@ export interface MembershipGrant {
 export interface CustomerGrant {
   businessId: string;
   customerId: string;
+  /** A guest's read of the booking they hold a manage token for: that booking only (guest-bookings.mutations.ts). */
+  bookingId?: string;
 }
 
 /**

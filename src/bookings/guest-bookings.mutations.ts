@@ -65,12 +65,14 @@ const cancel: MutationDefinition<GuestBookingCancelInput, Viewer, string | null,
 };
 
 /**
- * The rest of this request reads as the guest's customer record: the payload's booking (its
- * customer, slots, payments) is theirs. A copy of the viewer, never the shared anonymous one.
+ * The payload's booking (its customer, slots, payments) reads as the guest's: the request's loaders
+ * see that one booking of the customer record, and nothing else of it. The request's viewer is left
+ * as it was, so a manage token never lets another field of the same document (a second mutation)
+ * act as the customer, nor read the customer's other bookings (a registered customer's, when the
+ * guest used their e-mail address).
  */
-function readAsCustomer(context: RequestContext, grant: { businessId: string; customerId: string }): void {
-  context.viewer = { ...context.viewer, customers: [...context.viewer.customers, grant] };
-  context.loaders = new LoaderRegistry(context.app.db, context.viewer);
+function readAsGuest(context: RequestContext, grant: { businessId: string; customerId: string; bookingId: string }): void {
+  context.loaders = new LoaderRegistry(context.app.db, { ...context.viewer, customers: [...context.viewer.customers, grant] });
 }
 
 const noUserErrors: UserError[] = [];
@@ -105,14 +107,14 @@ export const guestBookingMutations: Resolvers = {
       const result = await runMutation(confirm, withoutKey(context), input);
       if (!result.ok) return { booking: null, manageToken: null, userErrors: result.errors };
       const { booking, customer, manageToken } = result.value;
-      readAsCustomer(context, { businessId: customer.businessId, customerId: customer.id });
+      readAsGuest(context, { businessId: customer.businessId, customerId: customer.id, bookingId: booking.id });
       return { booking, manageToken: manageToken ?? null, userErrors: noUserErrors };
     },
     guestBookingCancel: async (_, { input }, context) => {
       context.loaders.stayOnPrimary();
       const result = await runMutation(cancel, withoutKey(context), input);
       if (!result.ok) return { booking: null, userErrors: result.errors };
-      readAsCustomer(context, { businessId: result.value.businessId, customerId: result.value.customerId });
+      readAsGuest(context, { businessId: result.value.businessId, customerId: result.value.customerId, bookingId: result.value.id });
       return { booking: result.value, userErrors: noUserErrors };
     },
   },

@@ -89,7 +89,7 @@ describe('Guest booking with a one-time code', () => {
     smtp.received.length = 0;
     const second = await api.gql(START, { input: { businessId: b.business.gid, serviceId: b.service.gid, startsAt: b.partners[0].slots[3].startsAt, name: 'Grace', email } });
     const secondCode = await codeMailedTo(email);
-    await api.gql(CONFIRM, { input: { verificationId: second.data.guestBookingStart.verificationId, code: secondCode } });
+    const secondBooking = await api.gql(CONFIRM, { input: { verificationId: second.data.guestBookingStart.verificationId, code: secondCode } });
     expect(await counts(b.business.id)).toEqual({ bookings: 2, customers: 2 });
 
     // The manage token cancels the booking, as its customer would; nothing else does.
@@ -99,6 +99,20 @@ describe('Guest booking with a one-time code', () => {
     expect(cancelled.data.guestBookingCancel).toEqual({ booking: { id: confirmed.data.guestBookingConfirm.booking.id, status: 'CANCELLED', cancelReason: 'Plans changed', customer: { email } }, userErrors: [] });
     expect(await slotState(slot.id)).toEqual({ held: false, booked: false });
     expect((await api.gql(CANCEL, { input: { manageToken } })).data.guestBookingCancel.userErrors).toMatchObject([{ code: 'INVALID_TRANSITION' }]);
+
+    // A manage token reads its own booking only, and lends nothing to the rest of the document: a
+    // second mutation, by another customer of the business, on the guest's other booking is that
+    // customer's own, which may not see it (with the token's grant it would have reached the
+    // booking and answered INVALID_TRANSITION: it is cancelled).
+    const both = await api.gql(
+      `mutation($t: String!, $other: ID!) { guestBookingCancel(input: { manageToken: $t }) { booking { id status } userErrors { code } }
+        other: bookingCancel(input: { bookingId: $other }) { booking { id } userErrors { code } } }`,
+      { t: secondBooking.data.guestBookingConfirm.manageToken, other: confirmed.data.guestBookingConfirm.booking.id },
+      { token: other },
+    );
+    expect(both.errors).toBeUndefined();
+    expect(both.data.guestBookingCancel).toEqual({ booking: { id: secondBooking.data.guestBookingConfirm.booking.id, status: 'CANCELLED' }, userErrors: [] });
+    expect(both.data.other).toEqual({ booking: null, userErrors: [expect.objectContaining({ code: 'NOT_FOUND' })] });
   });
 
   it('texts the code to a phone, and kills it after 5 attempts; a wrong, dead or lapsed code books nothing', async () => {
