@@ -36,6 +36,17 @@ export function purgeAuditLogsBefore(db: Db, before: Date, limit: number): Promi
   return deleteOldestBatch(db, 'purgeAuditLogsBefore', { table: 'audit_logs', key: 'id', age: 'created_at', before, limit });
 }
 
+/**
+ * An erased customer's trail keeps who did what and when, not what the rows held: the changes of
+ * the customer's earlier entries (their name and e-mail, before and after) are replaced by
+ * `{"redacted": true}`. Through audit_logs_entity_created_idx.
+ */
+export async function redactCustomerAuditChanges(trx: Transaction<Database>, businessId: string, customerId: string): Promise<void> {
+  await sql`/* redactCustomerAuditChanges */
+    UPDATE audit_logs SET changes = '{"redacted": true}'::jsonb
+    WHERE business_id = ${businessId}::bigint AND entity = 'customer' AND entity_id = ${customerId}::bigint AND changes <> '{"redacted": true}'::jsonb`.execute(trx);
+}
+
 // Reads: Business.auditLog.
 
 export interface AuditLogPageArgs {

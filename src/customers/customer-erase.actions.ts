@@ -6,12 +6,14 @@ import type { Step } from '../shared/mutation.js';
 import type { Trx } from '../shared/transaction.js';
 import { abort } from '../shared/user-errors.js';
 import type { CustomerModel } from './customer.model.js';
+import { redactCustomerAuditChanges } from '../audit/audit.repository.js';
 import { eraseCustomer, lockCustomerForErasure } from './customer-accounts.repository.js';
 
 /**
  * customerErase: the customer's own request, or their business's owners and staff (and admins).
  * Name and e-mail are replaced and the account link cut; bookings and payments keep the record for
- * accounting. Audited without personal data. Erasing an erased customer changes nothing and
+ * accounting. Audited without personal data, and the customer's earlier audit entries lose theirs
+ * (Business.auditLog would show the old name and e-mail otherwise). Erasing an erased customer changes nothing and
  * succeeds, so a retry (or a second request) is harmless.
  */
 
@@ -32,6 +34,7 @@ export async function eraseCustomerData(trx: Trx, viewer: Viewer, input: { custo
   const { accountId, erased, ...before } = customer;
   if (erased) return { value: before };
   const after = await eraseCustomer(trx, customer.id);
+  await redactCustomerAuditChanges(trx, after.businessId, after.id);
   return {
     value: after,
     changes: accountId ? [{ action: 'customer.erased', businessId: after.businessId, partnerIds: [], ranges: [], accountIds: [accountId], availability: false }] : [],

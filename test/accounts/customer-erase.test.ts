@@ -55,6 +55,21 @@ describe('Customers: customerErase', () => {
     expect(await auditRows(api.db, customer.id, 'customer')).toHaveLength(1);
   });
 
+  it("takes the name and e-mail out of the customer's earlier audit entries, which keep who did what and when", async () => {
+    const CREATE = `mutation($input: CustomerCreateInput!) { customerCreate(input: $input) { customer { id } userErrors { code } } }`;
+    const UPDATE = `mutation($input: CustomerUpdateInput!) { customerUpdate(input: $input) { customer { id } userErrors { code } } }`;
+    const created = await api.gql(CREATE, { input: { businessId: built.business.gid, name: 'Ada Lovelace', email: 'ada@erase.example' } }, { token: tokens.staff });
+    const gid = created.data.customerCreate.customer.id as string;
+    await api.gql(UPDATE, { input: { customerId: gid, name: 'Ada King' } }, { token: tokens.staff });
+    const id = Buffer.from(gid, 'base64url').toString().split(':')[1];
+    const before = await auditRows(api.db, id, 'customer');
+    expect(JSON.stringify(before)).toContain('Ada King');
+    expect((await api.gql(ERASE, { input: { customerId: gid } }, { token: tokens.staff })).data.customerErase.userErrors).toEqual([]);
+    const after = await auditRows(api.db, id, 'customer');
+    expect(after.map((r: any) => r.action)).toEqual(before.map((r: any) => r.action).concat('customer.erased'));
+    expect(JSON.stringify(after)).not.toMatch(/Ada|ada@erase/);
+  });
+
   it("reads another business's, another customer's or a missing customer as NOT_FOUND, refuses a partner, and changes nothing", async () => {
     const other = await createBookableBusiness(api.db);
     const victim = await createCustomer(api.db, built.business);
