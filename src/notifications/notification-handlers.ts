@@ -96,7 +96,10 @@ export function notificationHandlers(deps: NotificationHandlerDeps): Record<stri
       manageUrl: manageUrl(context.bookingId),
       unsubscribeUrl: unsubscribe,
     });
-    const recipients = audience === 'customer' ? [{ name: context.customerName, email: context.customerEmail }] : context.partnerEmails.map((email) => ({ name: context.partnerName, email }));
+    // `.invalid` receives nothing (RFC 2606): erased records and phone-only guests carry such an address.
+    const recipients = (audience === 'customer' ? [{ name: context.customerName, email: context.customerEmail }] : context.partnerEmails.map((email) => ({ name: context.partnerName, email }))).filter(
+      (to) => !to.email.endsWith('.invalid'),
+    );
     const method: CalendarMethod = kind === 'cancelled' || kind === 'reassigned' ? 'CANCEL' : 'REQUEST';
     return recipients.map((to) => ({
       to: to.email,
