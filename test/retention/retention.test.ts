@@ -111,7 +111,14 @@ describe('Retention: the purge job of the tables that only grow', () => {
     const [oldBooked] = await slotAt(15 * DAY + 2 * 3_600_000, 'available');
     await createBooking(api.db, { business: s.business, service: s.service, partner: s.partner, customer: s.customer, slots: [oldBooked], status: 'completed' });
 
+    // The stats' open time of those days (kept by a trigger on partner_slots) is history the purge leaves alone.
+    const openTime = () =>
+      sql<{ minutes: number }>`SELECT coalesce(sum(open_minutes), 0)::int AS minutes FROM partner_open_daily WHERE partner_id = ${s.partner.id}::bigint AND day < ${ago(14 * DAY).toISOString()}::date`.execute(api.db);
+    const openBefore = (await openTime()).rows[0].minutes;
+    expect(openBefore).toBe(60); // the old free and the old booked slot, 30 minutes each (blocked time is not open)
+
     const summary = await purgeRound(api.database.background, NOW, CONFIG, { sleep: noSleep });
+    expect((await openTime()).rows[0].minutes).toBe(openBefore);
 
     expect(await exists('audit_logs', [oldAudit, youngAudit])).toEqual([youngAudit]);
     expect(await exists('booking_events', [oldEvent.id, heldEvent.id, youngEvent.id])).toEqual([heldEvent.id, youngEvent.id]);
