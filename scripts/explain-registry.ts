@@ -32,6 +32,7 @@ import { findAuditLogPagesByBusinessIds, purgeAuditLogsBefore } from '../src/aud
 import { purgeBookingEventsBefore, findPurgedThrough } from '../src/events/booking-events.repository.js';
 import { pruneProcessedEvents } from '../src/payments/processed-payment-events.repository.js';
 import { purgePastUnbookedSlotsBefore } from '../src/slots/slot-retention.repository.js';
+import { purgeFinishedNotificationJobsBefore } from '../src/notifications/notification-jobs.repository.js';
 import { purgeFinishedWebhookDeliveriesBefore } from '../src/webhooks/webhook-deliveries.repository.js';
 import { DEFAULT_RETENTION_CONFIG } from '../src/config.js';
 
@@ -296,6 +297,7 @@ export const EXPLAIN_REGISTRY: ExplainEntry[] = [
   // Each reads its age index from the oldest row, so a batch reads the rows it deletes (and, for the
   // events, the deliveries' index to keep those a delivery points at).
   { name: 'retention: idempotency keys expired', fn: 'deleteExpiredIdempotencyKeys', indexes: ['idempotency_keys_expires_idx'], run: (trx) => deleteExpiredIdempotencyKeys(trx, new Date(), RETENTION_BATCH) },
+  { name: 'retention: finished notification jobs', fn: 'purgeFinishedNotificationJobsBefore', run: (trx) => purgeFinishedNotificationJobsBefore(trx, daysAgo(30), RETENTION_BATCH) },
   { name: 'retention: processed payment events', fn: 'pruneProcessedEvents', indexes: ['processed_payment_events_received_idx'], run: (trx) => pruneProcessedEvents(trx, daysAgo(90), RETENTION_BATCH) },
   { name: 'retention: booking events', fn: 'purgeBookingEventsBefore', indexes: ['booking_events_occurred_idx'],
     run: (trx) => purgeBookingEventsBefore(trx, daysAgo(30), RETENTION_BATCH) },

@@ -199,6 +199,8 @@ export interface RetentionConfig {
   processedPaymentEventDays: number;
   /** Past slots nobody booked (free or blocked); booked ones stay with their booking. */
   unbookedSlotDays: number;
+  /** Notification jobs that finished (sent, or dropped with their booking); dead ones stay for operators. */
+  notificationJobDays: number;
   /** Idempotency keys go this long after they expire (a margin for clocks that disagree; an expired key is taken over anyway). */
   idempotencyKeyGraceHours: number;
 }
@@ -213,6 +215,7 @@ export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
   webhookDeliveryDays: 30,
   processedPaymentEventDays: 90,
   unbookedSlotDays: 14,
+  notificationJobDays: 30,
   idempotencyKeyGraceHours: 1,
 };
 
@@ -585,6 +588,7 @@ function retentionConfig(env: NodeJS.ProcessEnv): RetentionConfig {
     // Fewer than 3 days would let a provider's late retry of an applied event through the first check.
     processedPaymentEventDays: integer(env, 'PROCESSED_EVENT_RETENTION_DAYS', d.processedPaymentEventDays, 3, 36_500),
     unbookedSlotDays: retentionDays(env, 'RETENTION_UNBOOKED_SLOT_DAYS', d.unbookedSlotDays, 1),
+    notificationJobDays: retentionDays(env, 'RETENTION_NOTIFICATION_JOB_DAYS', d.notificationJobDays, 1),
     idempotencyKeyGraceHours: integer(env, 'RETENTION_IDEMPOTENCY_KEY_GRACE_HOURS', d.idempotencyKeyGraceHours, 0, 8760),
   };
 }

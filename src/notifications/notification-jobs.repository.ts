@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { BookingEventModel } from '../events/booking-event.model.js';
-import { query, type Db } from '../db/sql-helpers.js';
+import { deleteOldestBatch, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 
 /**
@@ -64,6 +64,11 @@ export async function failJob(db: Db, job: Pick<ClaimedJob, 'id' | 'version'>, e
       finished_at = CASE WHEN ${retryAt === null} THEN ${now.toISOString()}::timestamptz END
     WHERE id = ${job.id}::bigint AND version = ${job.version} AND status = 'pending' RETURNING id`);
   return rows.length > 0;
+}
+
+/** Deletes up to `limit` jobs that finished (done or dropped) before `before`, oldest first (the retention job's batch); how many it deleted. */
+export function purgeFinishedNotificationJobsBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return deleteOldestBatch(db, 'purgeFinishedNotificationJobsBefore', { table: 'notification_jobs', key: 'id', age: 'finished_at', before, limit, where: sql`o.status IN ('done', 'dropped')` });
 }
 
 /** How many jobs are dead, and how many pending ones are due at `now`: for GET /metrics (bounded by `cap`). */

@@ -6,6 +6,7 @@ import type { Db } from '../db/sql-helpers.js';
 import { purgeBookingEventsBefore } from '../events/booking-events.repository.js';
 import { deleteExpiredIdempotencyKeys } from '../idempotency/idempotency-keys.repository.js';
 import { pruneProcessedEvents } from '../payments/processed-payment-events.repository.js';
+import { purgeFinishedNotificationJobsBefore } from '../notifications/notification-jobs.repository.js';
 import type { AppMetrics } from '../server/metrics.js';
 import { BackgroundFailures } from '../shared/background-failures.js';
 import type { Logger } from '../shared/logger.js';
@@ -25,7 +26,7 @@ const DAY_MS = 86_400_000;
 /** pg_try_advisory_xact_lock key: "retentn" in ASCII, beside slot generation's "slotgen". */
 const ADVISORY_LOCK_KEY = 0x726574656e746e;
 
-export type RetentionTable = 'webhook_deliveries' | 'booking_events' | 'audit_logs' | 'idempotency_keys' | 'processed_payment_events' | 'partner_slots';
+export type RetentionTable = 'webhook_deliveries' | 'booking_events' | 'audit_logs' | 'idempotency_keys' | 'processed_payment_events' | 'partner_slots' | 'notification_jobs';
 
 interface PurgeTarget {
   table: RetentionTable;
@@ -47,6 +48,7 @@ export const PURGE_TARGETS: readonly PurgeTarget[] = [
   { table: 'idempotency_keys', cutoff: (now, c) => new Date(now.getTime() - c.idempotencyKeyGraceHours * 3_600_000), purge: deleteExpiredIdempotencyKeys },
   { table: 'processed_payment_events', cutoff: (now, c) => daysBefore(now, c.processedPaymentEventDays), purge: pruneProcessedEvents },
   { table: 'partner_slots', cutoff: (now, c) => daysBefore(now, c.unbookedSlotDays), purge: purgePastUnbookedSlotsBefore },
+  { table: 'notification_jobs', cutoff: (now, c) => daysBefore(now, c.notificationJobDays), purge: purgeFinishedNotificationJobsBefore },
 ];
 
 export interface TablePurge {

@@ -16,7 +16,7 @@ const noSleep = async () => {};
 /** Every table purged, at once (no pauses); each test narrows what it is about. */
 const CONFIG: RetentionConfig = { ...DEFAULT_RETENTION_CONFIG, pauseMs: 0 };
 /** Only audit rows (and idempotency keys, which have no "for ever"): a round's statements are then countable. */
-const AUDIT_ONLY: RetentionConfig = { ...CONFIG, webhookDeliveryDays: 0, bookingEventDays: 0, processedPaymentEventDays: 0, unbookedSlotDays: 0 };
+const AUDIT_ONLY: RetentionConfig = { ...CONFIG, webhookDeliveryDays: 0, bookingEventDays: 0, processedPaymentEventDays: 0, unbookedSlotDays: 0, notificationJobDays: 0 };
 
 const SINCE = `query($businessId: ID!, $after: String) {
   bookingEventsSince(businessId: $businessId, after: $after) { events { cursor type } endCursor }
@@ -111,6 +111,16 @@ describe('Retention: the purge job of the tables that only grow', () => {
     const [oldBooked] = await slotAt(15 * DAY + 2 * 3_600_000, 'available');
     await createBooking(api.db, { business: s.business, service: s.service, partner: s.partner, customer: s.customer, slots: [oldBooked], status: 'completed' });
 
+    // Notification jobs: finished ones (done, dropped) 30 days after they finished; dead ones stay.
+    const job = async (key: string, status: string, finishedAgo: number) =>
+      (await sql<{ id: string }>`INSERT INTO notification_jobs (kind, key, business_id, payload, run_at, status, finished_at)
+        VALUES ('booking_email', ${`retention-${key}`}, ${s.business.id}::bigint, '{}'::jsonb, ${ago(finishedAgo).toISOString()}::timestamptz, ${status}, ${ago(finishedAgo).toISOString()}::timestamptz)
+        RETURNING id::text AS id`.execute(api.db)).rows[0].id;
+    const oldDone = await job('old-done', 'done', 31 * DAY);
+    const oldDropped = await job('old-dropped', 'dropped', 31 * DAY);
+    const oldDead = await job('old-dead', 'dead', 31 * DAY);
+    const youngDone = await job('young-done', 'done', 29 * DAY);
+
     // The stats' open time of those days (kept by a trigger on partner_slots) is history the purge leaves alone.
     const openTime = () =>
       sql<{ minutes: number }>`SELECT coalesce(sum(open_minutes), 0)::int AS minutes FROM partner_open_daily WHERE partner_id = ${s.partner.id}::bigint AND day < ${ago(14 * DAY).toISOString()}::date`.execute(api.db);
@@ -119,6 +129,8 @@ describe('Retention: the purge job of the tables that only grow', () => {
 
     const summary = await purgeRound(api.database.background, NOW, CONFIG, { sleep: noSleep });
     expect((await openTime()).rows[0].minutes).toBe(openBefore);
+    const jobsLeft = await api.db.selectFrom('notification_jobs').select('id').where('id', 'in', [oldDone, oldDropped, oldDead, youngDone]).orderBy('id').execute();
+    expect(jobsLeft.map((j) => String(j.id))).toEqual([oldDead, youngDone]);
 
     expect(await exists('audit_logs', [oldAudit, youngAudit])).toEqual([youngAudit]);
     expect(await exists('booking_events', [oldEvent.id, heldEvent.id, youngEvent.id])).toEqual([heldEvent.id, youngEvent.id]);
@@ -130,7 +142,7 @@ describe('Retention: the purge job of the tables that only grow', () => {
     expect(paymentEvents.map((e) => e.event_id)).toEqual([youngPaymentEvent]);
     expect(await exists('partner_slots', [oldFree.id, oldBlocked.id, youngFree.id, oldBooked.id])).toEqual([youngFree.id, oldBooked.id].sort((a, b) => Number(a) - Number(b)));
     expect(Object.fromEntries(summary.tables.map((t) => [t.table, t.rows]))).toEqual({
-      webhook_deliveries: 2, booking_events: 1, audit_logs: 1, idempotency_keys: 1, processed_payment_events: 1, partner_slots: 2,
+      webhook_deliveries: 2, booking_events: 1, audit_logs: 1, idempotency_keys: 1, processed_payment_events: 1, partner_slots: 2, notification_jobs: 2,
     });
 
     // The redelivery ages out: then the delivery it was made of can go too (one round each).
