@@ -175,7 +175,9 @@ async function registerCustomer(trx: Trx, viewer: Viewer, businessId: string): P
     abort('INVALID_INPUT', `The business has a customer with the e-mail ${viewer.email} already, not linked to this account: ask the business to book for it, or sign in with another address.`, ['input', 'customerId']);
   }
   const { created, ...customer } = await upsertAccountCustomer(trx, { businessId, accountId, email: viewer.email, name: viewer.name ?? viewer.email.slice(0, viewer.email.indexOf('@')) });
-  (viewer.customers as CustomerGrant[]).push({ businessId, customerId: customer.id });
+  // This request's viewer only: its `customers` array may be the one of the cached grants, shared by
+  // the account's concurrent requests, which must not see a record their transaction cannot read.
+  (viewer as { customers: readonly CustomerGrant[] }).customers = [...viewer.customers, { businessId, customerId: customer.id }];
   if (!created) return { customer, registration: {} };
   return {
     customer,
