@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -8,10 +9,17 @@ export const onRealPostgres = Boolean(process.env.DATABASE_URL);
 /** The database of this test file: the shared real PostgreSQL when DATABASE_URL is set, else a fresh in-memory PGlite. */
 export async function openTestDatabase(): Promise<DatabaseHandle> {
   const databaseUrl = process.env.DATABASE_URL;
-  const handle = await connectDatabase({ databaseUrl, poolMax: 60 });
-  if (!databaseUrl) await migrateToLatest(handle.db);
+  if (databaseUrl) return connectDatabase({ databaseUrl, poolMax: 60 });
+  // From the migrated copy global-setup.ts made once (a second), else initdb and every migration.
+  const dump = process.env[PGLITE_DUMP_ENV];
+  if (dump) return connectDatabase({ poolMax: 60, pgliteDump: new Blob([readFileSync(dump)]) });
+  const handle = await connectDatabase({ poolMax: 60 });
+  await migrateToLatest(handle.db);
   return handle;
 }
+
+/** Where global-setup.ts left the migrated embedded database for every test file to start from. */
+export const PGLITE_DUMP_ENV = 'TEST_PGLITE_DUMP';
 
 /**
  * A database of this test file alone, also on real PostgreSQL: a new database next to DATABASE_URL's,
