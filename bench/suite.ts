@@ -3,7 +3,7 @@
  *                  [--mix-seconds S] [--soak-minutes M] [--soak-rate R] [--subscribers N] [--label L]
  *                  [--rounds N] [--against URL [--against-label L]] [--repeat N]
  *
- * The benchmark suite. Starts the API exactly as `npm start` does (PostgreSQL, Redis) and the raw
+ * The benchmark suite. Starts the API as a deployment runs it (the production build; BENCH_START=tsx: as `npm start` does), with PostgreSQL and Redis, and the raw
  * baseline, runs the scenarios one after another, stops both, and writes bench/results/<stamp>.json,
  * .md and .svg (README, "Benchmarks", says what each scenario does). Without --database-url it uses
  * a database of its own, `booking_api_bench_suite`, loaded by seed:large (10,000 bookings, 20
