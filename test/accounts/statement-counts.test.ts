@@ -102,7 +102,8 @@ describe('Accounts: statement counts', () => {
       'invitationAccept, cold': 8,
       'membershipRoleSet (STAFF to PARTNER), warm': 8,
       'membershipRemove (partner), warm': 6,
-      'customerErase (by owner), warm': 5,
+      // BEGIN, lock, erase, redact the customer's earlier audit entries, audit, COMMIT.
+      'customerErase (by owner), warm': 6,
     });
     // An account names no customer: the claim's business is read first (one statement more than a
     // service token's); registering adds the account lock, the e-mail check and the upsert.
