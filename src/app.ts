@@ -157,6 +157,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   // Notifications go by this clock (tests move it; the database's now() is never asked).
   const clock = options.clock ?? (() => new Date());
   const bus = createEventBus(cacheConfig.redisUrl, { keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs });
+  // Notification jobs are queued by the relay's hook whether or not this process sends them (below).
+  const notificationConfig = config.notifications ?? DEFAULT_NOTIFICATION_CONFIG;
   const relay = new OutboxRelay({
     db: database.background,
     bus,
@@ -165,7 +167,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
     republishAfterMs: eventsConfig.republishAfterMs,
     // Made in the run's transaction, durable with the positions: webhook deliveries, notification
     // jobs, partners' earnings from payment events (earnings-recorder.ts) and the stats rollups.
-    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock, (config.notifications ?? DEFAULT_NOTIFICATION_CONFIG).messageEmailDelaySeconds), recordPartnerEarnings, applyEventsToStats],
+    onPositioned: [createWebhookDeliveries, createNotificationJobs(clock, notificationConfig.messageEmailDelaySeconds), recordPartnerEarnings, applyEventsToStats],
   });
   const webhooks = config.webhooks && config.webhooks.pollIntervalMs > 0 ? new WebhookDispatcher({ db: database.background, log, config: config.webhooks }) : null;
   webhooks?.start();
@@ -176,8 +178,6 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   const reads = new ReadRouting(database, { windowMs: config.replicas.readYourWritesMs, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
   const mailer = options.mailer ?? createMailer(config.mail, log);
   const sms = options.sms ?? new TestSmsProvider();
-  // Notification jobs are always queued (the relay's hook); this process sends them only when asked to.
-  const notificationConfig = config.notifications ?? DEFAULT_NOTIFICATION_CONFIG;
   const links: NotificationLinks = {
     publicAppUrl: notificationConfig.publicAppUrl,
     publicApiUrl: notificationConfig.publicApiUrl,
