@@ -1,7 +1,29 @@
 import { createRequire } from 'node:module';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * Files whose subject the database behind does not change: the HTTP layer, the schema and its
+ * limits, the README's examples, the browser tests. CI runs the suite twice, on PGlite and on
+ * PostgreSQL; its second pass sets TEST_SKIP_BACKEND_AGNOSTIC=1 and skips these (about a minute).
+ * `npm test` alone always runs everything.
+ */
+const BACKEND_AGNOSTIC = [
+  'test/readme-examples.test.ts',
+  'test/sandbox.test.ts',
+  'test/sandbox-browser.test.ts',
+  'test/schema.test.ts',
+  'test/http/compression.test.ts',
+  'test/http/cors.test.ts',
+  'test/http/cors-browser.test.ts',
+  'test/server/bounded-caches.test.ts',
+  'test/server/client-errors.test.ts',
+  'test/server/example-operations-cost.test.ts',
+  'test/server/graphql-over-http.test.ts',
+  'test/server/query-limits.test.ts',
+  'test/server/schema-fuzz.test.ts',
+];
 
 export default defineConfig({
   resolve: {
@@ -12,6 +34,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_SKIP_BACKEND_AGNOSTIC === '1' ? BACKEND_AGNOSTIC : [])],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // PGlite starts in about a second per file; storms on real PostgreSQL take a few seconds.

@@ -10,6 +10,7 @@ import { AccountAccess } from './accounts/account-access.js';
 import { upsertAccount } from './accounts/accounts.repository.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { subscribeAvailabilityInvalidation } from './availability/availability-invalidation.js';
+import { CatalogCache, DEFAULT_CATALOG_LIMITS } from './cache/catalog-cache.js';
 import { createCache } from './cache/create-cache.js';
 import type { ReadThroughCache } from './cache/keyed-cache.js';
 import { DEFAULT_NOTIFICATION_CONFIG, withDefaults, type AppConfig, type Config } from './config.js';
@@ -146,6 +147,8 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
       onStoreError: (error) => log.error('The cache store failed; reading from the database until it is back', { message: (error as Error).message }),
     }));
   subscribeAvailabilityInvalidation(changes, cache, database.db);
+  const catalog = config.cache.catalogTtlSeconds > 0 ? new CatalogCache(cache, { ttlMs: config.cache.catalogTtlSeconds * 1000, ...DEFAULT_CATALOG_LIMITS }) : undefined;
+  if (catalog) changes.subscribe((change) => (change.catalog ? catalog.invalidate() : undefined));
   const access = new AccountAccess(database.db, cache);
   access.listen(changes);
 
@@ -200,7 +203,7 @@ export async function startApp(given: AppConfig, database: DatabaseHandle, optio
   changes.subscribe(() => void relay.kick().then(() => Promise.all([webhooks?.kick(), notifications?.kick()])));
   const rateLimitConfig = config.rateLimits;
   const rateLimits = new RateLimits({ config: rateLimitConfig, redisUrl: cacheConfig.redisUrl, keyPrefix: cacheConfig.keyPrefix, commandTimeoutMs: cacheConfig.commandTimeoutMs, log });
-  const services: AppServices = { db: database.db, log, changes, cache, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits };
+  const services: AppServices = { db: database.db, log, changes, cache, catalog, holdMinutes: config.holdMinutes, paymentProviders, payoutProviders, events, webhookTargets: webhookTargetRulesOf(config.webhooks), reads, mailer, sms, rateLimits };
   changes.subscribe(cancellationRefundListener({ db: database.db, providers: paymentProviders, log, changes }));
   changes.subscribe(payoutSubmissionListener({ db: database.db, payoutProviders, log, changes }));
   const paymentWebhooks = paymentWebhookRoute({ db: database.db, changes, log, providers: paymentProviders, rateLimits });

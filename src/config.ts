@@ -468,6 +468,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: redisUrl(env),
       keyPrefix: env.REDIS_KEY_PREFIX ?? '',
       ttlSeconds: integer(env, 'AVAILABILITY_CACHE_TTL_SECONDS', 60, 1, 86_400),
+      catalogTtlSeconds: integer(env, 'CATALOG_CACHE_TTL_SECONDS', DEFAULT_CACHE_CONFIG.catalogTtlSeconds, 0, 86_400),
       commandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 200, 10, 60_000),
     },
     holdMinutes: integer(env, 'HOLD_MINUTES', DEFAULT_HOLD_MINUTES, 1, 60),

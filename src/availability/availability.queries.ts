@@ -106,24 +106,26 @@ async function computeStarts(
   const byStart = fittingStarts(rows, service);
   const partnerIds = [...new Set([...byStart.values()].flat())];
   const partners = partnerIds.length ? ((await partnerById(loaders).loadMany(partnerIds)) as (PartnerModel | null | Error)[]) : [];
-  const load = new Map<string, PartnerModel>();
-  for (const partner of partners) if (partner && !(partner instanceof Error)) load.set(partner.id, partner);
-  const leastBusyFirst = (a: string, b: string) =>
-    (load.get(a)?.activeBookingCount ?? 0) - (load.get(b)?.activeBookingCount ?? 0) || (BigInt(a) < BigInt(b) ? -1 : 1);
+  // The booking counts come with the slots (from the primary), not with the partners' cached rows.
+  const load = new Map<string, number>();
+  for (const row of rows) load.set(row.partnerId, row.partnerLoad);
+  const known = new Map<string, PartnerModel>();
+  for (const partner of partners) if (partner && !(partner instanceof Error)) known.set(partner.id, { ...partner, activeBookingCount: load.get(partner.id) ?? 0 });
+  const leastBusyFirst = (a: string, b: string) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || (BigInt(a) < BigInt(b) ? -1 : 1);
 
   const starts = [...byStart.entries()]
     .sort(([a], [b]) => a - b)
     .map(([start, ids]) => ({
       startsAt: instantOf(start),
       endsAt: instantOf(start + service.durationMinutes * 60_000),
-      partnerIds: ids.filter((id) => load.has(id)).sort(leastBusyFirst),
+      partnerIds: ids.filter((id) => known.has(id)).sort(leastBusyFirst),
     }));
   return {
     timeZone: business.timeZone,
     minNoticeMinutes: business.minNoticeMinutes,
     maxAdvanceDays: business.maxAdvanceDays,
     starts,
-    partners: [...load.values()],
+    partners: [...known.values()],
     holdLapsesAt: earliestHold(rows.map((row) => row.holdLapsesAt)),
   };
 }

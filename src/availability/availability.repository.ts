@@ -19,6 +19,8 @@ export interface AvailabilitySlotRow {
   onDate: boolean;
   /** When a live hold on the slot lapses (the slot becomes free then); null when not held. */
   holdLapsesAt: string | null;
+  /** The partner's pending and confirmed bookings from now on: the least busy are listed first. */
+  partnerLoad: number;
 }
 
 /**
@@ -38,7 +40,8 @@ export function findSlotsAroundDate(
     SELECT sl.partner_id AS "partnerId", sl.slot_start AS "startsAt", sl.slot_end AS "endsAt",
       ${SLOT_IS_FREE} AS free,
       (sl.slot_start >= day.day_start AND sl.slot_start < day.day_end) AS "onDate",
-      CASE WHEN sl.status = 'available' AND sl.held_until > now() THEN sl.held_until END AS "holdLapsesAt"
+      CASE WHEN sl.status = 'available' AND sl.held_until > now() THEN sl.held_until END AS "holdLapsesAt",
+      pa.active_booking_count AS "partnerLoad"
     FROM day CROSS JOIN partners pa
     -- Only partners who perform the service: a primary-key probe per partner.
     JOIN partner_services ps ON ps.partner_id = pa.id AND ps.service_id = ${args.serviceId}::bigint

@@ -6,7 +6,7 @@ import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage, type Busi
 
 export function businessById(loaders: LoaderRegistry) {
   return loaders.get<string, BusinessModel | null>('BusinessById', async (ids) =>
-    inKeyOrder(ids, await findBusinessesByIds(await loaders.read(), ids)),
+    inKeyOrder(ids, await loaders.catalogRows('business', ids, findBusinessesByIds)),
   );
 }
 

@@ -70,6 +70,9 @@ export interface ReadThroughCacheOptions {
   onStoreError?: (error: unknown) => void;
 }
 
+/** A key no entry is stored under: reading it returns the scope's generation alone. */
+const GENERATION_ONLY_KEY = '-';
+
 export class ReadThroughCache {
   readonly metrics: CacheMetrics;
   /** Computations in progress, by scope, key and generation: a burst of misses computes once. */
@@ -125,6 +128,23 @@ export class ReadThroughCache {
     const flight = this.computeAndStore(read, found.generation).finally(() => this.flights.delete(flightKey));
     this.flights.set(flightKey, flight);
     return flight;
+  }
+
+  /**
+   * The scope's current generation, for a cache that keeps its values in this process and asks the
+   * store only which generation is current (catalog-cache.ts). Null when the store does not answer
+   * or a bump is still owed: then nothing kept under an earlier generation may be served.
+   */
+  async generationOf(scope: string): Promise<string | null> {
+    try {
+      await this.payOwedBumps();
+      const { generation } = await this.store.read(scope, GENERATION_ONLY_KEY);
+      this.recovered();
+      return generation;
+    } catch (error) {
+      this.storeFailed(error);
+      return null;
+    }
   }
 
   /** Makes every entry of these scopes unreachable. Never throws: a failed bump is owed and paid before the next read. */

@@ -5,7 +5,12 @@ export interface PartnerModel {
   name: string;
   city: string;
   isActive: boolean;
-  activeBookingCount: number;
+  /**
+   * Pending and confirmed bookings from now on, when the statement that read the partner read it
+   * too (pages, availability, writes). A partner by id comes from the catalog cache without it:
+   * it changes with every booking. Partner.activeBookingCount loads it when absent.
+   */
+  activeBookingCount?: number;
   /** When they were archived (never active again); null while on the team. */
   archivedAt: string | null;
 }

@@ -5,14 +5,23 @@ import type { PartnerModel } from './partner.model.js';
 import {
   countPartnersByBusinessIds,
   findPartnerPagesByBusinessIds,
+  findActiveBookingCountsByPartnerIds,
   findPartnersByIds,
   type PartnerListArgs,
 } from './partners.repository.js';
 
 export function partnerById(loaders: LoaderRegistry) {
   return loaders.get<string, PartnerModel | null>('PartnerById', async (ids) =>
-    inKeyOrder(ids, await findPartnersByIds(await loaders.read(), ids)),
+    inKeyOrder(ids, await loaders.catalogRows('partner', ids, findPartnersByIds)),
   );
+}
+
+/** Partners' booking counts (always read: they change with every booking), one statement for every partner of a request. */
+export function activeBookingCountByPartnerId(loaders: LoaderRegistry) {
+  return loaders.get<string, number>('ActiveBookingCountByPartnerId', async (ids) => {
+    const counts = await findActiveBookingCountsByPartnerIds(await loaders.read(), ids);
+    return ids.map((id) => counts.get(id) ?? 0);
+  });
 }
 
 export function partnerPagesByBusinessId(loaders: LoaderRegistry, args: Omit<PartnerListArgs, 'limit'>, size: number) {

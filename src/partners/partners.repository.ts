@@ -3,14 +3,20 @@ import { allOf, lateralPages, query, type Db } from '../db/sql-helpers.js';
 import type { Trx } from '../shared/transaction.js';
 import type { PartnerModel } from './partner.model.js';
 
-const PARTNER_COLUMNS = sql.raw(
-  `pa.id, pa.business_id AS "businessId", pa.name, pa.city, pa.is_active AS "isActive",
-   pa.active_booking_count AS "activeBookingCount", pa.deleted_at AS "archivedAt"`,
-);
+const PARTNER_CATALOG_COLUMNS = `pa.id, pa.business_id AS "businessId", pa.name, pa.city, pa.is_active AS "isActive", pa.deleted_at AS "archivedAt"`;
+const PARTNER_COLUMNS = sql.raw(`${PARTNER_CATALOG_COLUMNS}, pa.active_booking_count AS "activeBookingCount"`);
 
+/** Partners by id, without their booking count (see PartnerModel.activeBookingCount): what the catalog cache keeps. */
 export function findPartnersByIds(db: Db, ids: readonly string[]): Promise<PartnerModel[]> {
   return query(db, 'findPartnersByIds', sql`
-    SELECT ${PARTNER_COLUMNS} FROM partners pa WHERE pa.id = ANY(${ids}::bigint[])`);
+    SELECT ${sql.raw(PARTNER_CATALOG_COLUMNS)} FROM partners pa WHERE pa.id = ANY(${ids}::bigint[])`);
+}
+
+/** Partners' pending and confirmed bookings from now on, by id. */
+export async function findActiveBookingCountsByPartnerIds(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  const rows = await query<{ id: string; count: number }>(db, 'findActiveBookingCountsByPartnerIds', sql`
+    SELECT pa.id, pa.active_booking_count AS count FROM partners pa WHERE pa.id = ANY(${ids}::bigint[])`);
+  return new Map(rows.map((row) => [row.id, row.count]));
 }
 
 export interface PartnerListArgs {

@@ -3,6 +3,7 @@ import { bookingScopeOf } from '../auth/access.js';
 import { bookingListArgs } from '../bookings/booking-list-args.js';
 import { bookingPagesByPartnerId } from '../bookings/bookings.loaders.js';
 import { businessById } from '../businesses/businesses.loaders.js';
+import { activeBookingCountByPartnerId } from './partners.loaders.js';
 import { servicesByPartnerId } from '../services/services.loaders.js';
 import { slotsByPartnerId } from '../slots/slots.loaders.js';
 import { checkPageSize } from '../shared/connection.js';
@@ -15,6 +16,7 @@ const MAX_SLOT_RANGE_MS = 31 * 24 * 3600 * 1000;
 export const partnerResolvers: Resolvers = {
   Partner: {
     id: (partner) => toGlobalId('Partner', partner.id),
+    activeBookingCount: (partner, _, { loaders }) => partner.activeBookingCount ?? activeBookingCountByPartnerId(loaders).load(partner.id),
     business: (partner, _, { loaders }) => referenced(businessById(loaders), partner.businessId, 'Partner.business', partner.id),
     slots: (partner, { from, to, status }, { loaders }) => {
       const span = Date.parse(to) - Date.parse(from);

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
+import type { CatalogCache } from '../cache/catalog-cache.js';
 import type { ReadThroughCache } from '../cache/keyed-cache.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { ChangeFeed } from '../shared/change-feed.js';
@@ -22,6 +23,8 @@ export interface AppServices {
   changes: ChangeFeed;
   /** The shared read-through cache (Redis, or in-process without REDIS_URL); availability reads through it. */
   cache: ReadThroughCache;
+  /** Businesses, services and partners by id, kept across requests (CATALOG_CACHE_TTL_SECONDS; absent when 0). */
+  catalog?: CatalogCache;
   /** How long a slot hold reserves its slots, in minutes (HOLD_MINUTES). */
   holdMinutes: number;
   /** The payment providers by name (`test`, and real ones when configured). */
@@ -69,5 +72,5 @@ export interface RequestContext {
  */
 export function createRequestContext(app: AppServices, viewer: Viewer, idempotencyKey: string | null = null, requestId?: string, locales: readonly string[] = [], telemetry?: RequestTelemetry): RequestContext {
   const services = telemetry ? { ...app, db: app.db.withPlugin(new RequestStatementCounter(telemetry)) } : app;
-  return { viewer, loaders: new LoaderRegistry(services.db, viewer, app.reads ?? null, telemetry), app: services, idempotencyKey, requestId, locales, telemetry };
+  return { viewer, loaders: new LoaderRegistry(services.db, viewer, app.reads ?? null, telemetry, app.catalog ?? null), app: services, idempotencyKey, requestId, locales, telemetry };
 }

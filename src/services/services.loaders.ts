@@ -12,7 +12,7 @@ import {
 
 export function serviceById(loaders: LoaderRegistry) {
   return loaders.get<string, ServiceModel | null>('ServiceById', async (ids) =>
-    inKeyOrder(ids, await findServicesByIds(await loaders.read(), ids)),
+    inKeyOrder(ids, await loaders.catalogRows('service', ids, findServicesByIds)),
   );
 }
 

@@ -23,6 +23,8 @@ export interface Change {
   bookingIds?: string[];
   /** The accounts whose memberships or customer records changed: their cached access is dropped. */
   accountIds?: string[];
+  /** A business, service or partner row changed: the catalog cache's rows are dropped (cache/catalog-cache.ts). */
+  catalog?: true;
   /** `false` for a change that moved no time at all (a payment's status): availability listeners skip it. */
   availability?: false;
 }

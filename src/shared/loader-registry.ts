@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
+import type { CatalogCache, CatalogFamily } from '../cache/catalog-cache.js';
 import type { Db } from '../db/sql-helpers.js';
 import type { RequestTelemetry } from './request-telemetry.js';
 
@@ -21,6 +22,7 @@ export class LoaderRegistry {
   private readonly loaders = new Map<string, DataLoader<any, any>>();
   private reading: Db | Promise<Db> | null = null;
   private primaryOnly = false;
+  private catalogGeneration: Promise<string | null> | null = null;
 
   constructor(
     readonly db: Db,
@@ -28,7 +30,25 @@ export class LoaderRegistry {
     private readonly reads: ReadChoice | null = null,
     /** The request's metrics (batch sizes); absent outside an HTTP request (subscription events, tests). */
     readonly telemetry?: RequestTelemetry,
+    /** Businesses, services and partners by id across requests (cache/catalog-cache.ts); without it, every request reads them. */
+    private readonly catalog: CatalogCache | null = null,
   ) {}
+
+  /**
+   * Catalog rows by id: from the cross-request catalog cache when the request may use it (the
+   * catalog's generation is read once per request, on first use), with `read` on the primary for
+   * the rows it lacks; else all of them by `read` on the request's read handle. Mutations never use it.
+   */
+  async catalogRows<T extends { id: string }>(family: CatalogFamily, ids: readonly string[], read: (db: Db, ids: readonly string[]) => Promise<T[]>): Promise<T[]> {
+    const catalog = this.primaryOnly ? null : this.catalog;
+    if (catalog !== null) {
+      this.catalogGeneration ??= catalog.generation();
+      const generation = await this.catalogGeneration;
+      // Still not in a mutation: the generation read may have spanned stayOnPrimary().
+      if (generation !== null && !this.primaryOnly) return catalog.rows(family, ids, generation, (missing) => read(this.db, missing));
+    }
+    return read(await this.read(), ids);
+  }
 
   /**
    * The handle for reads a replica may serve (catalog, availability): chosen once per request, on

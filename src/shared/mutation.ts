@@ -208,7 +208,7 @@ export async function commitStep<T>(services: { db: Db; changes: ChangeFeed }, a
     }),
   );
   if (!result.ok) return result;
-  await announceAll(services.changes, result.value.changes ?? []);
+  await announceAll(services.changes, announcedChanges(result.value));
   return { ok: true, value: result.value.value };
 }
 
@@ -220,7 +220,7 @@ async function runInside<T>(trx: Trx, actor: string, step: (trx: Trx) => Promise
       const done = await step(trx);
       await writeEffects(trx, actor, done);
       await sql`RELEASE SAVEPOINT step`.execute(trx);
-      return { value: done.value, changes: done.changes ?? [] };
+      return { value: done.value, changes: announcedChanges(done) };
     } catch (error) {
       await sql`ROLLBACK TO SAVEPOINT step`.execute(trx);
       throw error;
@@ -242,6 +242,21 @@ async function writeEffects(trx: Trx, actor: string, effects: Effects): Promise<
   }
   await insertBookingEvents(trx, drafts);
   await insertAuditLogs(trx, (effects.audit ?? []).map((entry) => ({ ...entry, actor: entry.actor ?? actor })));
+}
+
+/** The audited entities whose rows the catalog cache keeps. */
+const CATALOG_ENTITIES: ReadonlySet<AuditEntry['entity']> = new Set(['business', 'service', 'partner']);
+
+/**
+ * A step's changes, and a catalog change when it audited a business, service or partner: every write
+ * to those rows is audited, so the catalog cache is told of each without every step saying so
+ * (test/catalog/catalog-cache.test.ts goes through each such mutation).
+ */
+function announcedChanges(effects: Effects): Change[] {
+  const changes = effects.changes ?? [];
+  const touched = effects.audit?.find((entry) => CATALOG_ENTITIES.has(entry.entity));
+  if (!touched) return changes;
+  return [...changes, { action: 'catalog.changed', businessId: touched.businessId ?? '', partnerIds: [], ranges: [], availability: false, catalog: true }];
 }
 
 async function announceAll(changes: ChangeFeed, list: Change[]): Promise<void> {

@@ -37,7 +37,7 @@ describe('Booking events across instances, through Redis', () => {
     redis = await startRedis(redisPort);
     database = await openIsolatedTestDatabase();
     const config: Partial<AppConfig> = {
-      cache: { redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: prefix, ttlSeconds: 60, commandTimeoutMs: 200 },
+      cache: { redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: prefix, ttlSeconds: 60, catalogTtlSeconds: 300, commandTimeoutMs: 200 },
       events: { relayIntervalMs: 100, republishAfterMs: 300, checkIntervalMs: 60_000, maxQueuedPerSubscriber: 1000 },
     };
     a = await startTestApi({ database, config });

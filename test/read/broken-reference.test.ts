@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CACHE_CONFIG } from '../../src/cache/create-cache.js';
 import { loggedErrors, startTestApi, type TestApi } from '../support/api.js';
 import { createBusiness, createCustomer, uniqueSuffix, type BuiltBusiness, type BuiltCustomer } from '../support/builders.js';
 
@@ -17,7 +18,8 @@ describe('Read API: a broken reference is logged by name and masked', () => {
   const CUSTOMER = `query($id: ID!) { node(id: $id) { ... on Customer { name business { id } } } }`;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    // The references are broken by hand in SQL, which the catalog cache would not see until its TTL.
+    api = await startTestApi({ config: { cache: { ...DEFAULT_CACHE_CONFIG, catalogTtlSeconds: 0 } } });
     business = await createBusiness(api.db, { name: `Orphans ${uniqueSuffix()}` });
     customers = [await createCustomer(api.db, business, { name: 'A' }), await createCustomer(api.db, business, { name: 'B' })];
     admin = await api.token({ sub: 'admin-1', role: 'admin' });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CACHE_CONFIG } from '../../src/cache/create-cache.js';
 import { startApp, type App } from '../../src/app.js';
 import { signDevelopmentToken } from '../../src/auth/tokens.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
@@ -45,7 +46,8 @@ async function startRecordingApi(): Promise<RecordingApi> {
   const database = await connectDatabase({ databaseUrl: process.env.DATABASE_URL, poolMax: 20, onStatement: (event, background) => void (background || sent.push(event.query.sql)) });
   if (!process.env.DATABASE_URL) await migrateToLatest(database.db);
   const app = await startApp(
-    { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000 },
+    // Without the catalog cache: these tests count what the loaders batch, for cold requests every time.
+    { host: '127.0.0.1', port: 0, auth: { jwtSecret: TEST_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined }, slowQueryMs: 60_000, cache: { ...DEFAULT_CACHE_CONFIG, catalogTtlSeconds: 0 } },
     database,
     { log: { info() {}, error() {} } },
   );

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CACHE_CONFIG } from '../../src/cache/create-cache.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_TRACING_CONFIG, Tracing } from '../../src/server/tracing.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -20,7 +21,8 @@ describe('Traces of a request', () => {
   let api: TestApi;
   let scene: Awaited<ReturnType<typeof bookedScene>>;
   beforeAll(async () => {
-    api = await startTestApi({ spanExporter: exporter });
+    // Without the catalog cache: every statement of the page is there to be traced, on every request.
+    api = await startTestApi({ spanExporter: exporter, config: { cache: { ...DEFAULT_CACHE_CONFIG, catalogTtlSeconds: 0 } } });
     scene = await bookedScene(api);
     // A second booking of the other partner: the page resolves its references in batches of two.
     const partner = scene.partners[1];
