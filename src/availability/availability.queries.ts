@@ -1,9 +1,9 @@
-import { businessById } from '../businesses/businesses.loaders.js';
+import { businessByIdFromPrimary } from '../businesses/businesses.loaders.js';
 import { boundedKeyPart } from '../cache/bounded-key.js';
 import type { ReadThroughCache } from '../cache/keyed-cache.js';
 import type { PartnerModel } from '../partners/partner.model.js';
-import { partnerById } from '../partners/partners.loaders.js';
-import { serviceById } from '../services/services.loaders.js';
+import { partnerById, partnerByIdFromPrimary } from '../partners/partners.loaders.js';
+import { serviceByIdFromPrimary } from '../services/services.loaders.js';
 import type { LoaderRegistry } from '../shared/loader-registry.js';
 import type { AvailableStartModel } from './availability.model.js';
 import { findPartnerDaysInCity, findSlotsAroundDate, type PartnerDayRow } from './availability.repository.js';
@@ -90,7 +90,9 @@ async function computeStarts(
   loaders: LoaderRegistry,
   args: { businessId: string; serviceId: string; date: string; partnerId: string | null },
 ): Promise<CachedStarts | null> {
-  const [business, service] = await Promise.all([businessById(loaders).load(args.businessId), serviceById(loaders).load(args.serviceId)]);
+  // From the primary, not the catalog cache: the availability generation this entry is kept under
+  // may already count a catalog write (a service deactivated) whose catalog bump comes after it.
+  const [business, service] = await Promise.all([businessByIdFromPrimary(loaders).load(args.businessId), serviceByIdFromPrimary(loaders).load(args.serviceId)]);
   if (!business || business.archivedAt !== null || !service || service.businessId !== business.id || !service.isActive) return null;
   // The primary, also with replicas: what is computed here is kept in the shared cache, and a
   // replica's answer from before a booking would stay there after the booking's invalidation.
@@ -105,7 +107,7 @@ async function computeStarts(
   });
   const byStart = fittingStarts(rows, service);
   const partnerIds = [...new Set([...byStart.values()].flat())];
-  const partners = partnerIds.length ? ((await partnerById(loaders).loadMany(partnerIds)) as (PartnerModel | null | Error)[]) : [];
+  const partners = partnerIds.length ? ((await partnerByIdFromPrimary(loaders).loadMany(partnerIds)) as (PartnerModel | null | Error)[]) : [];
   // The booking counts come with the slots (from the primary), not with the partners' cached rows.
   const load = new Map<string, number>();
   for (const row of rows) load.set(row.partnerId, row.partnerLoad);

@@ -4,6 +4,15 @@ import type { BusinessModel } from './business.model.js';
 import { toPage } from '../shared/connection.js';
 import { findBusinessesByIds, findBusinessesBySlugs, findBusinessPage, type BusinessPageArgs } from './businesses.repository.js';
 
+/**
+ * The same rows read from the primary, never from the catalog cache: for what is computed to be kept
+ * in the shared availability cache, whose generation may already be past a catalog write whose own
+ * bump this request has not seen yet.
+ */
+export function businessByIdFromPrimary(loaders: LoaderRegistry) {
+  return loaders.get<string, BusinessModel | null>('BusinessByIdFromPrimary', async (ids) => inKeyOrder(ids, await findBusinessesByIds(loaders.db, ids)));
+}
+
 export function businessById(loaders: LoaderRegistry) {
   return loaders.get<string, BusinessModel | null>('BusinessById', async (ids) =>
     inKeyOrder(ids, await loaders.catalogRows('business', ids, findBusinessesByIds)),

@@ -1,8 +1,8 @@
 import { BoundedMap } from './bounded-map.js';
 import type { ReadThroughCache } from './keyed-cache.js';
 
-/** The one scope whose generation guards every kept catalog row (see CatalogCache). */
-export const CATALOG_SCOPE = 'catalog';
+/** The one scope whose generation guards every kept catalog row (see CatalogCache); braced, a hash tag like the other scopes'. */
+export const CATALOG_SCOPE = '{catalog}';
 
 /** The tables whose rows by id are kept across requests. */
 export type CatalogFamily = 'business' | 'service' | 'partner';
@@ -42,7 +42,12 @@ interface Kept {
  *   and rows are read from the database, as without the cache.
  * - Misses are read from the primary, never from a replica that could still be behind the write
  *   whose bump this request saw.
- * - Mutations bypass it (their checks and payloads read the primary, as before).
+ * - Mutations bypass it (their checks and payloads read the primary, as before), and so does what
+ *   is computed to be kept in the availability cache (the ...FromPrimary loaders): a change is
+ *   announced availability first, so an availability entry kept under the new generation must not
+ *   be computed from a catalog row the catalog bump has not reached yet.
+ * - Like the availability cache's, a bump the writing process could not make (its store down) is
+ *   owed and paid by that process; the others see the write once it is paid, or after the TTL.
  * - Kept rows are frozen: every request shares them.
  * - `partners.active_booking_count` changes with every booking: it is not part of a kept partner
  *   (Partner.activeBookingCount loads it on its own when asked).

@@ -10,6 +10,15 @@ import {
   type PartnerListArgs,
 } from './partners.repository.js';
 
+/**
+ * The same rows read from the primary, never from the catalog cache: for what is computed to be kept
+ * in the shared availability cache, whose generation may already be past a catalog write whose own
+ * bump this request has not seen yet.
+ */
+export function partnerByIdFromPrimary(loaders: LoaderRegistry) {
+  return loaders.get<string, PartnerModel | null>('PartnerByIdFromPrimary', async (ids) => inKeyOrder(ids, await findPartnersByIds(loaders.db, ids)));
+}
+
 export function partnerById(loaders: LoaderRegistry) {
   return loaders.get<string, PartnerModel | null>('PartnerById', async (ids) =>
     inKeyOrder(ids, await loaders.catalogRows('partner', ids, findPartnersByIds)),

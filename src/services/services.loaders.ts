@@ -10,6 +10,15 @@ import {
   type ServiceListArgs,
 } from './services.repository.js';
 
+/**
+ * The same rows read from the primary, never from the catalog cache: for what is computed to be kept
+ * in the shared availability cache, whose generation may already be past a catalog write whose own
+ * bump this request has not seen yet.
+ */
+export function serviceByIdFromPrimary(loaders: LoaderRegistry) {
+  return loaders.get<string, ServiceModel | null>('ServiceByIdFromPrimary', async (ids) => inKeyOrder(ids, await findServicesByIds(loaders.db, ids)));
+}
+
 export function serviceById(loaders: LoaderRegistry) {
   return loaders.get<string, ServiceModel | null>('ServiceById', async (ids) =>
     inKeyOrder(ids, await loaders.catalogRows('service', ids, findServicesByIds)),
