@@ -10,7 +10,10 @@ import { onRealPostgres } from '../support/database.js';
 
 const DAY = 86_400_000;
 /** The clock of every round here: ages are measured from it, and rows are written around it. */
+// Noon UTC of today: the slots placed hours before a day boundary "15 days ago" stay on their local
+// day (Europe/Berlin) whatever time the suite runs; at 23:05 UTC they fell on the next one.
 const NOW = new Date();
+NOW.setUTCHours(12, 0, 0, 0);
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const noSleep = async () => {};
 /** Every table purged, at once (no pauses); each test narrows what it is about. */
