@@ -3,6 +3,7 @@ import { DEFAULT_CACHE_CONFIG } from '../../src/cache/create-cache.js';
 import { mutateOk, startTestApi, tokensFor, type TestApi } from '../support/api.js';
 import { createBookableBusiness, createBooking } from '../support/builders.js';
 import { TEST_REDIS_URL, uniqueKeyPrefix } from '../availability/availability-support.js';
+import { sampleValue } from '../server/metrics-text.js';
 
 /** A booking with its service, partner and business: the three catalog rows by id. */
 const BOOKING = `query($id: ID!) { node(id: $id) { ... on Booking { id service { name isActive } partner { name isActive } business { name } } } }`;
@@ -34,10 +35,7 @@ async function read(api: TestApi, s: Scene) {
 /** The catalog families' counters at GET /metrics. */
 async function catalogCounters(api: TestApi) {
   const text = await api.metricsText();
-  const value = (name: string, family: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{family="${family}"}`));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-  };
+  const value = (name: string, family: string) => sampleValue(text, name, { family }) ?? 0;
   return Object.fromEntries(['business', 'service', 'partner'].map((f) => [f, { hits: value('cache_hits_total', `catalog_${f}`), misses: value('cache_misses_total', `catalog_${f}`) }]));
 }
 
